@@ -1,0 +1,46 @@
+"""Dependencies of API routes: a database session per request and the user behind the bearer token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from appliance.db import get_database
+from appliance.errors import N_, NotAuthenticated
+from appliance.models import User
+from appliance.services import tokens
+
+
+def db_session() -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error."""
+    with get_database().session() as session:
+        yield session
+
+
+def api_user(request: Request, session: Annotated[Session, Depends(db_session)]) -> User:
+    """The user whose personal access token is in `Authorization: Bearer ...`."""
+    header = request.headers.get('authorization', '')
+    scheme, _sep, raw = header.partition(' ')
+    if scheme.lower() != 'bearer' or not raw.strip():
+        raise NotAuthenticated(N_('Send a personal access token as "Authorization: Bearer <token>".'))
+    user = tokens.resolve_token(session=session, raw=raw.strip())
+    if user is None:
+        raise NotAuthenticated(N_('The token is invalid, expired or revoked.'))
+    return user
+
+
+class Paging:
+    """`offset` and `limit` query parameters shared by every list."""
+
+    def __init__(self, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=200)] = 50) -> None:
+        self.offset = offset
+        self.limit = limit
+
+
+DB = Annotated[Session, Depends(db_session)]
+Actor = Annotated[User, Depends(api_user)]
+PageParams = Annotated[Paging, Depends()]

@@ -1,0 +1,72 @@
+"""Every API error has the shape {"error": {"code": ..., "message": ...}} and the right status code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from appliance import i18n
+from appliance.errors import ServiceError, TooManyAttempts
+
+STATUS_CODES = {400: 'bad_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found',
+                405: 'method_not_allowed', 409: 'conflict', 413: 'too_large', 422: 'invalid', 429: 'throttled'}
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    """The one error body."""
+    body: dict[str, Any] = {'error': {'code': code, 'message': message, **extra}}
+    headers = {'WWW-Authenticate': 'Bearer'} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _language(request: Request) -> str:
+    return i18n.negotiate(request.headers.get('accept-language'))
+
+
+async def service_error(request: Request, exc: Exception) -> JSONResponse:
+    """A ServiceError from a service, in the caller's language."""
+    assert isinstance(exc, ServiceError)
+    token = i18n.current_language.set(_language(request))
+    try:
+        extra: dict[str, Any] = {}
+        if getattr(exc, 'field', ''):
+            extra['field'] = exc.field  # type: ignore[attr-defined]
+        response = error_response(exc.status, exc.code, i18n.translate_error(exc), **extra)
+        if isinstance(exc, TooManyAttempts):
+            response.headers['Retry-After'] = str(exc.retry_after)
+        return response
+    finally:
+        i18n.current_language.reset(token)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Malformed JSON or parameters: say which field and why."""
+    assert isinstance(exc, RequestValidationError)
+    details = [{'field': '.'.join(str(part) for part in err.get('loc', ()) if part != 'body'),
+                'message': err.get('msg', '')} for err in exc.errors()]
+    first = details[0] if details else {'field': '', 'message': 'invalid request'}
+    return error_response(422, 'invalid', f'{first["field"]}: {first["message"]}', details=details)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own HTTP errors (unknown route, wrong method) in our shape under /api."""
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, STATUS_CODES.get(exc.status_code, 'error'), str(exc.detail))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    original = app.exception_handlers.get(HTTPException)
+
+    async def api_or_default(request: Request, exc: Exception) -> Any:
+        if request.url.path.startswith('/api/') or original is None:
+            return await http_error(request, exc)
+        return await original(request, exc)
+
+    app.add_exception_handler(HTTPException, api_or_default)

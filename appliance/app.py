@@ -1,0 +1,88 @@
+"""Start-up: settings, secrets, database and schema guard, modules, pages, API, middleware, scheduler."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from nicegui import app, core, ui
+
+from appliance import i18n
+from appliance.api import core as api_core
+from appliance.api import errors as api_errors
+from appliance.api import health, openapi
+from appliance.config import Settings, get_settings
+from appliance.core_module import CORE
+from appliance.db import init_database
+from appliance.migrate import ensure_current, upgrade
+from appliance.modules import load_modules, reset_registry
+from appliance.secrets import data_encryption_key, session_secret
+from appliance.ui import pages_admin, pages_auth, pages_home, pages_profile
+from appliance.web import sessions
+from appliance.web.security import SecurityMiddleware
+
+log = logging.getLogger('enclave')
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data dir (0750) and the secrets in it; point NiceGUI's storage inside it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o750)
+    data_encryption_key(settings.data_dir)
+    from nicegui.storage import Storage
+
+    Storage.path = settings.data_dir / 'nicegui'
+
+
+def build(settings: Settings | None = None, *, migrate: bool = False, module_package: str = 'modules') -> Settings:
+    """Wire everything onto NiceGUI's app. Raises SchemaError / ModuleError with a message for the admin."""
+    settings = settings or get_settings()
+    prepare_data_dir(settings)
+    database = init_database(settings.sqlalchemy_url)
+    if migrate:
+        upgrade(database.engine)
+    ensure_current(database.engine)
+
+    registry = reset_registry()
+    registry.register(CORE)
+    load_modules(registry, settings.enabled_modules, package=module_package)
+    registry.freeze()
+    i18n.DEFAULT_LANGUAGE = settings.default_language
+
+    # Socket.IO from another origin is refused (engine.io's same-origin check, proxy headers included).
+    core.sio.eio.cors_allowed_origins = None
+    app.add_middleware(SecurityMiddleware, https=settings.https)
+    api_errors.install(app)
+    app.include_router(health.router)
+    app.include_router(openapi.router)
+    app.include_router(sessions.router)
+    app.include_router(api_core.router)
+    for spec in registry.modules():
+        if spec.api_router is not None:
+            app.include_router(spec.api_router())
+
+    pages_auth.register()
+    pages_home.register()
+    pages_profile.register()
+    pages_admin.register()
+    for spec in registry.modules():
+        if spec.register_pages is not None:
+            spec.register_pages()
+    return settings
+
+
+def run_kwargs(settings: Settings) -> dict[str, object]:
+    """Arguments for ui.run shared by `enclave serve` and the tests."""
+    return {
+        'host': settings.host,
+        'port': settings.port,
+        'title': 'Enclave',
+        'reload': False,
+        'show': False,
+        'storage_secret': session_secret(settings.data_dir),
+        'session_middleware_kwargs': {'https_only': settings.https, 'same_site': 'lax'},
+        'show_welcome_message': False,
+        'fastapi_docs': False,
+        'favicon': Path(__file__).parent / 'static' / 'favicon.svg',
+    }

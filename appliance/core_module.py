@@ -1,0 +1,27 @@
+"""The core's own declaration, registered before any module: its permissions and admin navigation."""
+
+from __future__ import annotations
+
+from appliance.errors import N_
+from appliance.modules import ModuleSpec, NavItem, Permission
+from appliance.search import search_people
+
+CORE = ModuleSpec(
+    name='core',
+    label=N_('Administration'),
+    permissions=(
+        Permission('core.manage_users', N_('Create, edit and disable user accounts and their roles')),
+        Permission('core.manage_sessions', N_('See and end anyone\'s sign-in sessions')),
+        Permission('core.view_audit', N_('Read the audit log')),
+        Permission('core.manage_settings', N_('Change organisation settings such as the two-factor policy')),
+        Permission('core.search', N_('Use the global search'), roles=('admin', 'member')),
+    ),
+    nav=(
+        NavItem(N_('Users'), '/admin/users', 'group', 'core.manage_users'),
+        NavItem(N_('Sessions'), '/admin/sessions', 'devices', 'core.manage_sessions'),
+        NavItem(N_('Audit log'), '/admin/audit', 'policy', 'core.view_audit'),
+        NavItem(N_('Organisation'), '/admin/settings', 'tune', 'core.manage_settings'),
+    ),
+    search=search_people,
+    protected_paths=('/admin/users', '/admin/sessions', '/admin/audit', '/admin/settings', '/api/v1/users'),
+)

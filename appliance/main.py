@@ -1,0 +1,32 @@
+"""Entry file: `python -m appliance.main` and the NiceGUI test harness both run this."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# NiceGUI resolves its storage folder at import time; keep it inside the data dir.
+os.environ.setdefault(
+    'NICEGUI_STORAGE_PATH', str(Path(os.environ.get('ENCLAVE_DATA_DIR', 'var')).resolve() / 'nicegui'))
+
+from nicegui import ui  # noqa: E402
+
+from appliance.app import build, run_kwargs  # noqa: E402
+from appliance.config import get_settings  # noqa: E402
+from appliance.migrate import SchemaError  # noqa: E402
+from appliance.modules import ModuleError  # noqa: E402
+
+
+def main() -> None:
+    """Build the app and serve it."""
+    try:
+        settings = build(get_settings(), migrate=os.environ.get('ENCLAVE_MIGRATE_ON_START', '0') == '1')
+    except (SchemaError, ModuleError) as error:
+        print(f'Enclave cannot start: {error}', file=sys.stderr)
+        raise SystemExit(2) from error
+    ui.run(**run_kwargs(settings))  # type: ignore[arg-type]
+
+
+if __name__ in {'__main__', '__mp_main__'}:
+    main()

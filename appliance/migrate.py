@@ -1,0 +1,106 @@
+"""Schema migrations (Alembic) and the start-up guard against unknown or newer schema revisions."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).parent / 'migrations'
+
+
+class SchemaError(RuntimeError):
+    """The database schema does not fit this version of Enclave; the message says what to do."""
+
+
+def import_all_models() -> None:
+    """Import the core's models and every installed module's models, so the metadata is complete."""
+    importlib.import_module('appliance.models')
+    try:
+        package = importlib.import_module('modules')
+    except ModuleNotFoundError:
+        return
+    for info in pkgutil.iter_modules(package.__path__):
+        try:
+            importlib.import_module(f'modules.{info.name}.models')
+        except ModuleNotFoundError as exc:
+            if exc.name != f'modules.{info.name}.models':
+                raise
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at our migrations and the given database."""
+    config = Config()
+    config.set_main_option('script_location', str(MIGRATIONS))
+    config.set_main_option('sqlalchemy.url', url.replace('%', '%%'))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this version of Enclave knows."""
+    head = ScriptDirectory.from_config(alembic_config('sqlite://')).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(engine: Engine) -> None:
+    """Migrate the database to the newest revision (no-op when current). Refuses a newer database."""
+    state = schema_state(engine)
+    if state.unknown:
+        raise SchemaError(state.message)
+    config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
+    with engine.begin() as connection:
+        config.attributes['connection'] = connection
+        command.upgrade(config, 'head')
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where the database stands against this version's migrations."""
+
+    current: str | None
+    head: str
+    unknown: bool
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the database is at this version's newest revision."""
+        return self.current == self.head
+
+    @property
+    def message(self) -> str:
+        """A sentence for the admin."""
+        if self.unknown:
+            return (f'The database is at schema revision {self.current}, which this version of Enclave does not '
+                    f'know (it was probably written by a newer version). Start the newer version again, or restore '
+                    f'a backup made by this version.')
+        if self.current is None:
+            return 'The database is empty. Run "enclave migrate" to create it.'
+        if not self.up_to_date:
+            return f'The database is at revision {self.current}; run "enclave migrate" to bring it to {self.head}.'
+        return f'The database schema is current ({self.head}).'
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """Read the database's revision and compare it with what this code knows."""
+    script = ScriptDirectory.from_config(alembic_config('sqlite://'))
+    head = script.get_current_head()
+    assert head is not None
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    known = {rev.revision for rev in script.walk_revisions()}
+    return SchemaState(current=current, head=head, unknown=current is not None and current not in known)
+
+
+def ensure_current(engine: Engine) -> None:
+    """Refuse to start unless the schema is exactly this version's head."""
+    state = schema_state(engine)
+    if not state.up_to_date:
+        raise SchemaError(state.message)

@@ -1,0 +1,147 @@
+"""Core tables (prefix `core_`): users, roles, sessions, tokens, audit, settings, throttling, blobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from appliance.db import Base, utcnow
+
+
+class OrgSetting(Base):
+    """Organisation-wide key/value settings chosen in the UI (name, language, two-factor policy)."""
+
+    __tablename__ = 'core_settings'
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    """A person who can sign in."""
+
+    __tablename__ = 'core_users'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(254), default='')
+    language: Mapped[str] = mapped_column(String(16), default='en')
+    timezone: Mapped[str] = mapped_column(String(64), default='UTC')
+    is_active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # TOTP secret, encrypted with the data key (Fernet); empty when two-factor is off.
+    totp_secret: Mapped[str] = mapped_column(Text, default='')
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    roles: Mapped[list[UserRole]] = relationship(cascade='all, delete-orphan', lazy='selectin')
+
+    @property
+    def role_names(self) -> set[str]:
+        """The names of this user's roles."""
+        return {role.role for role in self.roles}
+
+
+class UserRole(Base):
+    """A role held by a user. Roles and their permissions are declared in code by the core and modules."""
+
+    __tablename__ = 'core_user_roles'
+    user_id: Mapped[int] = mapped_column(ForeignKey('core_users.id', ondelete='CASCADE'), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class LoginSession(Base):
+    """A server-side browser session; the cookie holds a random token whose sha256 is stored here."""
+
+    __tablename__ = 'core_sessions'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey('core_users.id', ondelete='CASCADE'), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str] = mapped_column(String(64), default='')
+    user_agent: Mapped[str] = mapped_column(String(512), default='')
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    end_reason: Mapped[str] = mapped_column(String(32), default='')
+    user: Mapped[User] = relationship(lazy='joined')
+
+
+class LoginTicket(Base):
+    """A one-time, short-lived proof of a successful login, exchanged by a plain HTTP route for the cookie.
+
+    NiceGUI event handlers run over the websocket and cannot set an HttpOnly cookie; the ticket bridges that.
+    """
+
+    __tablename__ = 'core_login_tickets'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey('core_users.id', ondelete='CASCADE'))
+    ip: Mapped[str] = mapped_column(String(64), default='')
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LoginFailure(Base):
+    """Failed sign-in counter per account and per IP, for growing delays."""
+
+    __tablename__ = 'core_login_failures'
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A personal access token; only its sha256 is stored. It acts with its user's permissions."""
+
+    __tablename__ = 'core_api_tokens'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey('core_users.id', ondelete='CASCADE'), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    user: Mapped[User] = relationship(lazy='joined')
+
+
+class AuditEvent(Base):
+    """Append-only audit log; each row's hash covers its content and the previous row's hash."""
+
+    __tablename__ = 'core_audit'
+    __table_args__ = (Index('ix_core_audit_action_at', 'action', 'at'),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    actor_name: Mapped[str] = mapped_column(String(64), default='')
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default='')
+    ip: Mapped[str] = mapped_column(String(64), default='')
+    details: Mapped[str] = mapped_column(Text, default='{}')
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class BlobRecord(Base):
+    """A content-addressed file in the blob store (sha256 of its bytes)."""
+
+    __tablename__ = 'core_blobs'
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BlobRef(Base):
+    """One use of a blob by an owner (e.g. `tasks.attachment` #42); a blob with no refs is garbage."""
+
+    __tablename__ = 'core_blob_refs'
+    __table_args__ = (UniqueConstraint('sha256', 'owner', 'owner_id', name='uq_core_blob_refs_use'),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey('core_blobs.sha256', ondelete='RESTRICT'), index=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,128 @@
+"""The append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from appliance import context
+from appliance.db import get_database, utcnow
+from appliance.models import AuditEvent, User
+
+GENESIS = '0' * 64
+
+
+def _digest(row: AuditEvent) -> str:
+    payload = json.dumps(
+        [row.at.isoformat(), row.actor_id, row.actor_name, row.action, row.target, row.ip, row.details, row.prev_hash],
+        ensure_ascii=False,
+        separators=(',', ':'),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def record(
+    *,
+    session: Session,
+    actor: User | None,
+    action: str,
+    target: str = '',
+    details: dict[str, Any] | None = None,
+    actor_name: str = '',
+) -> AuditEvent:
+    """Append an event in the caller's transaction (it is kept only if the action commits)."""
+    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    row = AuditEvent(
+        at=utcnow(),
+        actor_id=actor.id if actor else None,
+        actor_name=actor.username if actor else actor_name,
+        action=action,
+        target=target[:200],
+        ip=context.client_ip.get(),
+        details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str),
+        prev_hash=last.hash if last else GENESIS,
+    )
+    row.hash = _digest(row)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_now(*, actor: User | None, action: str, target: str = '', details: dict[str, Any] | None = None,
+               actor_name: str = '') -> None:
+    """Append an event in its own transaction: for failures and denials, whose action rolls back."""
+    with get_database().session() as session:
+        record(session=session, actor=actor, action=action, target=target, details=details, actor_name=actor_name)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of a chain check; `broken_id` is the first row that does not fit."""
+
+    checked: int
+    broken_id: int | None = None
+    reason: str = ''
+
+    @property
+    def ok(self) -> bool:
+        """True when every link holds."""
+        return self.broken_id is None
+
+
+def verify(*, session: Session, batch: int = 2000) -> VerifyResult:
+    """Walk the whole chain in id order and report the first row whose hash or link is wrong."""
+    prev = GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch))
+        chunk = list(rows)
+        if not chunk:
+            return VerifyResult(checked=checked)
+        for row in chunk:
+            if row.prev_hash != prev:
+                return VerifyResult(checked, row.id, 'the link to the previous row is broken (a row was removed or inserted)')
+            if _digest(row) != row.hash:
+                return VerifyResult(checked, row.id, 'the row content does not match its hash (it was altered)')
+            prev = row.hash
+            checked += 1
+        last_id = chunk[-1].id
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of audit events and the total that matched."""
+
+    rows: list[AuditEvent]
+    total: int
+
+
+def search(
+    *,
+    session: Session,
+    actor_name: str = '',
+    action: str = '',
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> AuditPage:
+    """Filter the log (newest first). Permission is checked by the caller (`accounts.list_audit`)."""
+    query = select(AuditEvent)
+    if actor_name:
+        query = query.where(AuditEvent.actor_name == actor_name)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(query.order_by(AuditEvent.id.desc()).offset(offset).limit(limit)))
+    return AuditPage(rows=rows, total=total)

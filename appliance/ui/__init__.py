@@ -1,0 +1,1 @@
+"""The NiceGUI user interface: one frame, page guards, and the core pages."""

@@ -1,0 +1,52 @@
+"""Running a service call from an event handler: re-check the session, show errors in the reader's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from nicegui import ui
+from sqlalchemy.orm import Session
+
+from appliance import context, i18n
+from appliance.db import get_database
+from appliance.errors import NotAuthenticated, ServiceError
+from appliance.models import User
+from appliance.ui.guard import current_actor
+
+T = TypeVar('T')
+
+
+def _client_ip() -> str:
+    request = ui.context.client.request
+    return request.client.host if request is not None and request.client else ''
+
+
+def act(fn: Callable[[Session, User], T], *, success: str = '') -> T | None:
+    """Call `fn(session, actor)` in one transaction; notify `success` or the error; None on error."""
+    context.client_ip.set(_client_ip())
+    try:
+        actor = current_actor()
+        with get_database().session() as session:
+            result = fn(session, actor)
+    except NotAuthenticated as error:
+        ui.notify(i18n.translate_error(error), type='warning')
+        ui.navigate.to('/login')
+        return None
+    except ServiceError as error:
+        ui.notify(i18n.translate_error(error), type='negative')
+        return None
+    if success:
+        ui.notify(success, type='positive')
+    return result
+
+
+def act_anonymous(fn: Callable[[Session], T]) -> T | None:
+    """Like `act`, for pages without a session (setup, login); returns None and notifies on error."""
+    context.client_ip.set(_client_ip())
+    try:
+        with get_database().session() as session:
+            return fn(session)
+    except ServiceError as error:
+        ui.notify(i18n.translate_error(error), type='negative')
+        return None

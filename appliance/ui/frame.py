@@ -1,0 +1,51 @@
+"""The shared layout: header (organisation, search, user menu), navigation from the registry, content."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import ui
+
+from appliance.i18n import _
+from appliance.modules import current_registry
+from appliance.ui.guard import PageContext
+
+
+def nav_items(ctx: PageContext) -> list[tuple[str, str, str]]:
+    """(label, path, icon) for every nav entry the reader may use, in module order."""
+    items = [(_('Home'), '/', 'home')]
+    for spec in current_registry().modules():
+        items.extend((_(item.label), item.path, item.icon) for item in spec.nav if item.permission in ctx.permissions)
+    return items
+
+
+@contextmanager
+def frame(ctx: PageContext, title: str) -> Iterator[None]:
+    """Wrap a page's content in the shared layout."""
+    ui.page_title(f'{title} · {ctx.org_name}')
+    with ui.header().classes('items-center gap-2 px-3 py-1 bg-slate-800'):
+        ui.button(icon='menu', on_click=lambda: drawer.toggle()).props('flat color=white dense aria-label=Menu')
+        ui.link(ctx.org_name, '/').classes('text-white text-lg font-medium no-underline mr-auto truncate')
+        if 'core.search' in ctx.permissions:
+            with ui.element('form').props('action=/search method=get role=search').classes('max-w-xs grow'):
+                ui.input(placeholder=_('Search')).props(
+                    'name=q dense outlined dark standout clearable input-class=text-white').classes('w-full').mark(
+                    'global-search')
+        with ui.button(icon='account_circle').props('flat color=white dense').mark('user-menu'):
+            with ui.menu():
+                ui.menu_item(ctx.user.display_name).props('disable')
+                ui.menu_item(_('Profile'), on_click=lambda: ui.navigate.to('/profile'))
+                ui.menu_item(_('Sign out'), on_click=lambda: ui.navigate.to('/auth/logout')).mark('logout')
+    with ui.left_drawer(value=True).props('width=220 breakpoint=800 bordered').classes('p-0') as drawer:
+        with ui.list().classes('w-full'):
+            for label, path, icon in nav_items(ctx):
+                with ui.item(on_click=lambda p=path: ui.navigate.to(p)).props('clickable').mark(f'nav:{path}'):
+                    with ui.item_section().props('avatar'):
+                        ui.icon(icon)
+                    ui.item_section(label)
+    with ui.column().classes('w-full max-w-6xl mx-auto p-4 gap-4'):
+        ui.label(title).classes('text-2xl font-medium')
+        yield
+
+

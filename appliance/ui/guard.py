@@ -1,0 +1,124 @@
+"""Page guards: setup first, then a live session, then the page's permission.
+
+`protected_page` wraps `ui.page`. It resolves the session cookie, remembers the session in the client's
+storage so that event handlers can re-check it (`current_actor`), and sets the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from nicegui import app, ui
+
+from appliance import context, i18n
+from appliance.db import get_database
+from appliance.errors import N_, NotAuthenticated
+from appliance.models import User
+from appliance.services import accounts, audit, auth, orgsettings
+from appliance.services.permissions import has_permission
+from appliance.web.sessions import COOKIE
+
+
+@dataclass
+class PageContext:
+    """What a page knows about its reader."""
+
+    user: User
+    session_id: int
+    org_name: str
+    permissions: set[str]
+    query: dict[str, str]
+
+
+def _client_language() -> str | None:
+    try:
+        return app.storage.client.get('lang')  # type: ignore[no-any-return]
+    except (RuntimeError, AttributeError):  # outside a client context
+        return None
+
+
+i18n.language_resolver = _client_language
+
+
+def setup_language(request: Request, user: User | None = None) -> str:
+    """Use the user's language, else the browser's; remember it for this client's event handlers."""
+    lang = user.language if user else i18n.negotiate(request.headers.get('accept-language'))
+    app.storage.client['lang'] = lang
+    i18n.current_language.set(lang)
+    return lang
+
+
+def forbidden_response(lang: str) -> Response:
+    """A plain 403 page in the reader's language."""
+    token = i18n.current_language.set(lang)
+    try:
+        title = i18n.gettext(N_('Not allowed'))
+        text = i18n.gettext(N_('You do not have permission to open this page. Ask your administrator if you need it.'))
+        home = i18n.gettext(N_('Back to the home page'))
+    finally:
+        i18n.current_language.reset(token)
+    html = (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{title}</title>'
+            f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
+            f'<p><a href="/">{home}</a></p></body></html>')
+    return HTMLResponse(html, status_code=403)
+
+
+def protected_page(path: str, *, permission: str | None = None, title: str = '') -> Callable[..., Any]:
+    """Register a page that needs a signed-in user (and `permission`, when given)."""
+
+    def decorator(build: Callable[[PageContext], Any]) -> Callable[..., Any]:
+        @ui.page(path, title=title or 'Enclave')
+        async def page(request: Request) -> Any:
+            context.client_ip.set(request.client.host if request.client else '')
+            with get_database().session() as session:
+                if accounts.setup_required(session):
+                    return RedirectResponse('/setup', status_code=303)
+                login = auth.resolve_session(session=session, token=request.cookies.get(COOKIE, ''))
+                if login is None:
+                    target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+                    return RedirectResponse(f'/login?next={quote(target)}', status_code=303)
+                user = login.user
+                settings = orgsettings.all_settings(session)
+            lang = setup_language(request, user)
+            if permission and not has_permission(user, permission):
+                audit.record_now(actor=user, action='permission.denied', target=path,
+                                 details={'permission': permission})
+                return forbidden_response(lang)
+            if settings['require_2fa'] == '1' and not user.totp_enabled and path != '/profile':
+                return RedirectResponse('/profile?enrol2fa=1', status_code=303)
+            app.storage.client['session_token'] = request.cookies.get(COOKIE, '')
+            from appliance.services.permissions import permissions_of
+
+            ctx = PageContext(user=user, session_id=login.id, org_name=settings['org_name'],
+                              permissions=permissions_of(user), query=dict(request.query_params))
+            result = build(ctx)
+            if hasattr(result, '__await__'):
+                result = await result
+            return result
+
+        return page
+
+    return decorator
+
+
+def current_actor() -> User:
+    """Re-check this client's session inside an event handler; raises NotAuthenticated when it ended."""
+    token = app.storage.client.get('session_token', '')
+    with get_database().session() as session:
+        login = auth.resolve_session(session=session, token=token)
+        if login is None:
+            raise NotAuthenticated(N_('Your session has ended. Sign in again.'))
+        return login.user
+
+
+def current_session_id() -> int | None:
+    """The id of this client's session, if it is still live."""
+    token = app.storage.client.get('session_token', '')
+    with get_database().session() as session:
+        login = auth.resolve_session(session=session, token=token)
+        return login.id if login else None

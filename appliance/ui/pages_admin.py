@@ -1,0 +1,225 @@
+"""Admin pages: users, sessions, audit log, organisation settings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from nicegui import ui
+
+from appliance.db import get_database
+from appliance.i18n import LANGUAGES, _, format_datetime
+from appliance.models import User
+from appliance.modules import current_registry
+from appliance.services import accounts, audit, auth, orgsettings
+from appliance.ui.actions import act
+from appliance.ui.frame import frame
+from appliance.ui.guard import PageContext, protected_page
+
+PAGE_SIZE = 25
+
+
+def register() -> None:
+    """Register the /admin pages."""
+    protected_page('/admin/users', permission='core.manage_users')(users_page)
+    protected_page('/admin/sessions', permission='core.manage_sessions')(sessions_page)
+    protected_page('/admin/audit', permission='core.view_audit')(audit_page)
+    protected_page('/admin/settings', permission='core.manage_settings')(settings_page)
+
+
+def users_page(ctx: PageContext) -> None:
+    """List, find, create and edit users."""
+    roles = current_registry().role_names()
+    state = {'offset': 0, 'query': ''}
+    with frame(ctx, _('Users')):
+        with ui.row().classes('items-center gap-2 w-full'):
+            search = ui.input(_('Find a user')).props('clearable dense').mark('user-filter')
+            ui.button(_('New user'), icon='person_add', on_click=lambda: edit_dialog(None)).mark('new-user')
+
+        @ui.refreshable
+        def table() -> None:
+            with get_database().session() as session:
+                page = accounts.list_users(session=session, actor=ctx.user, query=state['query'],
+                                           offset=int(state['offset']), limit=PAGE_SIZE)
+            columns = [
+                {'name': 'username', 'label': _('Username'), 'field': 'username', 'align': 'left'},
+                {'name': 'name', 'label': _('Name'), 'field': 'name', 'align': 'left'},
+                {'name': 'roles', 'label': _('Roles'), 'field': 'roles', 'align': 'left'},
+                {'name': 'state', 'label': _('State'), 'field': 'state', 'align': 'left'},
+                {'name': 'last', 'label': _('Last sign-in'), 'field': 'last', 'align': 'left'},
+            ]
+            rows = [{'id': u.id, 'username': u.username, 'name': u.display_name, 'roles': ', '.join(sorted(u.role_names)),
+                     'state': _('active') if u.is_active else _('disabled'),
+                     'last': format_datetime(u.last_login_at, timezone=ctx.user.timezone)} for u in page.items]
+            grid = ui.table(columns=columns, rows=rows, row_key='id').classes('w-full').mark('users-table')
+            grid.on('row-click', lambda e: edit_dialog(e.args[1]['id']))
+            with ui.row().classes('items-center gap-2'):
+                ui.label(_('{first}–{last} of {total}', first=min(page.total, page.offset + 1),
+                           last=page.offset + len(page.items), total=page.total))
+                ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props(
+                    'flat dense' + (' disable' if page.offset == 0 else ''))
+                ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props(
+                    'flat dense' + (' disable' if page.offset + PAGE_SIZE >= page.total else ''))
+
+        def move(delta: int) -> None:
+            state['offset'] = max(0, int(state['offset']) + delta)
+            table.refresh()
+
+        def apply_filter() -> None:
+            state['query'] = search.value or ''
+            state['offset'] = 0
+            table.refresh()
+
+        search.on('keydown.enter', apply_filter)
+        search.on('clear', apply_filter)
+
+        def edit_dialog(user_id: int | None) -> None:
+            user: User | None = None
+            if user_id is not None:
+                with get_database().session() as session:
+                    user = accounts.get_user(session=session, actor=ctx.user, user_id=user_id)
+            with ui.dialog() as dialog, ui.card().classes('w-full max-w-md'):
+                ui.label(_('Edit user') if user else _('New user')).classes('text-lg font-medium')
+                username = ui.input(_('Username'), value=user.username if user else '').mark('new-username')
+                if user:
+                    username.disable()
+                name = ui.input(_('Display name'), value=user.display_name if user else '').mark('new-display-name')
+                email = ui.input(_('E-mail'), value=user.email if user else '').mark('new-email')
+                role_select = ui.select(roles, multiple=True, label=_('Roles'),
+                                        value=sorted(user.role_names) if user else ['member']).mark('new-roles')
+                password = ui.input(_('New password') if user else _('Password'), password=True).mark('new-password')
+
+                def save() -> None:
+                    if user is None:
+                        done = act(lambda s, a: accounts.create_user(
+                            session=s, actor=a, username=username.value or '', display_name=name.value or '',
+                            email=email.value or '', password=password.value or '', roles=list(role_select.value)),
+                            success=_('User created.'))
+                    else:
+                        uid = user.id
+
+                        def update(s: object, a: User) -> User:
+                            updated = accounts.update_user(session=s, actor=a, user_id=uid,  # type: ignore[arg-type]
+                                                           display_name=name.value or '', email=email.value or '',
+                                                           roles=list(role_select.value))
+                            if password.value:
+                                accounts.reset_password(session=s, actor=a, user_id=uid,  # type: ignore[arg-type]
+                                                        new_password=password.value)
+                            return updated
+
+                        done = act(update, success=_('User saved.'))
+                    if done is not None:
+                        dialog.close()
+                        table.refresh()
+
+                def toggle_active() -> None:
+                    assert user is not None
+                    uid, active = user.id, not user.is_active
+                    if act(lambda s, a: accounts.set_active(session=s, actor=a, user_id=uid, active=active),
+                           success=_('User enabled.') if active else _('User disabled; their sessions ended.')):
+                        dialog.close()
+                        table.refresh()
+
+                with ui.row():
+                    ui.button(_('Save'), on_click=save).mark('save-user')
+                    if user:
+                        ui.button(_('Enable') if not user.is_active else _('Disable'), on_click=toggle_active).props(
+                            'outline color=negative' if user.is_active else 'outline').mark('toggle-user')
+                    ui.button(_('Cancel'), on_click=dialog.close).props('flat')
+            dialog.open()
+
+        table()
+
+
+def sessions_page(ctx: PageContext) -> None:
+    """Every live session, with a button to end it."""
+    with frame(ctx, _('Sessions')):
+
+        @ui.refreshable
+        def listing() -> None:
+            with get_database().session() as session:
+                page = auth.list_sessions(session=session, actor=ctx.user, limit=500)
+                rows = [(row.id, row.user.username, row.ip, row.user_agent, row.created_at, row.last_seen_at)
+                        for row in page.items]
+            if not rows:
+                ui.label(_('No live sessions.'))
+            for sid, username, ip, agent, created, seen in rows:
+                with ui.card().classes('w-full').mark(f'session:{username}'):
+                    ui.label(f'{username} · {ip}').classes('font-medium')
+                    ui.label(_('Signed in {created}, last seen {seen}',
+                               created=format_datetime(created, timezone=ctx.user.timezone),
+                               seen=format_datetime(seen, timezone=ctx.user.timezone))).classes('text-sm')
+                    ui.label(agent[:120]).classes('text-xs text-gray-600')
+                    ui.button(_('End session'), on_click=lambda s=sid: (
+                        act(lambda db, a: auth.end_session(session=db, actor=a, session_id=s),
+                            success=_('Session ended.')), listing.refresh())).props('outline dense').mark(
+                        f'end:{username}')
+
+        listing()
+
+
+def _parse_day(value: str, tz: str, *, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, '%Y-%m-%d').replace(tzinfo=ZoneInfo(tz))
+    except ValueError:
+        return None
+    return day + timedelta(days=1) if end else day
+
+
+def audit_page(ctx: PageContext) -> None:
+    """The audit log, filtered by actor, action and dates."""
+    state = {'offset': 0}
+    with frame(ctx, _('Audit log')):
+        with ui.row().classes('items-end gap-2'):
+            actor = ui.input(_('Actor (username)')).props('dense clearable').mark('audit-actor')
+            action = ui.input(_('Action starts with')).props('dense clearable').mark('audit-action')
+            since = ui.input(_('From (YYYY-MM-DD)')).props('dense clearable').mark('audit-since')
+            until = ui.input(_('To (YYYY-MM-DD)')).props('dense clearable').mark('audit-until')
+            ui.button(_('Filter'), on_click=lambda: (state.update(offset=0), log.refresh())).mark('audit-filter')
+
+        @ui.refreshable
+        def log() -> None:
+            tz = ctx.user.timezone
+            if (since.value and _parse_day(since.value, tz) is None) or (until.value and _parse_day(until.value, tz)
+                                                                         is None):
+                ui.label(_('Enter dates as YYYY-MM-DD.')).classes('text-negative').mark('audit-date-error')
+                return
+            with get_database().session() as session:
+                from appliance.services.permissions import require
+
+                require(ctx.user, 'core.view_audit', target='audit')
+                page = audit.search(session=session, actor_name=(actor.value or '').strip().lower(),
+                                    action=(action.value or '').strip(), since=_parse_day(since.value or '', tz),
+                                    until=_parse_day(until.value or '', tz, end=True), offset=int(state['offset']),
+                                    limit=PAGE_SIZE)
+            columns = [{'name': k, 'label': label, 'field': k, 'align': 'left'} for k, label in (
+                ('at', _('Time')), ('actor', _('Actor')), ('action', _('Action')), ('target', _('Target')),
+                ('ip', _('IP address')), ('details', _('Details')))]
+            rows = [{'id': r.id, 'at': format_datetime(r.at, timezone=tz), 'actor': r.actor_name, 'action': r.action,
+                     'target': r.target, 'ip': r.ip, 'details': r.details} for r in page.rows]
+            ui.table(columns=columns, rows=rows, row_key='id').classes('w-full').mark('audit-table')
+            with ui.row().classes('items-center gap-2'):
+                ui.label(_('{total} events', total=page.total))
+                ui.button(icon='chevron_left', on_click=lambda: (state.update(offset=max(0, state['offset'] - PAGE_SIZE)),
+                                                                 log.refresh())).props('flat dense')
+                ui.button(icon='chevron_right', on_click=lambda: (state.update(offset=state['offset'] + PAGE_SIZE),
+                                                                  log.refresh())).props('flat dense')
+
+        log()
+
+
+def settings_page(ctx: PageContext) -> None:
+    """Organisation name, default language and the two-factor policy."""
+    with get_database().session() as session:
+        values = orgsettings.all_settings(session)
+    with frame(ctx, _('Organisation')):
+        with ui.card().classes('w-full max-w-xl'):
+            name = ui.input(_('Organisation name'), value=values['org_name']).classes('w-full').mark('org_name')
+            lang = ui.select(LANGUAGES, value=values['language'], label=_('Default language')).classes('w-full')
+            require_2fa = ui.switch(_('Require two-factor sign-in for everyone'),
+                                    value=values['require_2fa'] == '1').mark('require_2fa')
+            ui.button(_('Save'), on_click=lambda: act(lambda s, a: orgsettings.update(
+                session=s, actor=a, org_name=name.value or '', language=lang.value or 'en',
+                require_2fa=bool(require_2fa.value)), success=_('Saved.'))).mark('save-settings')

@@ -1,0 +1,103 @@
+"""Pages without a session: the first-run setup wizard and the sign-in page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from appliance.db import get_database
+from appliance.errors import ServiceError
+from appliance.i18n import LANGUAGES, _, translate_error
+from appliance.services import accounts, auth, orgsettings
+from appliance.ui.actions import act_anonymous
+from appliance.ui.guard import setup_language
+from appliance.web.security import safe_next
+from appliance.web.sessions import client_ip
+
+
+def _language_select(lang: str) -> ui.select:
+    return ui.select(LANGUAGES, value=lang, label=_('Language')).classes('w-full').mark('language')
+
+
+def register() -> None:
+    """Register /setup and /login."""
+
+    @ui.page('/setup', title='Enclave')
+    def setup_page(request: Request) -> Any:
+        with get_database().session() as session:
+            if not accounts.setup_required(session):
+                return RedirectResponse('/login', status_code=303)
+        lang = setup_language(request)
+        ui.page_title(_('Set up Enclave'))
+        with ui.card().classes('w-full max-w-md mx-auto mt-8 gap-2'):
+            ui.label(_('Set up Enclave')).classes('text-2xl font-medium')
+            ui.label(_('Name your organisation and create the first administrator account. '
+                       'There are no default accounts.')).classes('text-sm text-gray-600')
+            org = ui.input(_('Organisation name')).classes('w-full').mark('org_name')
+            language = _language_select(lang)
+            ui.separator()
+            username = ui.input(_('Administrator username')).classes('w-full').mark('username')
+            display = ui.input(_('Your name')).classes('w-full').mark('display_name')
+            email = ui.input(_('E-mail (optional)')).classes('w-full').mark('email')
+            password = ui.input(_('Password'), password=True, password_toggle_button=True).classes('w-full').mark(
+                'password')
+            confirm = ui.input(_('Repeat the password'), password=True).classes('w-full').mark('confirm')
+
+            def finish() -> None:
+                if password.value != confirm.value:
+                    ui.notify(_('The two passwords differ.'), type='negative')
+                    return
+                done = act_anonymous(lambda session: accounts.complete_setup(
+                    session=session, org_name=org.value or '', language=language.value or 'en',
+                    username=username.value or '', display_name=display.value or '', email=email.value or '',
+                    password=password.value or ''))
+                if done is not None:
+                    ui.notify(_('Setup complete. Sign in with your new account.'), type='positive')
+                    ui.navigate.to('/login')
+
+            ui.button(_('Finish setup'), on_click=finish).classes('w-full mt-2').mark('finish')
+        return None
+
+    @ui.page('/login', title='Enclave')
+    def login_page(request: Request, next: str = '/', expired: str = '') -> Any:  # noqa: A002
+        with get_database().session() as session:
+            if accounts.setup_required(session):
+                return RedirectResponse('/setup', status_code=303)
+            org_name = orgsettings.get(session, 'org_name')
+        setup_language(request)
+        target = safe_next(next)
+        ip = client_ip(request)
+        ui.page_title(_('Sign in') + f' · {org_name}')
+        with ui.card().classes('w-full max-w-sm mx-auto mt-16 gap-2'):
+            ui.label(org_name).classes('text-2xl font-medium')
+            if expired:
+                ui.label(_('Your sign-in expired. Sign in again.')).classes('text-amber-700')
+            username = ui.input(_('Username')).classes('w-full').mark('username')
+            password = ui.input(_('Password'), password=True).classes('w-full').mark('password')
+            code = ui.input(_('Two-factor code')).classes('w-full').mark('totp').props('inputmode=numeric')
+            code.visible = False
+            message = ui.label('').classes('text-negative').mark('login-error')
+
+            def submit() -> None:
+                message.text = ''
+                try:
+                    with get_database().session() as session:
+                        ticket = auth.authenticate(session=session, username=username.value or '',
+                                                   password=password.value or '', totp_code=code.value or '', ip=ip)
+                except auth.TwoFactorRequired as error:
+                    code.visible = True
+                    message.text = translate_error(error)
+                    return
+                except ServiceError as error:
+                    message.text = translate_error(error)
+                    return
+                ui.navigate.to(f'/auth/session?ticket={quote(ticket)}&next={quote(target)}')
+
+            password.on('keydown.enter', submit)
+            code.on('keydown.enter', submit)
+            ui.button(_('Sign in'), on_click=submit).classes('w-full').mark('sign-in')
+        return None

@@ -1,0 +1,142 @@
+"""The profile page: name, language, time zone, password, two-factor, API tokens, own sessions."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from nicegui import ui
+
+from appliance.db import get_database
+from appliance.i18n import LANGUAGES, _, format_datetime
+from appliance.services import accounts, auth, orgsettings, tokens, twofactor
+from appliance.ui.actions import act
+from appliance.ui.frame import frame
+from appliance.ui.guard import PageContext, current_session_id, protected_page
+
+TIMEZONES = sorted(available_timezones() | {'UTC'})
+
+
+def register() -> None:
+    """Register /profile."""
+
+    @protected_page('/profile')
+    def profile(ctx: PageContext) -> None:
+        user = ctx.user
+        with frame(ctx, _('Profile')):
+            if ctx.query.get('enrol2fa') and not user.totp_enabled:
+                ui.label(_('Your organisation requires two-factor sign-in. Turn it on below to continue.')).classes(
+                    'p-2 bg-amber-100 rounded w-full').mark('enrol-banner')
+            _details_card(ctx)
+            _password_card(ctx)
+            _two_factor_card(ctx)
+            _tokens_card(ctx)
+            _sessions_card(ctx)
+
+
+def _details_card(ctx: PageContext) -> None:
+    user = ctx.user
+    with ui.card().classes('w-full max-w-xl'):
+        ui.label(_('Your details')).classes('text-lg font-medium')
+        name = ui.input(_('Display name'), value=user.display_name).classes('w-full').mark('display_name')
+        email = ui.input(_('E-mail'), value=user.email).classes('w-full').mark('email')
+        lang = ui.select(LANGUAGES, value=user.language, label=_('Language')).classes('w-full').mark('language')
+        tz = ui.select(TIMEZONES, value=user.timezone, label=_('Time zone'), with_input=True).classes('w-full').mark(
+            'timezone')
+
+        def save() -> None:
+            done = act(lambda s, a: accounts.update_profile(
+                session=s, actor=a, display_name=name.value or '', email=email.value or '',
+                language=lang.value or 'en', timezone=tz.value or 'UTC'))
+            if done is not None:
+                ui.navigate.reload()
+
+        ui.button(_('Save'), on_click=save).mark('save-profile')
+
+
+def _password_card(ctx: PageContext) -> None:
+    with ui.card().classes('w-full max-w-xl'):
+        ui.label(_('Change password')).classes('text-lg font-medium')
+        current = ui.input(_('Current password'), password=True).classes('w-full').mark('current_password')
+        new = ui.input(_('New password'), password=True).classes('w-full').mark('new_password')
+        confirm = ui.input(_('Repeat the new password'), password=True).classes('w-full').mark('confirm_password')
+
+        def change() -> None:
+            if new.value != confirm.value:
+                ui.notify(_('The two passwords differ.'), type='negative')
+                return
+            keep = current_session_id()
+            act(lambda s, a: accounts.change_own_password(
+                session=s, actor=a, current_password=current.value or '', new_password=new.value or '',
+                keep_session_id=keep), success=_('Password changed. Your other sessions were signed out.'))
+            current.value = new.value = confirm.value = ''
+
+        ui.button(_('Change password'), on_click=change).mark('change-password')
+
+
+def _two_factor_card(ctx: PageContext) -> None:
+    user = ctx.user
+    with ui.card().classes('w-full max-w-xl'):
+        ui.label(_('Two-factor sign-in')).classes('text-lg font-medium')
+        code = ui.input(_('6-digit code')).props('inputmode=numeric').mark('totp-code')
+        if user.totp_enabled:
+            ui.label(_('Two-factor sign-in is on.')).mark('2fa-on')
+            ui.button(_('Turn off'), on_click=lambda: act(
+                lambda s, a: twofactor.disable(session=s, actor=a, code=code.value or ''),
+                success=_('Two-factor sign-in is off.')) is not None and ui.navigate.reload()).props('outline')
+            return
+        with get_database().session() as session:
+            issuer = orgsettings.get(session, 'org_name')
+        secret = twofactor.new_secret()
+        uri = twofactor.provisioning_uri(user, secret, issuer)
+        ui.label(_('Scan this code with an authenticator app, then enter the code it shows.'))
+        ui.html(twofactor.qr_svg(uri), sanitize=False).mark('2fa-qr')
+        ui.label(_('Key: {secret}', secret=secret)).classes('font-mono text-sm').mark('2fa-secret')
+
+        def enable() -> None:
+            if act(lambda s, a: twofactor.enable(session=s, actor=a, secret=secret, code=code.value or ''),
+                   success=_('Two-factor sign-in is on.')) is not None:
+                ui.navigate.reload()
+
+        ui.button(_('Turn on'), on_click=enable).mark('2fa-enable')
+
+
+def _tokens_card(ctx: PageContext) -> None:
+    with ui.card().classes('w-full max-w-xl'):
+        ui.label(_('API tokens')).classes('text-lg font-medium')
+        ui.label(_('A token acts with your permissions. It is shown once; keep it secret.')).classes('text-sm')
+        name = ui.input(_('Token name')).mark('token-name')
+        shown = ui.label('').classes('font-mono break-all').mark('new-token')
+
+        @ui.refreshable
+        def token_list() -> None:
+            with get_database().session() as session:
+                rows = tokens.list_tokens(session=session, actor=ctx.user)
+            for row in rows:
+                with ui.row().classes('items-center gap-2'):
+                    state = _('revoked') if row.revoked_at else _('active')
+                    ui.label(f'{row.name} · {row.prefix}… · {state}').mark(f'token:{row.name}')
+                    if row.revoked_at is None:
+                        ui.button(_('Revoke'), on_click=lambda r=row.id: (act(
+                            lambda s, a: tokens.revoke_token(session=s, actor=a, token_id=r)),
+                            token_list.refresh())).props('flat dense')
+
+        def create() -> None:
+            result = act(lambda s, a: tokens.create_token(session=s, actor=a, name=name.value or ''))
+            if result is not None:
+                shown.text = result[1]
+                name.value = ''
+                token_list.refresh()
+
+        ui.button(_('Create token'), on_click=create).mark('create-token')
+        token_list()
+
+
+def _sessions_card(ctx: PageContext) -> None:
+    with ui.card().classes('w-full max-w-xl'):
+        ui.label(_('Your sessions')).classes('text-lg font-medium')
+        with get_database().session() as session:
+            page = auth.list_sessions(session=session, actor=ctx.user, user_id=ctx.user.id)
+        for row in page.items:
+            current = _(' (this one)') if row.id == ctx.session_id else ''
+            ui.label(f'{format_datetime(row.last_seen_at, timezone=ctx.user.timezone)} · {row.ip} · '
+                     f'{row.user_agent[:60]}{current}').classes('text-sm')

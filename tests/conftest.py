@@ -1,0 +1,137 @@
+"""Shared fixtures: a fresh data dir and database per test, and the three people of every story.
+
+alice is an admin, bob a member, charlie an outsider (an account with no role). Factories take keyword
+defaults. Set ENCLAVE_TEST_DATABASE_URL to a PostgreSQL URL to run the same tests against PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from appliance.config import get_settings
+from appliance.core_module import CORE
+from appliance.db import Database, get_database, init_database
+from appliance.migrate import upgrade
+from appliance.models import User
+from appliance.modules import current_registry, reset_registry
+from appliance.services import accounts, tokens
+
+PASSWORD = 'Correct-Horse-Battery-42'
+_template_dir = Path(tempfile.mkdtemp(prefix='enclave-template-'))
+_template_db = _template_dir / 'enclave.db'
+POSTGRES_URL = os.environ.get('ENCLAVE_TEST_DATABASE_URL', '')
+
+
+def _migrated_template() -> Path:
+    """Migrate one SQLite database per test session; each test copies it (much faster than migrating)."""
+    if not _template_db.exists():
+        database = Database(f'sqlite:///{_template_db}')
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            connection.exec_driver_sql('PRAGMA wal_checkpoint(TRUNCATE)')
+        database.dispose()
+    return _template_db
+
+
+def _reset_postgres(url: str) -> None:
+    database = Database(url)
+    with database.engine.begin() as connection:
+        connection.execute(text('DROP SCHEMA public CASCADE'))
+        connection.execute(text('CREATE SCHEMA public'))
+    upgrade(database.engine)
+    database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh data dir with a migrated database; settings and registry reset for each test."""
+    directory = tmp_path / 'data'
+    directory.mkdir()
+    monkeypatch.setenv('ENCLAVE_DATA_DIR', str(directory))
+    monkeypatch.setenv('ENCLAVE_CONFIG', str(directory / 'enclave.toml'))
+    monkeypatch.setenv('ENCLAVE_SCHEDULER_ENABLED', 'false')
+    if POSTGRES_URL:
+        monkeypatch.setenv('ENCLAVE_DATABASE_URL', POSTGRES_URL)
+        _reset_postgres(POSTGRES_URL)
+    else:
+        shutil.copy(_migrated_template(), directory / 'enclave.db')
+    get_settings.cache_clear()
+    init_database(get_settings().sqlalchemy_url)
+    registry = reset_registry()
+    registry.register(CORE)
+    yield directory
+    get_database().dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def db(data_dir: Path) -> Iterator[Session]:
+    """A session for arranging and asserting; committed on exit."""
+    with get_database().session() as session:
+        yield session
+
+
+def make_user(*, username: str, roles: list[str] | None = None, display_name: str = '', password: str = PASSWORD,
+              active: bool = True, email: str = '', language: str = 'en') -> User:
+    """Create a user straight in the database (no actor, no audit): a factory for arranging tests."""
+    from appliance.models import UserRole
+    from appliance.services.passwords import hash_password
+
+    with get_database().session() as session:
+        user = User(username=username, display_name=display_name or username.title(), email=email,
+                    language=language, password_hash=hash_password(password), is_active=active)
+        user.roles = [UserRole(role=role) for role in (roles if roles is not None else ['member'])]
+        session.add(user)
+    return user
+
+
+def make_token(user: User, name: str = 'test') -> str:
+    """A personal access token for `user`."""
+    with get_database().session() as session:
+        actor = session.get(User, user.id)
+        assert actor is not None
+        return tokens.create_token(session=session, actor=actor, name=name)[1]
+
+
+@dataclass
+class People:
+    """alice (admin), bob (member), charlie (outsider)."""
+
+    alice: User
+    bob: User
+    charlie: User
+
+
+@pytest.fixture
+def people(data_dir: Path) -> People:
+    """The three people of every story, created fresh."""
+    return People(
+        alice=make_user(username='alice', roles=['admin'], display_name='Alice Admin'),
+        bob=make_user(username='bob', roles=['member'], display_name='Bob 张伟'),
+        charlie=make_user(username='charlie', roles=[], display_name='Charlie Outsider'),
+    )
+
+
+def reload_user(user_id: int) -> User:
+    """Read a user again from the database."""
+    with get_database().session() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        return user
+
+
+def setup_done(session: Session) -> bool:
+    """True once the wizard ran (an admin exists)."""
+    return not accounts.setup_required(session)
+
+
+__all__ = ['PASSWORD', 'People', 'current_registry', 'make_token', 'make_user', 'reload_user']
