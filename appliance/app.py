@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from nicegui import app, core, ui
+from nicegui import app, core
 
 from appliance import i18n
 from appliance.api import core as api_core
@@ -17,6 +17,7 @@ from appliance.core_module import CORE
 from appliance.db import init_database
 from appliance.migrate import ensure_current, upgrade
 from appliance.modules import load_modules, reset_registry
+from appliance.scheduler import create_scheduler
 from appliance.secrets import data_encryption_key, session_secret
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_profile
 from appliance.web import sessions
@@ -28,7 +29,7 @@ log = logging.getLogger('enclave')
 def prepare_data_dir(settings: Settings) -> None:
     """Create the data dir (0750) and the secrets in it; point NiceGUI's storage inside it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.data_dir, 0o750)
+    os.chmod(settings.data_dir, 0o750)  # noqa: S103 - group read for the backup service
     data_encryption_key(settings.data_dir)
     from nicegui.storage import Storage
 
@@ -69,6 +70,10 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     for spec in registry.modules():
         if spec.register_pages is not None:
             spec.register_pages()
+    if settings.scheduler_enabled:
+        scheduler = create_scheduler(registry)
+        app.on_startup(scheduler.start)
+        app.on_shutdown(lambda: scheduler.shutdown(wait=False))
     return settings
 
 

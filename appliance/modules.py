@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
-    from sqlalchemy.orm import Session
 
-    from appliance.models import User
     from appliance.search import SearchHit
 
 NAME_RE = re.compile(r'^[a-z][a-z0-9_]{1,31}$')
@@ -106,16 +104,21 @@ class Registry:
         missing = [req for req in spec.requires if req not in self._modules]
         if missing:
             raise ModuleError(
-                f'Module "{spec.name}" requires {", ".join(missing)}: enable it before "{spec.name}" in enabled_modules.'
+                f'Module "{spec.name}" requires {", ".join(missing)}: '
+                f'enable it before "{spec.name}" in enabled_modules.'
             )
         names = {perm.name for perm in spec.permissions}
         for perm in spec.permissions:
             if not PERMISSION_RE.match(perm.name) or perm.name.split('.')[0] != spec.name:
-                raise ModuleError(f'Permission "{perm.name}" of module "{spec.name}" must be named "{spec.name}.<verb>".')
+                raise ModuleError(
+                    f'Permission "{perm.name}" of module "{spec.name}" must be named "{spec.name}.<verb>".'
+                )
         known = names | self.permission_names()
         for item in spec.nav:
             if item.permission not in known:
-                raise ModuleError(f'Nav item "{item.path}" of module "{spec.name}" needs unknown permission "{item.permission}".')
+                raise ModuleError(
+                    f'Nav item "{item.path}" of module "{spec.name}" needs unknown permission "{item.permission}".'
+                )
         self._modules[spec.name] = spec
 
     def freeze(self) -> None:
@@ -126,9 +129,6 @@ class Registry:
     def frozen(self) -> bool:
         """True once start-up has finished."""
         return self._frozen
-
-    def __iter__(self) -> Iterable[ModuleSpec]:  # type: ignore[override]
-        return iter(list(self._modules.values()))
 
     def modules(self) -> list[ModuleSpec]:
         """The loaded modules in load order."""

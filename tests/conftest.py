@@ -80,15 +80,29 @@ def db(data_dir: Path) -> Iterator[Session]:
         yield session
 
 
-def make_user(*, username: str, roles: list[str] | None = None, display_name: str = '', password: str = PASSWORD,
-              active: bool = True, email: str = '', language: str = 'en') -> User:
+def make_user(
+    *,
+    username: str,
+    roles: list[str] | None = None,
+    display_name: str = '',
+    password: str = PASSWORD,
+    active: bool = True,
+    email: str = '',
+    language: str = 'en',
+) -> User:
     """Create a user straight in the database (no actor, no audit): a factory for arranging tests."""
     from appliance.models import UserRole
     from appliance.services.passwords import hash_password
 
     with get_database().session() as session:
-        user = User(username=username, display_name=display_name or username.title(), email=email,
-                    language=language, password_hash=hash_password(password), is_active=active)
+        user = User(
+            username=username,
+            display_name=display_name or username.title(),
+            email=email,
+            language=language,
+            password_hash=hash_password(password),
+            is_active=active,
+        )
         user.roles = [UserRole(role=role) for role in (roles if roles is not None else ['member'])]
         session.add(user)
     return user

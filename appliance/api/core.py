@@ -35,10 +35,19 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: User) -> UserOut:
         """Build from a model."""
-        return cls(id=user.id, username=user.username, display_name=user.display_name, email=user.email,
-                   language=user.language, timezone=user.timezone, active=user.is_active,
-                   roles=sorted(user.role_names), two_factor=user.totp_enabled, created_at=user.created_at,
-                   last_login_at=user.last_login_at)
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            email=user.email,
+            language=user.language,
+            timezone=user.timezone,
+            active=user.is_active,
+            roles=sorted(user.role_names),
+            two_factor=user.totp_enabled,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+        )
 
 
 class MeOut(UserOut):
@@ -107,9 +116,16 @@ class TokenOut(BaseModel):
     @classmethod
     def of(cls, row: ApiToken, raw: str | None = None) -> TokenOut:
         """Build from a model."""
-        return cls(id=row.id, name=row.name, prefix=row.prefix, created_at=row.created_at,
-                   last_used_at=row.last_used_at, expires_at=row.expires_at, revoked=row.revoked_at is not None,
-                   token=raw)
+        return cls(
+            id=row.id,
+            name=row.name,
+            prefix=row.prefix,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            revoked=row.revoked_at is not None,
+            token=raw,
+        )
 
 
 class SearchHitOut(BaseModel):
@@ -137,8 +153,7 @@ def me(actor: Actor) -> Any:
 
 
 @router.get('/users', response_model=UserPage, summary='List users (admin)')
-def list_users(session: DB, actor: Actor, paging: PageParams,
-               q: Annotated[str, Query(max_length=200)] = '') -> Any:
+def list_users(session: DB, actor: Actor, paging: PageParams, q: Annotated[str, Query(max_length=200)] = '') -> Any:
     """Users matching `q`, paginated."""
     page = accounts.list_users(session=session, actor=actor, query=q, offset=paging.offset, limit=paging.limit)
     return UserPage(items=[UserOut.of(u) for u in page.items], total=page.total, offset=page.offset, limit=page.limit)
@@ -147,9 +162,17 @@ def list_users(session: DB, actor: Actor, paging: PageParams,
 @router.post('/users', response_model=UserOut, status_code=201, summary='Create a user (admin)')
 def create_user(body: UserCreate, session: DB, actor: Actor) -> Any:
     """Create an account; the password must pass the policy."""
-    user = accounts.create_user(session=session, actor=actor, username=body.username, display_name=body.display_name,
-                                password=body.password, email=body.email, roles=body.roles, language=body.language,
-                                timezone=body.timezone)
+    user = accounts.create_user(
+        session=session,
+        actor=actor,
+        username=body.username,
+        display_name=body.display_name,
+        password=body.password,
+        email=body.email,
+        roles=body.roles,
+        language=body.language,
+        timezone=body.timezone,
+    )
     return UserOut.of(user)
 
 
@@ -162,8 +185,16 @@ def get_user(user_id: int, session: DB, actor: Actor) -> Any:
 @router.patch('/users/{user_id}', response_model=UserOut, summary='Change a user (admin)')
 def patch_user(user_id: int, body: UserPatch, session: DB, actor: Actor) -> Any:
     """Edit details, roles, or disable / re-enable."""
-    user = accounts.update_user(session=session, actor=actor, user_id=user_id, display_name=body.display_name,
-                                email=body.email, language=body.language, timezone=body.timezone, roles=body.roles)
+    user = accounts.update_user(
+        session=session,
+        actor=actor,
+        user_id=user_id,
+        display_name=body.display_name,
+        email=body.email,
+        language=body.language,
+        timezone=body.timezone,
+        roles=body.roles,
+    )
     if body.active is not None and body.active != user.is_active:
         user = accounts.set_active(session=session, actor=actor, user_id=user_id, active=body.active)
     return UserOut.of(user)
@@ -197,8 +228,12 @@ def revoke_token(token_id: int, session: DB, actor: Actor) -> Response:
 
 
 @router.get('/search', response_model=SearchOut, summary='Search everything the caller may see')
-def search(session: DB, actor: Actor, q: Annotated[str, Query(max_length=200)] = '',
-           limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Any:
+def search(
+    session: DB,
+    actor: Actor,
+    q: Annotated[str, Query(max_length=200)] = '',
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Any:
     """Global search across every module's provider; Chinese and English."""
     hits = global_search(session=session, actor=actor, query=q, limit=limit)
     return SearchOut(query=q, items=[SearchHitOut(**hit.__dict__) for hit in hits])

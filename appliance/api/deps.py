@@ -35,8 +35,9 @@ def api_user(request: Request, session: Annotated[Session, Depends(db_session)])
 class Paging:
     """`offset` and `limit` query parameters shared by every list."""
 
-    def __init__(self, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-                 limit: Annotated[int, Query(ge=1, le=200)] = 50) -> None:
+    def __init__(
+        self, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    ) -> None:
         self.offset = offset
         self.limit = limit
 

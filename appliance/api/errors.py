@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,8 +13,17 @@ from starlette.exceptions import HTTPException
 from appliance import i18n
 from appliance.errors import ServiceError, TooManyAttempts
 
-STATUS_CODES = {400: 'bad_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found',
-                405: 'method_not_allowed', 409: 'conflict', 413: 'too_large', 422: 'invalid', 429: 'throttled'}
+STATUS_CODES = {
+    400: 'bad_request',
+    401: 'unauthenticated',
+    403: 'forbidden',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    409: 'conflict',
+    413: 'too_large',
+    422: 'invalid',
+    429: 'throttled',
+}
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -46,8 +56,10 @@ async def service_error(request: Request, exc: Exception) -> JSONResponse:
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Malformed JSON or parameters: say which field and why."""
     assert isinstance(exc, RequestValidationError)
-    details = [{'field': '.'.join(str(part) for part in err.get('loc', ()) if part != 'body'),
-                'message': err.get('msg', '')} for err in exc.errors()]
+    details = [
+        {'field': '.'.join(str(part) for part in err.get('loc', ()) if part != 'body'), 'message': err.get('msg', '')}
+        for err in exc.errors()
+    ]
     first = details[0] if details else {'field': '', 'message': 'invalid request'}
     return error_response(422, 'invalid', f'{first["field"]}: {first["message"]}', details=details)
 
@@ -67,6 +79,7 @@ def install(app: FastAPI) -> None:
     async def api_or_default(request: Request, exc: Exception) -> Any:
         if request.url.path.startswith('/api/') or original is None:
             return await http_error(request, exc)
-        return await original(request, exc)
+        result = original(request, exc)
+        return await result if inspect.isawaitable(result) else result
 
     app.add_exception_handler(HTTPException, api_or_default)

@@ -34,6 +34,10 @@ def healthz() -> JSONResponse:
     except Exception:  # noqa: BLE001 - any failure here means "not healthy"
         checks['database'] = 'unreachable'
         status = 'error'
-    body = {'status': status, 'version': __version__, 'uptime_seconds': int(time.monotonic() - STARTED),
-            'checks': checks}
+    body = {
+        'status': status,
+        'version': __version__,
+        'uptime_seconds': int(time.monotonic() - STARTED),
+        'checks': checks,
+    }
     return JSONResponse(body, status_code=200 if status == 'ok' else 503)

@@ -19,9 +19,13 @@ def openapi() -> dict[str, Any]:
     """The schema of every /api/v1 route, built once."""
     if 'doc' not in _cache:
         routes = [route for route in app.routes if getattr(route, 'path', '').startswith('/api/v1/')]
-        doc = get_openapi(title='Enclave API', version=__version__, routes=routes,
-                          description='Authenticate with a personal access token: `Authorization: Bearer <token>`. '
-                                      'Errors have the shape {"error": {"code": ..., "message": ...}}.')
+        doc = get_openapi(
+            title='Enclave API',
+            version=__version__,
+            routes=routes,
+            description='Authenticate with a personal access token: `Authorization: Bearer <token>`. '
+            'Errors have the shape {"error": {"code": ..., "message": ...}}.',
+        )
         doc.setdefault('components', {})['securitySchemes'] = {'token': {'type': 'http', 'scheme': 'bearer'}}
         doc['security'] = [{'token': []}]
         _cache['doc'] = doc

@@ -85,8 +85,17 @@ def setup_required(session: Session) -> bool:
     return _active_admin_count(session) == 0 and session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def _new_user(session: Session, *, username: str, display_name: str, email: str, password: str, language: str,
-              timezone: str, roles: list[str]) -> User:
+def _new_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    email: str,
+    password: str,
+    language: str,
+    timezone: str,
+    roles: list[str],
+) -> User:
     username = _clean_username(username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(N_('The username "{username}" is already taken.'), username=username)
@@ -105,30 +114,74 @@ def _new_user(session: Session, *, username: str, display_name: str, email: str,
     return user
 
 
-def complete_setup(*, session: Session, org_name: str, language: str, username: str, display_name: str,
-                   email: str, password: str, timezone: str = 'UTC') -> User:
+def complete_setup(
+    *,
+    session: Session,
+    org_name: str,
+    language: str,
+    username: str,
+    display_name: str,
+    email: str,
+    password: str,
+    timezone: str = 'UTC',
+) -> User:
     """The first-run wizard: name the organisation and create the first admin. Refused once done."""
     if not setup_required(session):
         raise Conflict(N_('Setup is already complete. Sign in instead.'))
     orgsettings.put(session, 'org_name', orgsettings.validate_org_name(org_name))
     orgsettings.put(session, 'language', orgsettings.validate_language(language))
-    admin = _new_user(session, username=username, display_name=display_name, email=email, password=password,
-                      language=language, timezone=timezone, roles=['admin'])
-    audit.record(session=session, actor=admin, action='setup.complete', target=f'user:{admin.username}',
-                 details={'org_name': org_name.strip()})
+    admin = _new_user(
+        session,
+        username=username,
+        display_name=display_name,
+        email=email,
+        password=password,
+        language=language,
+        timezone=timezone,
+        roles=['admin'],
+    )
+    audit.record(
+        session=session,
+        actor=admin,
+        action='setup.complete',
+        target=f'user:{admin.username}',
+        details={'org_name': org_name.strip()},
+    )
     return admin
 
 
-def create_user(*, session: Session, actor: User, username: str, display_name: str, password: str,
-                email: str = '', roles: list[str] | None = None, language: str = '', timezone: str = 'UTC') -> User:
+def create_user(
+    *,
+    session: Session,
+    actor: User,
+    username: str,
+    display_name: str,
+    password: str,
+    email: str = '',
+    roles: list[str] | None = None,
+    language: str = '',
+    timezone: str = 'UTC',
+) -> User:
     """Create an account (admin). Default role: member."""
     require(actor, 'core.manage_users', target=f'user:{username}')
     # Seat limits (the license issue) hook in here: a user is created only when a seat is free.
-    user = _new_user(session, username=username, display_name=display_name, email=email, password=password,
-                     language=language or orgsettings.get(session, 'language'), timezone=timezone,
-                     roles=['member'] if roles is None else roles)
-    audit.record(session=session, actor=actor, action='user.create', target=f'user:{user.username}',
-                 details={'roles': sorted(user.role_names)})
+    user = _new_user(
+        session,
+        username=username,
+        display_name=display_name,
+        email=email,
+        password=password,
+        language=language or orgsettings.get(session, 'language'),
+        timezone=timezone,
+        roles=['member'] if roles is None else roles,
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action='user.create',
+        target=f'user:{user.username}',
+        details={'roles': sorted(user.role_names)},
+    )
     return user
 
 
@@ -147,8 +200,9 @@ def find_user(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username.strip().lower())).first()
 
 
-def list_users(*, session: Session, actor: User, query: str = '', include_inactive: bool = True,
-               offset: int = 0, limit: int = 50) -> Page[User]:
+def list_users(
+    *, session: Session, actor: User, query: str = '', include_inactive: bool = True, offset: int = 0, limit: int = 50
+) -> Page[User]:
     """Users matching `query` in username, name or e-mail (admin), paginated."""
     require(actor, 'core.manage_users', target='users')
     stmt = select(User)
@@ -162,9 +216,17 @@ def list_users(*, session: Session, actor: User, query: str = '', include_inacti
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 
-def update_user(*, session: Session, actor: User, user_id: int, display_name: str | None = None,
-                email: str | None = None, language: str | None = None, timezone: str | None = None,
-                roles: list[str] | None = None) -> User:
+def update_user(
+    *,
+    session: Session,
+    actor: User,
+    user_id: int,
+    display_name: str | None = None,
+    email: str | None = None,
+    language: str | None = None,
+    timezone: str | None = None,
+    roles: list[str] | None = None,
+) -> User:
     """Edit a user's details or roles (admin). The last active admin cannot lose the admin role."""
     require(actor, 'core.manage_users', target=f'user#{user_id}')
     user = get_user(session=session, actor=actor, user_id=user_id)
@@ -202,8 +264,9 @@ def set_active(*, session: Session, actor: User, user_id: int, active: bool) -> 
     user.is_active = active
     if not active:
         auth.end_user_sessions(session=session, user_id=user.id, reason='disabled')
-    audit.record(session=session, actor=actor, action='user.enable' if active else 'user.disable',
-                 target=f'user:{user.username}')
+    audit.record(
+        session=session, actor=actor, action='user.enable' if active else 'user.disable', target=f'user:{user.username}'
+    )
     return user
 
 
@@ -221,8 +284,9 @@ def reset_password(*, session: Session, actor: User, user_id: int, new_password:
     return user
 
 
-def change_own_password(*, session: Session, actor: User, current_password: str, new_password: str,
-                        keep_session_id: int | None = None) -> None:
+def change_own_password(
+    *, session: Session, actor: User, current_password: str, new_password: str, keep_session_id: int | None = None
+) -> None:
     """Change the actor's own password; every other session of theirs ends."""
     from appliance.services import auth
 
@@ -238,8 +302,9 @@ def change_own_password(*, session: Session, actor: User, current_password: str,
     audit.record(session=session, actor=user, action='user.change_password', target=f'user:{user.username}')
 
 
-def update_profile(*, session: Session, actor: User, display_name: str, email: str, language: str,
-                   timezone: str) -> User:
+def update_profile(
+    *, session: Session, actor: User, display_name: str, email: str, language: str, timezone: str
+) -> User:
     """Change the actor's own name, e-mail, language and time zone."""
     user = session.get(User, actor.id)
     if user is None:

@@ -54,8 +54,9 @@ def record(
     return row
 
 
-def record_now(*, actor: User | None, action: str, target: str = '', details: dict[str, Any] | None = None,
-               actor_name: str = '') -> None:
+def record_now(
+    *, actor: User | None, action: str, target: str = '', details: dict[str, Any] | None = None, actor_name: str = ''
+) -> None:
     """Append an event in its own transaction: for failures and denials, whose action rolls back."""
     with get_database().session() as session:
         record(session=session, actor=actor, action=action, target=target, details=details, actor_name=actor_name)
@@ -87,7 +88,9 @@ def verify(*, session: Session, batch: int = 2000) -> VerifyResult:
             return VerifyResult(checked=checked)
         for row in chunk:
             if row.prev_hash != prev:
-                return VerifyResult(checked, row.id, 'the link to the previous row is broken (a row was removed or inserted)')
+                return VerifyResult(
+                    checked, row.id, 'the link to the previous row is broken (a row was removed or inserted)'
+                )
             if _digest(row) != row.hash:
                 return VerifyResult(checked, row.id, 'the row content does not match its hash (it was altered)')
             prev = row.hash

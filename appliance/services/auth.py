@@ -55,7 +55,7 @@ def _delay_for(failures: int) -> int:
     over = failures - settings.login_throttle_free_attempts
     if over < 0:
         return 0
-    return int(min(2 ** over, settings.login_throttle_max_delay_seconds))
+    return int(min(2**over, settings.login_throttle_max_delay_seconds))
 
 
 def check_throttle(session: Session, *, username: str, ip: str) -> None:
@@ -69,7 +69,8 @@ def check_throttle(session: Session, *, username: str, ip: str) -> None:
         if wait > 0:
             raise TooManyAttempts(
                 N_('Too many failed sign-in attempts. Try again in {seconds} seconds.'),
-                retry_after=int(wait) + 1, seconds=int(wait) + 1,
+                retry_after=int(wait) + 1,
+                seconds=int(wait) + 1,
             )
 
 
@@ -83,8 +84,14 @@ def _record_failure(*, username: str, ip: str, reason: str, user: User | None) -
             else:
                 row.failures += 1
                 row.last_failure_at = utcnow()
-        audit.record(session=session, actor=user, actor_name=username.strip().lower()[:64], action='login.failure',
-                     target=f'user:{username.strip().lower()[:64]}', details={'reason': reason})
+        audit.record(
+            session=session,
+            actor=user,
+            actor_name=username.strip().lower()[:64],
+            action='login.failure',
+            target=f'user:{username.strip().lower()[:64]}',
+            details={'reason': reason},
+        )
 
 
 def _clear_failures(session: Session, *, username: str, ip: str) -> None:
@@ -120,8 +127,14 @@ def authenticate(*, session: Session, username: str, password: str, ip: str, tot
         user.password_hash = passwords.hash_password(password)
     _clear_failures(session, username=username, ip=ip)
     ticket = secrets.token_urlsafe(32)
-    session.add(LoginTicket(token_hash=token_hash(ticket), user_id=user.id, ip=ip,
-                            expires_at=utcnow() + timedelta(seconds=TICKET_SECONDS)))
+    session.add(
+        LoginTicket(
+            token_hash=token_hash(ticket),
+            user_id=user.id,
+            ip=ip,
+            expires_at=utcnow() + timedelta(seconds=TICKET_SECONDS),
+        )
+    )
     return ticket
 
 
@@ -149,8 +162,13 @@ def exchange_ticket(*, session: Session, ticket: str, ip: str, user_agent: str) 
     session.add(login)
     user.last_login_at = now
     session.flush()
-    audit.record(session=session, actor=user, action='login.success', target=f'user:{user.username}',
-                 details={'session': login.id})
+    audit.record(
+        session=session,
+        actor=user,
+        action='login.success',
+        target=f'user:{user.username}',
+        details={'session': login.id},
+    )
     return NewSession(token=token, session_id=login.id, user_id=user.id)
 
 
@@ -193,17 +211,26 @@ def logout(*, session: Session, token: str) -> None:
 
 def end_user_sessions(*, session: Session, user_id: int, reason: str, keep_id: int | None = None) -> int:
     """End every live session of a user (but `keep_id`); returns how many ended."""
-    stmt = (update(LoginSession)
-            .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-            .values(ended_at=utcnow(), end_reason=reason))
+    stmt = (
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
     if keep_id is not None:
         stmt = stmt.where(LoginSession.id != keep_id)
     result = session.execute(stmt)
     return int(getattr(result, 'rowcount', 0) or 0)
 
 
-def list_sessions(*, session: Session, actor: User, user_id: int | None = None, live_only: bool = True,
-                  offset: int = 0, limit: int = 50) -> accounts.Page[LoginSession]:
+def list_sessions(
+    *,
+    session: Session,
+    actor: User,
+    user_id: int | None = None,
+    live_only: bool = True,
+    offset: int = 0,
+    limit: int = 50,
+) -> accounts.Page[LoginSession]:
     """Sessions of one user or of everyone (admin), or the actor's own (user_id = actor.id)."""
     if user_id != actor.id:
         require(actor, 'core.manage_sessions', target='sessions')
@@ -212,9 +239,12 @@ def list_sessions(*, session: Session, actor: User, user_id: int | None = None, 
         stmt = stmt.where(LoginSession.user_id == user_id)
     if live_only:
         stmt = stmt.where(LoginSession.ended_at.is_(None))
-    rows = [row for row in session.scalars(stmt.order_by(LoginSession.last_seen_at.desc()))
-            if not (live_only and _expired(row))]
-    return accounts.Page(items=rows[offset:offset + limit], total=len(rows), offset=offset, limit=limit)
+    rows = [
+        row
+        for row in session.scalars(stmt.order_by(LoginSession.last_seen_at.desc()))
+        if not (live_only and _expired(row))
+    ]
+    return accounts.Page(items=rows[offset : offset + limit], total=len(rows), offset=offset, limit=limit)
 
 
 def end_session(*, session: Session, actor: User, session_id: int) -> None:
@@ -227,8 +257,13 @@ def end_session(*, session: Session, actor: User, session_id: int) -> None:
     if login.ended_at is None:
         login.ended_at = utcnow()
         login.end_reason = 'ended by admin' if login.user_id != actor.id else 'ended by user'
-        audit.record(session=session, actor=actor, action='session.end', target=f'user:{login.user.username}',
-                     details={'session': session_id})
+        audit.record(
+            session=session,
+            actor=actor,
+            action='session.end',
+            target=f'user:{login.user.username}',
+            details={'session': session_id},
+        )
 
 
 def purge_expired(*, session: Session) -> int:

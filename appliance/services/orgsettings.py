@@ -56,8 +56,11 @@ def validate_language(language: str) -> str:
 def update(*, session: Session, actor: User, org_name: str, language: str, require_2fa: bool) -> None:
     """Change the organisation settings (admin)."""
     require(actor, 'core.manage_settings', target='settings')
-    values = {'org_name': validate_org_name(org_name), 'language': validate_language(language),
-              'require_2fa': '1' if require_2fa else '0'}
+    values = {
+        'org_name': validate_org_name(org_name),
+        'language': validate_language(language),
+        'require_2fa': '1' if require_2fa else '0',
+    }
     for key, value in values.items():
         put(session, key, value)
     audit.record(session=session, actor=actor, action='settings.update', target='organisation', details=values)

@@ -30,8 +30,11 @@ def check_policy(password: str, *, min_length: int, username: str = '') -> None:
     if len(password) > MAX_LENGTH:
         raise ValidationError(N_('The password must be at most {n} characters long.'), field='password', n=MAX_LENGTH)
     lowered = password.lower()
-    if lowered in common_passwords() or lowered.rstrip('0123456789!.') in common_passwords() and len(set(lowered)) < 8:
-        raise ValidationError(N_('This password is one of the most common passwords. Choose another.'), field='password')
+    stem = lowered.rstrip('0123456789!.')
+    if lowered in common_passwords() or (stem in common_passwords() and len(set(lowered)) < 8):
+        raise ValidationError(
+            N_('This password is one of the most common passwords. Choose another.'), field='password'
+        )
     if username and username.lower() in lowered:
         raise ValidationError(N_('The password must not contain the username.'), field='password')
     if len(set(password)) < 4:

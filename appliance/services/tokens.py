@@ -19,8 +19,9 @@ PREFIX = 'enc_'
 MAX_TOKENS_PER_USER = 50
 
 
-def create_token(*, session: Session, actor: User, name: str, expires_days: int | None = None,
-                 owner: User | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    *, session: Session, actor: User, name: str, expires_days: int | None = None, owner: User | None = None
+) -> tuple[ApiToken, str]:
     """Create a token for the actor (or, for an admin, for `owner`); returns the row and the secret, shown once."""
     owner = owner or actor
     if owner.id != actor.id:
@@ -34,12 +35,22 @@ def create_token(*, session: Session, actor: User, name: str, expires_days: int 
     if len(list(live)) >= MAX_TOKENS_PER_USER:
         raise ValidationError(N_('You have too many tokens; revoke some first.'), field='name')
     raw = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=owner.id, name=name, prefix=raw[:10], token_hash=token_hash(raw),
-                   expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None)
+    row = ApiToken(
+        user_id=owner.id,
+        name=name,
+        prefix=raw[:10],
+        token_hash=token_hash(raw),
+        expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None,
+    )
     session.add(row)
     session.flush()
-    audit.record(session=session, actor=actor, action='token.create', target=f'user:{owner.username}',
-                 details={'token': row.id, 'name': name})
+    audit.record(
+        session=session,
+        actor=actor,
+        action='token.create',
+        target=f'user:{owner.username}',
+        details={'token': row.id, 'name': name},
+    )
     return row, raw
 
 
@@ -57,8 +68,13 @@ def revoke_token(*, session: Session, actor: User, token_id: int) -> None:
         require(actor, 'core.manage_users', target=f'token#{token_id}')
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session=session, actor=actor, action='token.revoke', target=f'user:{row.user.username}',
-                     details={'token': row.id})
+        audit.record(
+            session=session,
+            actor=actor,
+            action='token.revoke',
+            target=f'user:{row.user.username}',
+            details={'token': row.id},
+        )
 
 
 def resolve_token(*, session: Session, raw: str) -> User | None:

@@ -25,7 +25,8 @@ def _fernet(data_dir: str) -> Fernet:
     from pathlib import Path
 
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b'enclave totp').derive(
-        data_encryption_key(Path(data_dir)))
+        data_encryption_key(Path(data_dir))
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 

@@ -22,8 +22,7 @@ def _client_ip() -> str:
     return request.client.host if request is not None and request.client else ''
 
 
-def act(fn: Callable[[Session, User], T], *, success: str = '') -> T | None:
-    """Call `fn(session, actor)` in one transaction; notify `success` or the error; None on error."""
+def _run(fn: Callable[[Session, User], T], success: str) -> tuple[bool, T | None]:
     context.client_ip.set(_client_ip())
     try:
         actor = current_actor()
@@ -32,13 +31,23 @@ def act(fn: Callable[[Session, User], T], *, success: str = '') -> T | None:
     except NotAuthenticated as error:
         ui.notify(i18n.translate_error(error), type='warning')
         ui.navigate.to('/login')
-        return None
+        return False, None
     except ServiceError as error:
         ui.notify(i18n.translate_error(error), type='negative')
-        return None
+        return False, None
     if success:
         ui.notify(success, type='positive')
-    return result
+    return True, result
+
+
+def act(fn: Callable[[Session, User], T], *, success: str = '') -> T | None:
+    """Call `fn(session, actor)` in one transaction; notify `success` or the error; None on error."""
+    return _run(fn, success)[1]
+
+
+def attempt(fn: Callable[[Session, User], object], *, success: str = '') -> bool:
+    """Like `act` for calls that return nothing: True when it succeeded."""
+    return _run(fn, success)[0]
 
 
 def act_anonymous(fn: Callable[[Session], T]) -> T | None:

@@ -24,19 +24,6 @@ def nav_items(ctx: PageContext) -> list[tuple[str, str, str]]:
 def frame(ctx: PageContext, title: str) -> Iterator[None]:
     """Wrap a page's content in the shared layout."""
     ui.page_title(f'{title} · {ctx.org_name}')
-    with ui.header().classes('items-center gap-2 px-3 py-1 bg-slate-800'):
-        ui.button(icon='menu', on_click=lambda: drawer.toggle()).props('flat color=white dense aria-label=Menu')
-        ui.link(ctx.org_name, '/').classes('text-white text-lg font-medium no-underline mr-auto truncate')
-        if 'core.search' in ctx.permissions:
-            with ui.element('form').props('action=/search method=get role=search').classes('max-w-xs grow'):
-                ui.input(placeholder=_('Search')).props(
-                    'name=q dense outlined dark standout clearable input-class=text-white').classes('w-full').mark(
-                    'global-search')
-        with ui.button(icon='account_circle').props('flat color=white dense').mark('user-menu'):
-            with ui.menu():
-                ui.menu_item(ctx.user.display_name).props('disable')
-                ui.menu_item(_('Profile'), on_click=lambda: ui.navigate.to('/profile'))
-                ui.menu_item(_('Sign out'), on_click=lambda: ui.navigate.to('/auth/logout')).mark('logout')
     with ui.left_drawer(value=True).props('width=220 breakpoint=800 bordered').classes('p-0') as drawer:
         with ui.list().classes('w-full'):
             for label, path, icon in nav_items(ctx):
@@ -44,8 +31,19 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
                     with ui.item_section().props('avatar'):
                         ui.icon(icon)
                     ui.item_section(label)
+    with ui.header().classes('items-center gap-2 px-3 py-1 bg-slate-800'):
+        ui.button(icon='menu', on_click=drawer.toggle).props('flat color=white dense aria-label=Menu')
+        ui.link(ctx.org_name, '/').classes('text-white text-lg font-medium no-underline mr-auto truncate')
+        if 'core.search' in ctx.permissions:
+            with ui.element('form').props('action=/search method=get role=search').classes('max-w-xs grow'):
+                ui.input(placeholder=_('Search')).props(
+                    'name=q dense outlined dark standout clearable input-class=text-white'
+                ).classes('w-full').mark('global-search')
+        with ui.button(icon='account_circle').props('flat color=white dense').mark('user-menu'):
+            with ui.menu():
+                ui.menu_item(ctx.user.display_name).props('disable')
+                ui.menu_item(_('Profile'), on_click=lambda: ui.navigate.to('/profile'))
+                ui.menu_item(_('Sign out'), on_click=lambda: ui.navigate.to('/auth/logout')).mark('logout')
     with ui.column().classes('w-full max-w-6xl mx-auto p-4 gap-4'):
         ui.label(title).classes('text-2xl font-medium')
         yield
-
-

@@ -37,7 +37,8 @@ class PageContext:
 
 def _client_language() -> str | None:
     try:
-        return app.storage.client.get('lang')  # type: ignore[no-any-return]
+        lang = app.storage.client.get('lang')
+        return lang if isinstance(lang, str) else None
     except (RuntimeError, AttributeError):  # outside a client context
         return None
 
@@ -62,9 +63,11 @@ def forbidden_response(lang: str) -> Response:
         home = i18n.gettext(N_('Back to the home page'))
     finally:
         i18n.current_language.reset(token)
-    html = (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{title}</title>'
-            f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
-            f'<p><a href="/">{home}</a></p></body></html>')
+    html = (
+        f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{title}</title>'
+        f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
+        f'<p><a href="/">{home}</a></p></body></html>'
+    )
     return HTMLResponse(html, status_code=403)
 
 
@@ -86,16 +89,22 @@ def protected_page(path: str, *, permission: str | None = None, title: str = '')
                 settings = orgsettings.all_settings(session)
             lang = setup_language(request, user)
             if permission and not has_permission(user, permission):
-                audit.record_now(actor=user, action='permission.denied', target=path,
-                                 details={'permission': permission})
+                audit.record_now(
+                    actor=user, action='permission.denied', target=path, details={'permission': permission}
+                )
                 return forbidden_response(lang)
             if settings['require_2fa'] == '1' and not user.totp_enabled and path != '/profile':
                 return RedirectResponse('/profile?enrol2fa=1', status_code=303)
             app.storage.client['session_token'] = request.cookies.get(COOKIE, '')
             from appliance.services.permissions import permissions_of
 
-            ctx = PageContext(user=user, session_id=login.id, org_name=settings['org_name'],
-                              permissions=permissions_of(user), query=dict(request.query_params))
+            ctx = PageContext(
+                user=user,
+                session_id=login.id,
+                org_name=settings['org_name'],
+                permissions=permissions_of(user),
+                query=dict(request.query_params),
+            )
             result = build(ctx)
             if hasattr(result, '__await__'):
                 result = await result

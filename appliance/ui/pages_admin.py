@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
+from sqlalchemy.orm import Session
 
 from appliance.db import get_database
 from appliance.i18n import LANGUAGES, _, format_datetime
@@ -30,7 +32,7 @@ def register() -> None:
 def users_page(ctx: PageContext) -> None:
     """List, find, create and edit users."""
     roles = current_registry().role_names()
-    state = {'offset': 0, 'query': ''}
+    state: dict[str, Any] = {'offset': 0, 'query': ''}
     with frame(ctx, _('Users')):
         with ui.row().classes('items-center gap-2 w-full'):
             search = ui.input(_('Find a user')).props('clearable dense').mark('user-filter')
@@ -39,8 +41,9 @@ def users_page(ctx: PageContext) -> None:
         @ui.refreshable
         def table() -> None:
             with get_database().session() as session:
-                page = accounts.list_users(session=session, actor=ctx.user, query=state['query'],
-                                           offset=int(state['offset']), limit=PAGE_SIZE)
+                page = accounts.list_users(
+                    session=session, actor=ctx.user, query=state['query'], offset=int(state['offset']), limit=PAGE_SIZE
+                )
             columns = [
                 {'name': 'username', 'label': _('Username'), 'field': 'username', 'align': 'left'},
                 {'name': 'name', 'label': _('Name'), 'field': 'name', 'align': 'left'},
@@ -48,18 +51,34 @@ def users_page(ctx: PageContext) -> None:
                 {'name': 'state', 'label': _('State'), 'field': 'state', 'align': 'left'},
                 {'name': 'last', 'label': _('Last sign-in'), 'field': 'last', 'align': 'left'},
             ]
-            rows = [{'id': u.id, 'username': u.username, 'name': u.display_name, 'roles': ', '.join(sorted(u.role_names)),
-                     'state': _('active') if u.is_active else _('disabled'),
-                     'last': format_datetime(u.last_login_at, timezone=ctx.user.timezone)} for u in page.items]
+            rows = [
+                {
+                    'id': u.id,
+                    'username': u.username,
+                    'name': u.display_name,
+                    'roles': ', '.join(sorted(u.role_names)),
+                    'state': _('active') if u.is_active else _('disabled'),
+                    'last': format_datetime(u.last_login_at, timezone=ctx.user.timezone),
+                }
+                for u in page.items
+            ]
             grid = ui.table(columns=columns, rows=rows, row_key='id').classes('w-full').mark('users-table')
             grid.on('row-click', lambda e: edit_dialog(e.args[1]['id']))
             with ui.row().classes('items-center gap-2'):
-                ui.label(_('{first}–{last} of {total}', first=min(page.total, page.offset + 1),
-                           last=page.offset + len(page.items), total=page.total))
+                ui.label(
+                    _(
+                        '{first}–{last} of {total}',
+                        first=min(page.total, page.offset + 1),
+                        last=page.offset + len(page.items),
+                        total=page.total,
+                    )
+                )
                 ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props(
-                    'flat dense' + (' disable' if page.offset == 0 else ''))
+                    'flat dense' + (' disable' if page.offset == 0 else '')
+                )
                 ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props(
-                    'flat dense' + (' disable' if page.offset + PAGE_SIZE >= page.total else ''))
+                    'flat dense' + (' disable' if page.offset + PAGE_SIZE >= page.total else '')
+                )
 
         def move(delta: int) -> None:
             state['offset'] = max(0, int(state['offset']) + delta)
@@ -85,26 +104,44 @@ def users_page(ctx: PageContext) -> None:
                     username.disable()
                 name = ui.input(_('Display name'), value=user.display_name if user else '').mark('new-display-name')
                 email = ui.input(_('E-mail'), value=user.email if user else '').mark('new-email')
-                role_select = ui.select(roles, multiple=True, label=_('Roles'),
-                                        value=sorted(user.role_names) if user else ['member']).mark('new-roles')
+                role_select = ui.select(
+                    roles, multiple=True, label=_('Roles'), value=sorted(user.role_names) if user else ['member']
+                ).mark('new-roles')
                 password = ui.input(_('New password') if user else _('Password'), password=True).mark('new-password')
 
                 def save() -> None:
                     if user is None:
-                        done = act(lambda s, a: accounts.create_user(
-                            session=s, actor=a, username=username.value or '', display_name=name.value or '',
-                            email=email.value or '', password=password.value or '', roles=list(role_select.value)),
-                            success=_('User created.'))
+                        done = act(
+                            lambda s, a: accounts.create_user(
+                                session=s,
+                                actor=a,
+                                username=username.value or '',
+                                display_name=name.value or '',
+                                email=email.value or '',
+                                password=password.value or '',
+                                roles=list(role_select.value),
+                            ),
+                            success=_('User created.'),
+                        )
                     else:
                         uid = user.id
 
-                        def update(s: object, a: User) -> User:
-                            updated = accounts.update_user(session=s, actor=a, user_id=uid,  # type: ignore[arg-type]
-                                                           display_name=name.value or '', email=email.value or '',
-                                                           roles=list(role_select.value))
+                        def update(s: Session, a: User) -> User:
+                            updated = accounts.update_user(
+                                session=s,
+                                actor=a,
+                                user_id=uid,
+                                display_name=name.value or '',
+                                email=email.value or '',
+                                roles=list(role_select.value),
+                            )
                             if password.value:
-                                accounts.reset_password(session=s, actor=a, user_id=uid,  # type: ignore[arg-type]
-                                                        new_password=password.value)
+                                accounts.reset_password(
+                                    session=s,
+                                    actor=a,
+                                    user_id=uid,
+                                    new_password=password.value,
+                                )
                             return updated
 
                         done = act(update, success=_('User saved.'))
@@ -115,8 +152,10 @@ def users_page(ctx: PageContext) -> None:
                 def toggle_active() -> None:
                     assert user is not None
                     uid, active = user.id, not user.is_active
-                    if act(lambda s, a: accounts.set_active(session=s, actor=a, user_id=uid, active=active),
-                           success=_('User enabled.') if active else _('User disabled; their sessions ended.')):
+                    if act(
+                        lambda s, a: accounts.set_active(session=s, actor=a, user_id=uid, active=active),
+                        success=_('User enabled.') if active else _('User disabled; their sessions ended.'),
+                    ):
                         dialog.close()
                         table.refresh()
 
@@ -124,7 +163,8 @@ def users_page(ctx: PageContext) -> None:
                     ui.button(_('Save'), on_click=save).mark('save-user')
                     if user:
                         ui.button(_('Enable') if not user.is_active else _('Disable'), on_click=toggle_active).props(
-                            'outline color=negative' if user.is_active else 'outline').mark('toggle-user')
+                            'outline color=negative' if user.is_active else 'outline'
+                        ).mark('toggle-user')
                     ui.button(_('Cancel'), on_click=dialog.close).props('flat')
             dialog.open()
 
@@ -139,21 +179,33 @@ def sessions_page(ctx: PageContext) -> None:
         def listing() -> None:
             with get_database().session() as session:
                 page = auth.list_sessions(session=session, actor=ctx.user, limit=500)
-                rows = [(row.id, row.user.username, row.ip, row.user_agent, row.created_at, row.last_seen_at)
-                        for row in page.items]
+                rows = [
+                    (row.id, row.user.username, row.ip, row.user_agent, row.created_at, row.last_seen_at)
+                    for row in page.items
+                ]
             if not rows:
                 ui.label(_('No live sessions.'))
             for sid, username, ip, agent, created, seen in rows:
                 with ui.card().classes('w-full').mark(f'session:{username}'):
                     ui.label(f'{username} · {ip}').classes('font-medium')
-                    ui.label(_('Signed in {created}, last seen {seen}',
-                               created=format_datetime(created, timezone=ctx.user.timezone),
-                               seen=format_datetime(seen, timezone=ctx.user.timezone))).classes('text-sm')
+                    ui.label(
+                        _(
+                            'Signed in {created}, last seen {seen}',
+                            created=format_datetime(created, timezone=ctx.user.timezone),
+                            seen=format_datetime(seen, timezone=ctx.user.timezone),
+                        )
+                    ).classes('text-sm')
                     ui.label(agent[:120]).classes('text-xs text-gray-600')
-                    ui.button(_('End session'), on_click=lambda s=sid: (
-                        act(lambda db, a: auth.end_session(session=db, actor=a, session_id=s),
-                            success=_('Session ended.')), listing.refresh())).props('outline dense').mark(
-                        f'end:{username}')
+                    ui.button(
+                        _('End session'),
+                        on_click=lambda s=sid: (
+                            act(
+                                lambda db, a: auth.end_session(session=db, actor=a, session_id=s),
+                                success=_('Session ended.'),
+                            ),
+                            listing.refresh(),
+                        ),
+                    ).props('outline dense').mark(f'end:{username}')
 
         listing()
 
@@ -170,7 +222,7 @@ def _parse_day(value: str, tz: str, *, end: bool = False) -> datetime | None:
 
 def audit_page(ctx: PageContext) -> None:
     """The audit log, filtered by actor, action and dates."""
-    state = {'offset': 0}
+    state: dict[str, Any] = {'offset': 0}
     with frame(ctx, _('Audit log')):
         with ui.row().classes('items-end gap-2'):
             actor = ui.input(_('Actor (username)')).props('dense clearable').mark('audit-actor')
@@ -182,30 +234,58 @@ def audit_page(ctx: PageContext) -> None:
         @ui.refreshable
         def log() -> None:
             tz = ctx.user.timezone
-            if (since.value and _parse_day(since.value, tz) is None) or (until.value and _parse_day(until.value, tz)
-                                                                         is None):
+            if (since.value and _parse_day(since.value, tz) is None) or (
+                until.value and _parse_day(until.value, tz) is None
+            ):
                 ui.label(_('Enter dates as YYYY-MM-DD.')).classes('text-negative').mark('audit-date-error')
                 return
             with get_database().session() as session:
                 from appliance.services.permissions import require
 
                 require(ctx.user, 'core.view_audit', target='audit')
-                page = audit.search(session=session, actor_name=(actor.value or '').strip().lower(),
-                                    action=(action.value or '').strip(), since=_parse_day(since.value or '', tz),
-                                    until=_parse_day(until.value or '', tz, end=True), offset=int(state['offset']),
-                                    limit=PAGE_SIZE)
-            columns = [{'name': k, 'label': label, 'field': k, 'align': 'left'} for k, label in (
-                ('at', _('Time')), ('actor', _('Actor')), ('action', _('Action')), ('target', _('Target')),
-                ('ip', _('IP address')), ('details', _('Details')))]
-            rows = [{'id': r.id, 'at': format_datetime(r.at, timezone=tz), 'actor': r.actor_name, 'action': r.action,
-                     'target': r.target, 'ip': r.ip, 'details': r.details} for r in page.rows]
+                page = audit.search(
+                    session=session,
+                    actor_name=(actor.value or '').strip().lower(),
+                    action=(action.value or '').strip(),
+                    since=_parse_day(since.value or '', tz),
+                    until=_parse_day(until.value or '', tz, end=True),
+                    offset=int(state['offset']),
+                    limit=PAGE_SIZE,
+                )
+            columns = [
+                {'name': k, 'label': label, 'field': k, 'align': 'left'}
+                for k, label in (
+                    ('at', _('Time')),
+                    ('actor', _('Actor')),
+                    ('action', _('Action')),
+                    ('target', _('Target')),
+                    ('ip', _('IP address')),
+                    ('details', _('Details')),
+                )
+            ]
+            rows = [
+                {
+                    'id': r.id,
+                    'at': format_datetime(r.at, timezone=tz),
+                    'actor': r.actor_name,
+                    'action': r.action,
+                    'target': r.target,
+                    'ip': r.ip,
+                    'details': r.details,
+                }
+                for r in page.rows
+            ]
             ui.table(columns=columns, rows=rows, row_key='id').classes('w-full').mark('audit-table')
             with ui.row().classes('items-center gap-2'):
                 ui.label(_('{total} events', total=page.total))
-                ui.button(icon='chevron_left', on_click=lambda: (state.update(offset=max(0, state['offset'] - PAGE_SIZE)),
-                                                                 log.refresh())).props('flat dense')
-                ui.button(icon='chevron_right', on_click=lambda: (state.update(offset=state['offset'] + PAGE_SIZE),
-                                                                  log.refresh())).props('flat dense')
+                ui.button(
+                    icon='chevron_left',
+                    on_click=lambda: (state.update(offset=max(0, state['offset'] - PAGE_SIZE)), log.refresh()),
+                ).props('flat dense')
+                ui.button(
+                    icon='chevron_right',
+                    on_click=lambda: (state.update(offset=state['offset'] + PAGE_SIZE), log.refresh()),
+                ).props('flat dense')
 
         log()
 
@@ -218,8 +298,19 @@ def settings_page(ctx: PageContext) -> None:
         with ui.card().classes('w-full max-w-xl'):
             name = ui.input(_('Organisation name'), value=values['org_name']).classes('w-full').mark('org_name')
             lang = ui.select(LANGUAGES, value=values['language'], label=_('Default language')).classes('w-full')
-            require_2fa = ui.switch(_('Require two-factor sign-in for everyone'),
-                                    value=values['require_2fa'] == '1').mark('require_2fa')
-            ui.button(_('Save'), on_click=lambda: act(lambda s, a: orgsettings.update(
-                session=s, actor=a, org_name=name.value or '', language=lang.value or 'en',
-                require_2fa=bool(require_2fa.value)), success=_('Saved.'))).mark('save-settings')
+            require_2fa = ui.switch(
+                _('Require two-factor sign-in for everyone'), value=values['require_2fa'] == '1'
+            ).mark('require_2fa')
+            ui.button(
+                _('Save'),
+                on_click=lambda: act(
+                    lambda s, a: orgsettings.update(
+                        session=s,
+                        actor=a,
+                        org_name=name.value or '',
+                        language=lang.value or 'en',
+                        require_2fa=bool(require_2fa.value),
+                    ),
+                    success=_('Saved.'),
+                ),
+            ).mark('save-settings')

@@ -35,26 +35,35 @@ def register() -> None:
         ui.page_title(_('Set up Enclave'))
         with ui.card().classes('w-full max-w-md mx-auto mt-8 gap-2'):
             ui.label(_('Set up Enclave')).classes('text-2xl font-medium')
-            ui.label(_('Name your organisation and create the first administrator account. '
-                       'There are no default accounts.')).classes('text-sm text-gray-600')
+            ui.label(
+                _('Name your organisation and create the first administrator account. There are no default accounts.')
+            ).classes('text-sm text-gray-600')
             org = ui.input(_('Organisation name')).classes('w-full').mark('org_name')
             language = _language_select(lang)
             ui.separator()
             username = ui.input(_('Administrator username')).classes('w-full').mark('username')
             display = ui.input(_('Your name')).classes('w-full').mark('display_name')
             email = ui.input(_('E-mail (optional)')).classes('w-full').mark('email')
-            password = ui.input(_('Password'), password=True, password_toggle_button=True).classes('w-full').mark(
-                'password')
+            password = (
+                ui.input(_('Password'), password=True, password_toggle_button=True).classes('w-full').mark('password')
+            )
             confirm = ui.input(_('Repeat the password'), password=True).classes('w-full').mark('confirm')
 
             def finish() -> None:
                 if password.value != confirm.value:
                     ui.notify(_('The two passwords differ.'), type='negative')
                     return
-                done = act_anonymous(lambda session: accounts.complete_setup(
-                    session=session, org_name=org.value or '', language=language.value or 'en',
-                    username=username.value or '', display_name=display.value or '', email=email.value or '',
-                    password=password.value or ''))
+                done = act_anonymous(
+                    lambda session: accounts.complete_setup(
+                        session=session,
+                        org_name=org.value or '',
+                        language=language.value or 'en',
+                        username=username.value or '',
+                        display_name=display.value or '',
+                        email=email.value or '',
+                        password=password.value or '',
+                    )
+                )
                 if done is not None:
                     ui.notify(_('Setup complete. Sign in with your new account.'), type='positive')
                     ui.navigate.to('/login')
@@ -86,8 +95,13 @@ def register() -> None:
                 message.text = ''
                 try:
                     with get_database().session() as session:
-                        ticket = auth.authenticate(session=session, username=username.value or '',
-                                                   password=password.value or '', totp_code=code.value or '', ip=ip)
+                        ticket = auth.authenticate(
+                            session=session,
+                            username=username.value or '',
+                            password=password.value or '',
+                            totp_code=code.value or '',
+                            ip=ip,
+                        )
                 except auth.TwoFactorRequired as error:
                     code.visible = True
                     message.text = translate_error(error)

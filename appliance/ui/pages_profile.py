@@ -9,7 +9,7 @@ from nicegui import ui
 from appliance.db import get_database
 from appliance.i18n import LANGUAGES, _, format_datetime
 from appliance.services import accounts, auth, orgsettings, tokens, twofactor
-from appliance.ui.actions import act
+from appliance.ui.actions import act, attempt
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, current_session_id, protected_page
 
@@ -25,7 +25,8 @@ def register() -> None:
         with frame(ctx, _('Profile')):
             if ctx.query.get('enrol2fa') and not user.totp_enabled:
                 ui.label(_('Your organisation requires two-factor sign-in. Turn it on below to continue.')).classes(
-                    'p-2 bg-amber-100 rounded w-full').mark('enrol-banner')
+                    'p-2 bg-amber-100 rounded w-full'
+                ).mark('enrol-banner')
             _details_card(ctx)
             _password_card(ctx)
             _two_factor_card(ctx)
@@ -40,13 +41,23 @@ def _details_card(ctx: PageContext) -> None:
         name = ui.input(_('Display name'), value=user.display_name).classes('w-full').mark('display_name')
         email = ui.input(_('E-mail'), value=user.email).classes('w-full').mark('email')
         lang = ui.select(LANGUAGES, value=user.language, label=_('Language')).classes('w-full').mark('language')
-        tz = ui.select(TIMEZONES, value=user.timezone, label=_('Time zone'), with_input=True).classes('w-full').mark(
-            'timezone')
+        tz = (
+            ui.select(TIMEZONES, value=user.timezone, label=_('Time zone'), with_input=True)
+            .classes('w-full')
+            .mark('timezone')
+        )
 
         def save() -> None:
-            done = act(lambda s, a: accounts.update_profile(
-                session=s, actor=a, display_name=name.value or '', email=email.value or '',
-                language=lang.value or 'en', timezone=tz.value or 'UTC'))
+            done = act(
+                lambda s, a: accounts.update_profile(
+                    session=s,
+                    actor=a,
+                    display_name=name.value or '',
+                    email=email.value or '',
+                    language=lang.value or 'en',
+                    timezone=tz.value or 'UTC',
+                )
+            )
             if done is not None:
                 ui.navigate.reload()
 
@@ -65,9 +76,16 @@ def _password_card(ctx: PageContext) -> None:
                 ui.notify(_('The two passwords differ.'), type='negative')
                 return
             keep = current_session_id()
-            act(lambda s, a: accounts.change_own_password(
-                session=s, actor=a, current_password=current.value or '', new_password=new.value or '',
-                keep_session_id=keep), success=_('Password changed. Your other sessions were signed out.'))
+            attempt(
+                lambda s, a: accounts.change_own_password(
+                    session=s,
+                    actor=a,
+                    current_password=current.value or '',
+                    new_password=new.value or '',
+                    keep_session_id=keep,
+                ),
+                success=_('Password changed. Your other sessions were signed out.'),
+            )
             current.value = new.value = confirm.value = ''
 
         ui.button(_('Change password'), on_click=change).mark('change-password')
@@ -80,9 +98,15 @@ def _two_factor_card(ctx: PageContext) -> None:
         code = ui.input(_('6-digit code')).props('inputmode=numeric').mark('totp-code')
         if user.totp_enabled:
             ui.label(_('Two-factor sign-in is on.')).mark('2fa-on')
-            ui.button(_('Turn off'), on_click=lambda: act(
-                lambda s, a: twofactor.disable(session=s, actor=a, code=code.value or ''),
-                success=_('Two-factor sign-in is off.')) is not None and ui.navigate.reload()).props('outline')
+
+            def turn_off() -> None:
+                if attempt(
+                    lambda s, a: twofactor.disable(session=s, actor=a, code=code.value or ''),
+                    success=_('Two-factor sign-in is off.'),
+                ):
+                    ui.navigate.reload()
+
+            ui.button(_('Turn off'), on_click=turn_off).props('outline').mark('2fa-disable')
             return
         with get_database().session() as session:
             issuer = orgsettings.get(session, 'org_name')
@@ -93,8 +117,10 @@ def _two_factor_card(ctx: PageContext) -> None:
         ui.label(_('Key: {secret}', secret=secret)).classes('font-mono text-sm').mark('2fa-secret')
 
         def enable() -> None:
-            if act(lambda s, a: twofactor.enable(session=s, actor=a, secret=secret, code=code.value or ''),
-                   success=_('Two-factor sign-in is on.')) is not None:
+            if attempt(
+                lambda s, a: twofactor.enable(session=s, actor=a, secret=secret, code=code.value or ''),
+                success=_('Two-factor sign-in is on.'),
+            ):
                 ui.navigate.reload()
 
         ui.button(_('Turn on'), on_click=enable).mark('2fa-enable')
@@ -116,9 +142,13 @@ def _tokens_card(ctx: PageContext) -> None:
                     state = _('revoked') if row.revoked_at else _('active')
                     ui.label(f'{row.name} · {row.prefix}… · {state}').mark(f'token:{row.name}')
                     if row.revoked_at is None:
-                        ui.button(_('Revoke'), on_click=lambda r=row.id: (act(
-                            lambda s, a: tokens.revoke_token(session=s, actor=a, token_id=r)),
-                            token_list.refresh())).props('flat dense')
+                        ui.button(
+                            _('Revoke'),
+                            on_click=lambda r=row.id: (
+                                act(lambda s, a: tokens.revoke_token(session=s, actor=a, token_id=r)),
+                                token_list.refresh(),
+                            ),
+                        ).props('flat dense')
 
         def create() -> None:
             result = act(lambda s, a: tokens.create_token(session=s, actor=a, name=name.value or ''))
@@ -138,5 +168,7 @@ def _sessions_card(ctx: PageContext) -> None:
             page = auth.list_sessions(session=session, actor=ctx.user, user_id=ctx.user.id)
         for row in page.items:
             current = _(' (this one)') if row.id == ctx.session_id else ''
-            ui.label(f'{format_datetime(row.last_seen_at, timezone=ctx.user.timezone)} · {row.ip} · '
-                     f'{row.user_agent[:60]}{current}').classes('text-sm')
+            ui.label(
+                f'{format_datetime(row.last_seen_at, timezone=ctx.user.timezone)} · {row.ip} · '
+                f'{row.user_agent[:60]}{current}'
+            ).classes('text-sm')

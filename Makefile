@@ -1,0 +1,62 @@
+# Enclave: `make run` serves the app on http://127.0.0.1:8080; `make test` runs the whole suite.
+# Both install what they need first (Python packages into .venv, Debian packages through apt when root).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export ENCLAVE_DATA_DIR ?= $(CURDIR)/var
+PYTEST_ARGS ?=
+
+.PHONY: run test check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres
+
+run: deps
+	$(BIN)/enclave migrate
+	$(BIN)/enclave serve --no-migrate
+
+migrate: deps
+	$(BIN)/enclave migrate
+
+deps: system-deps $(STAMP)
+
+# The venv is rebuilt whenever the lock files change; installs are hash-checked.
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	touch $@
+
+# Debian packages the app needs at run time (python3-venv for the venv; restic for backups).
+system-deps:
+	@scripts/apt-ensure.sh python3-venv:/usr/lib/python3*/ensurepip restic:/usr/bin/restic
+
+# ... and the browser the end-to-end tests drive.
+test-system-deps: system-deps
+	@scripts/apt-ensure.sh chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver
+
+test: test-system-deps $(STAMP)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The service and API tests again, against a throwaway PostgreSQL on loopback.
+test-postgres: $(STAMP)
+	scripts/pg-test.sh $(BIN)/pytest -q tests/appliance -m 'not e2e' --ignore=tests/appliance/ui $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy appliance
+	$(BIN)/python scripts/i18n.py check
+	scripts/alembic-check.sh $(BIN)
+
+i18n: $(STAMP)
+	$(BIN)/python scripts/i18n.py extract
+
+# Regenerate the lock files after changing dependencies in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache
