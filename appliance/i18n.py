@@ -70,12 +70,15 @@ def negotiate(accept_language: str | None) -> str:
     for part in accept_language.split(','):
         tag, _sep, params = part.strip().partition(';')
         quality = 1.0
-        if params.strip().startswith('q='):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        ranked.append((quality, tag.strip().lower()))
+        for param in params.split(';'):
+            name, _eq, value = param.strip().partition('=')
+            if name.strip() == 'q':
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:  # q=0 means "not acceptable"
+            ranked.append((quality, tag.strip().lower()))
     for _quality, tag in sorted(ranked, key=lambda item: -item[0]):
         if tag.startswith('zh'):
             return 'zh_CN'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -63,8 +64,9 @@ def forbidden_response(lang: str) -> Response:
         home = i18n.gettext(N_('Back to the home page'))
     finally:
         i18n.current_language.reset(token)
+    title, text, home = (escape(part) for part in (title, text, home))
     html = (
-        f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{title}</title>'
+        f'<!doctype html><html lang="{lang.replace("_", "-")}"><meta charset="utf-8"><title>{title}</title>'
         f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
         f'<p><a href="/">{home}</a></p></body></html>'
     )
