@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from nicegui import app, core
@@ -12,13 +11,13 @@ from appliance import i18n
 from appliance.api import core as api_core
 from appliance.api import errors as api_errors
 from appliance.api import health, openapi
-from appliance.config import Settings, get_settings
+from appliance.config import Settings, get_settings, prepare_data_dir
 from appliance.core_module import CORE
 from appliance.db import init_database
 from appliance.migrate import ensure_current, upgrade
 from appliance.modules import load_modules, reset_registry
 from appliance.scheduler import create_scheduler
-from appliance.secrets import data_encryption_key, session_secret
+from appliance.secrets import session_secret
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_profile
 from appliance.web import sessions
 from appliance.web.security import SecurityMiddleware
@@ -26,20 +25,13 @@ from appliance.web.security import SecurityMiddleware
 log = logging.getLogger('enclave')
 
 
-def prepare_data_dir(settings: Settings) -> None:
-    """Create the data dir (0750) and the secrets in it; point NiceGUI's storage inside it."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.data_dir, 0o750)  # noqa: S103 - group read for the backup service
-    data_encryption_key(settings.data_dir)
-    from nicegui.storage import Storage
-
-    Storage.path = settings.data_dir / 'nicegui'
-
-
 def build(settings: Settings | None = None, *, migrate: bool = False, module_package: str = 'modules') -> Settings:
     """Wire everything onto NiceGUI's app. Raises SchemaError / ModuleError with a message for the admin."""
     settings = settings or get_settings()
     prepare_data_dir(settings)
+    from nicegui.storage import Storage
+
+    Storage.path = settings.data_dir / 'nicegui'
     database = init_database(settings.sqlalchemy_url)
     if migrate:
         upgrade(database.engine)

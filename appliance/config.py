@@ -86,6 +86,15 @@ class Settings(BaseSettings):
         return values
 
 
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data dir (0750) and the secrets in it."""
+    from appliance.secrets import data_encryption_key
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o750)  # noqa: S103 - group read for the backup service
+    data_encryption_key(settings.data_dir)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call `get_settings.cache_clear()` after changing the env)."""

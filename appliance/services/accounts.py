@@ -15,6 +15,7 @@ from appliance.db import utcnow
 from appliance.errors import N_, Conflict, NotFound, ValidationError
 from appliance.models import User, UserRole
 from appliance.modules import current_registry
+from appliance.search import like_pattern
 from appliance.services import audit, orgsettings, passwords
 from appliance.services.permissions import require
 
@@ -81,7 +82,7 @@ def _active_admin_count(session: Session) -> int:
 
 
 def setup_required(session: Session) -> bool:
-    """True until the first admin exists: every page then leads to the setup wizard."""
+    """True while the database has no user at all: every page then leads to the setup wizard."""
     return _active_admin_count(session) == 0 and session.scalar(select(func.count()).select_from(User)) == 0
 
 
@@ -207,8 +208,14 @@ def list_users(
     require(actor, 'core.manage_users', target='users')
     stmt = select(User)
     if query.strip():
-        like = f'%{query.strip()}%'
-        stmt = stmt.where(or_(User.username.ilike(like), User.display_name.ilike(like), User.email.ilike(like)))
+        like = like_pattern(query.strip())  # '%' and '_' in the query are literal characters
+        stmt = stmt.where(
+            or_(
+                User.username.ilike(like, escape='\\'),
+                User.display_name.ilike(like, escape='\\'),
+                User.email.ilike(like, escape='\\'),
+            )
+        )
     if not include_inactive:
         stmt = stmt.where(User.is_active)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -1,0 +1,349 @@
+"""The `enclave` command: parses arguments and hands off to the same services the pages use.
+
+The CLI acts as the machine operator: there is no signed-in user, so its changes are audited with the
+actor name 'cli'. Service errors are printed in English on stderr and end the command with exit code 1;
+a database or configuration that does not fit this version ends it with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn
+
+import pydantic
+import typer
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from appliance import __version__
+from appliance.config import Settings, get_settings
+from appliance.core_module import CORE
+from appliance.db import init_database, utcnow
+from appliance.errors import N_, Conflict, NotFound, ServiceError, ValidationError
+from appliance.migrate import SchemaError, ensure_current, head_revision, schema_state, upgrade
+from appliance.models import User
+from appliance.modules import ModuleError, load_modules, reset_registry
+from appliance.services import accounts, audit, auth, orgsettings, passwords, tokens
+
+ACTOR = 'cli'
+
+app = typer.Typer(name='enclave', help='Run and administer Enclave.', no_args_is_help=True, add_completion=False)
+user_app = typer.Typer(help='Create, list, disable and enable accounts; reset passwords.', no_args_is_help=True)
+token_app = typer.Typer(help='Personal access tokens for the REST API.', no_args_is_help=True)
+audit_app = typer.Typer(help='The hash-chained audit log.', no_args_is_help=True)
+app.add_typer(user_app, name='user')
+app.add_typer(token_app, name='token')
+app.add_typer(audit_app, name='audit')
+
+PasswordStdin = Annotated[
+    bool, typer.Option('--password-stdin', help='Read the password from the first line of standard input.')
+]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except (pydantic.ValidationError, tomllib.TOMLDecodeError) as error:
+        _fail(f'The configuration is invalid; fix it and run the command again.\n{error}', 2)
+
+
+def _unreachable(settings: Settings, error: OperationalError) -> NoReturn:
+    where = settings.redacted()['database_url'] or settings.sqlalchemy_url
+    _fail(
+        f'Cannot open the database at {where}: {error.orig}\n'
+        'Check data_dir and database_url in the configuration; on a new install run "enclave migrate" first.',
+        2,
+    )
+
+
+def _load_registry(settings: Settings) -> None:
+    """The same modules as the running app, so role names validate the same way."""
+    registry = reset_registry()
+    registry.register(CORE)
+    load_modules(registry, settings.enabled_modules)
+    registry.freeze()
+
+
+@contextmanager
+def _operator_session() -> Iterator[Session]:
+    """One transaction on a database whose schema is current; any error rolls it back and ends the command."""
+    settings = _settings()
+    try:
+        database = init_database(settings.sqlalchemy_url)
+        ensure_current(database.engine)
+        _load_registry(settings)
+    except (SchemaError, ModuleError) as error:
+        _fail(f'Enclave cannot run this command: {error}', 2)
+    except OperationalError as error:
+        _unreachable(settings, error)
+    try:
+        with database.session() as session:
+            yield session
+    except ServiceError as error:
+        _fail(str(error))
+
+
+def _read_password(from_stdin: bool) -> str:
+    if not from_stdin:
+        password: str = typer.prompt('Password', hide_input=True, confirmation_prompt=True, err=True)
+        return password
+    password = sys.stdin.readline().rstrip('\r\n')
+    if not password:
+        _fail('No password on standard input: pipe it in as one line, or leave out --password-stdin to be asked.')
+    return password
+
+
+def _find_user(session: Session, username: str) -> User:
+    user = accounts.find_user(session, username)
+    if user is None:
+        raise NotFound(N_('There is no user called "{username}"; see "enclave user list".'), username=username)
+    return user
+
+
+# ---- operator versions of account services (to move into appliance.services.accounts) ---------------------
+
+
+def _create_user(
+    *, session: Session, username: str, display_name: str, email: str, password: str, roles: list[str]
+) -> User:
+    """Create an account as the operator; the first admin completes setup. Validated and audited as the UI."""
+    first = accounts.setup_required(session)
+    if first and 'admin' not in roles:
+        # Setup ends with the first account: without an admin nobody could manage users in the UI.
+        raise Conflict(N_('No administrator exists yet: create the first account with --role admin.'))
+    user = accounts._new_user(
+        session,
+        username=username,
+        display_name=display_name or username,
+        email=email,
+        password=password,
+        language=orgsettings.get(session, 'language'),
+        timezone='UTC',
+        roles=roles,
+    )
+    audit.record(
+        session=session,
+        actor=None,
+        actor_name=ACTOR,
+        action='user.create',
+        target=f'user:{user.username}',
+        details={'roles': sorted(user.role_names), 'completes_setup': first},
+    )
+    return user
+
+
+def _set_active(*, session: Session, user: User, active: bool) -> int:
+    """Disable (ending every session) or enable an account as the operator; returns how many sessions ended."""
+    if not active and user.is_active and 'admin' in user.role_names and accounts._active_admin_count(session) <= 1:
+        raise Conflict(N_('This is the last administrator; make someone else an administrator first.'))
+    user.is_active = active
+    ended = 0 if active else auth.end_user_sessions(session=session, user_id=user.id, reason='disabled')
+    audit.record(
+        session=session,
+        actor=None,
+        actor_name=ACTOR,
+        action='user.enable' if active else 'user.disable',
+        target=f'user:{user.username}',
+    )
+    return ended
+
+
+def _reset_password(*, session: Session, user: User, new_password: str) -> int:
+    """Set a user's password as the operator; ends their sessions and returns how many ended."""
+    passwords.check_policy(new_password, min_length=get_settings().password_min_length, username=user.username)
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = utcnow()
+    ended = auth.end_user_sessions(session=session, user_id=user.id, reason='password reset')
+    audit.record(
+        session=session, actor=None, actor_name=ACTOR, action='user.reset_password', target=f'user:{user.username}'
+    )
+    return ended
+
+
+# ---- commands ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    migrate: Annotated[bool, typer.Option('--migrate/--no-migrate', help='Bring the schema up to date first.')] = True,
+) -> None:
+    """Serve Enclave on the configured host and port."""
+    settings = _settings()
+    # NiceGUI resolves its storage folder at import time; keep it inside the data dir.
+    os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.data_dir / 'nicegui'))
+    from nicegui import ui
+
+    from appliance.app import build, run_kwargs
+
+    try:
+        build(settings, migrate=migrate)
+    except (SchemaError, ModuleError) as error:
+        _fail(f'Enclave cannot start: {error}', 2)
+    except OperationalError as error:
+        _unreachable(settings, error)
+    ui.run(**run_kwargs(settings))  # type: ignore[arg-type]
+
+
+@app.command()
+def migrate() -> None:
+    """Create the data dir and bring the database schema to this version's newest revision."""
+    settings = _settings()
+    os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.data_dir / 'nicegui'))
+    from appliance.config import prepare_data_dir
+
+    try:
+        prepare_data_dir(settings)
+    except OSError as error:
+        _fail(f'Cannot prepare the data dir {settings.data_dir}: {error}\nRun as the account that owns it.', 2)
+    database = init_database(settings.sqlalchemy_url)
+    try:
+        before = schema_state(database.engine)
+        upgrade(database.engine)
+    except SchemaError as error:
+        _fail(f'Not migrated: {error}', 2)
+    except OperationalError as error:
+        _unreachable(settings, error)
+    if before.up_to_date:
+        typer.echo(f'The database schema is already current: revision {before.head}.')
+    else:
+        typer.echo(f'Migrated the database from revision {before.current or "(empty)"} to {before.head}.')
+
+
+@app.command()
+def version() -> None:
+    """Print the version of Enclave and the newest schema revision it knows."""
+    typer.echo(f'enclave {__version__}')
+    typer.echo(f'schema {head_revision()}')
+
+
+@user_app.command('create')
+def user_create(
+    username: Annotated[str, typer.Option('--username', help='2 to 32 lower-case letters, digits, . - _')],
+    display_name: Annotated[str, typer.Option('--display-name', help='Defaults to the username.')] = '',
+    email: Annotated[str, typer.Option('--email')] = '',
+    role: Annotated[list[str] | None, typer.Option('--role', help='admin or member; repeat for several.')] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create an account. The first account must be an admin; creating it completes setup."""
+    password = _read_password(password_stdin)
+    with _operator_session() as session:
+        first = accounts.setup_required(session)
+        user = _create_user(
+            session=session,
+            username=username,
+            display_name=display_name,
+            email=email,
+            password=password,
+            roles=role or ['member'],
+        )
+    typer.echo(f'Created user {user.username} ({", ".join(sorted(user.role_names)) or "no roles"}).')
+    if first:
+        typer.echo(f'Setup is complete: {user.username} can now sign in and manage Enclave.')
+
+
+@user_app.command('list')
+def user_list(json_output: Annotated[bool, typer.Option('--json', help='Print JSON for scripts.')] = False) -> None:
+    """List every account, active or not."""
+    with _operator_session() as session:
+        users = list(session.scalars(select(User).order_by(User.username)))
+        rows: list[dict[str, Any]] = [
+            {
+                'username': user.username,
+                'display_name': user.display_name,
+                'roles': sorted(user.role_names),
+                'active': user.is_active,
+                'last_login': user.last_login_at.isoformat() if user.last_login_at else None,
+            }
+            for user in users
+        ]
+    if json_output:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = [['USERNAME', 'NAME', 'ROLES', 'ACTIVE', 'LAST LOGIN']] + [
+        [
+            row['username'],
+            row['display_name'],
+            ','.join(row['roles']) or '-',
+            'yes' if row['active'] else 'no',
+            row['last_login'][:16].replace('T', ' ') + ' UTC' if row['last_login'] else 'never',
+        ]
+        for row in rows
+    ]
+    widths = [max(len(line[col]) for line in table) for col in range(len(table[0]))]
+    for line in table:
+        typer.echo('  '.join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+@user_app.command('disable')
+def user_disable(username: str) -> None:
+    """Disable an account and end its sessions; its tokens stop working."""
+    with _operator_session() as session:
+        user = _find_user(session, username)
+        ended = _set_active(session=session, user=user, active=False)
+    typer.echo(f'Disabled {user.username}; ended {ended} session(s).')
+
+
+@user_app.command('enable')
+def user_enable(username: str) -> None:
+    """Enable a disabled account again."""
+    with _operator_session() as session:
+        user = _find_user(session, username)
+        _set_active(session=session, user=user, active=True)
+    typer.echo(f'Enabled {user.username}.')
+
+
+@user_app.command('reset-password')
+def user_reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
+    """Set a new password for an account and end its sessions."""
+    with _operator_session() as session:
+        _find_user(session, username)  # ask for the password only once the user is known
+    password = _read_password(password_stdin)
+    with _operator_session() as session:
+        user = _find_user(session, username)
+        ended = _reset_password(session=session, user=user, new_password=password)
+    typer.echo(f'Reset the password of {user.username}; ended {ended} session(s).')
+
+
+@token_app.command('create')
+def token_create(
+    username: Annotated[str, typer.Option('--username', help='The account the token acts as.')],
+    name: Annotated[str, typer.Option('--name', help='What the token is for.')] = 'cli',
+    expires_days: Annotated[int | None, typer.Option('--expires-days', help='1 to 3650; default: never.')] = None,
+) -> None:
+    """Create a personal access token and print only the token (shown once)."""
+    with _operator_session() as session:
+        owner = _find_user(session, username)
+        if not owner.is_active:
+            raise ValidationError(N_('{username} is disabled; enable the account first.'), username=owner.username)
+        _row, raw = tokens.create_token(session=session, actor=owner, name=name, expires_days=expires_days)
+    typer.echo(raw)
+
+
+@audit_app.command('verify')
+def audit_verify() -> None:
+    """Check every link of the audit chain; exit 1 at the first altered, removed or inserted event."""
+    with _operator_session() as session:
+        result = audit.verify(session=session)
+    if not result.ok:
+        _fail(f'audit log BROKEN at event #{result.broken_id}: {result.reason}')
+    typer.echo(f'audit log OK: {result.checked} events')
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == '__main__':
+    main()
