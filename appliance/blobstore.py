@@ -40,7 +40,6 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 _SHA256 = re.compile(r'[0-9a-f]{64}')
 _BUCKET = re.compile(r'[0-9a-f]{2}')
-_PREFIXES = [f'{n:02x}' for n in range(256)]
 _BATCH = 500
 
 
@@ -270,7 +269,7 @@ class BlobStore:
     def usage(self) -> tuple[int, int]:
         """`(count, bytes)` of the blobs on disk (temp files not included)."""
         count = size = 0
-        for prefix in _PREFIXES:
+        for prefix in self._prefixes():
             blobs, _ = self._scan_prefix(prefix)
             count += len(blobs)
             size += sum(blob.size for blob in blobs.values())
@@ -288,12 +287,12 @@ class BlobStore:
             if not value or len(value) > 64:
                 raise ValidationError(N_('The blob owner is invalid.'), field=name)
         path = self._blob_path(sha256)
-        with self._locked(exclusive=False):
-            try:
+        try:
+            with self._locked(exclusive=False):
                 os.utime(path)
                 size = path.stat().st_size
-            except FileNotFoundError:
-                raise _not_found(sha256) from None
+        except FileNotFoundError:
+            raise _not_found(sha256) from None
         _insert_ignore(session, BlobRecord, {'sha256': sha256, 'size': size, 'created_at': utcnow()})
         _insert_ignore(
             session, BlobRef, {'sha256': sha256, 'owner': owner, 'owner_id': owner_id, 'created_at': utcnow()}
@@ -327,9 +326,11 @@ class BlobStore:
         if not self.root.is_dir():
             return report
         cutoff = time.time() - grace_seconds
-        for prefix in _PREFIXES:
+        for prefix in self._prefixes(session):
             self._gc_prefix(session, prefix, cutoff, report)
         for path in self._temp_files():
+            if path.is_dir():
+                continue  # not ours: fsck lists it, a person decides
             freed = _unlink_if_older(path, cutoff)
             if freed is not None:
                 report.temp_files_removed += 1
@@ -359,7 +360,7 @@ class BlobStore:
     def fsck(self, *, session: Session, verify_hashes: bool = False) -> FsckReport:
         """Compare the files with the database; with `verify_hashes`, read every blob and check its name."""
         report = FsckReport(temp_files=self._temp_files(), strays=self._root_strays())
-        for prefix in _PREFIXES:
+        for prefix in self._prefixes(session):
             blobs, strays = self._scan_prefix(prefix)
             report.strays.extend(strays)
             referenced = self._referenced(session, prefix)
@@ -375,6 +376,14 @@ class BlobStore:
                     report.corrupt.append(sha)
             report.missing.extend(sorted((records.keys() | referenced) - blobs.keys()))
         return report
+
+    def _prefixes(self, session: Session | None = None) -> list[str]:
+        """The `<aa>` prefixes that have a folder on disk or a row in the database: the work to look at."""
+        found = {entry.name for entry in _scandir(self.root) if _BUCKET.fullmatch(entry.name) and entry.is_dir()}
+        if session is not None:
+            # Every ref names a row (foreign key), so the rows' prefixes cover the refs too.
+            found.update(session.scalars(select(func.substr(BlobRecord.sha256, 1, 2)).distinct()))
+        return sorted(prefix for prefix in found if _BUCKET.fullmatch(prefix))
 
     def _records(self, session: Session, prefix: str) -> dict[str, tuple[int, datetime]]:
         query = select(BlobRecord.sha256, BlobRecord.size, BlobRecord.created_at)
@@ -461,6 +470,9 @@ async def _coalesce(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[by
     """Join small chunks (network reads are often a few KiB) so each worker-thread hop carries real work."""
     pending = bytearray()
     async for chunk in chunks:
+        if not pending and len(chunk) >= size:
+            yield chunk  # big enough already: no copy
+            continue
         pending += chunk
         if len(pending) >= size:
             yield bytes(pending)

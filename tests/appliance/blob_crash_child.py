@@ -41,7 +41,7 @@ def _pause_before_rename() -> None:
         time.sleep(60)
         real_replace(src, dst)
 
-    os.replace = replace
+    os.replace = replace  # type: ignore[assignment]
 
 
 def main(argv: list[str]) -> int:

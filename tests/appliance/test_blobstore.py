@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import os
 import random
+import shutil
 import signal
 import stat
 import subprocess
@@ -14,7 +15,9 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -345,7 +348,7 @@ def test_it_finds_orphans_missing_corrupt_and_leftover_files(store: BlobStore, d
     resized, _ = store.write_bytes(b'truncated later')
     for digest in (missing, corrupt, resized):
         add_ref(db, store, digest)
-    store.path(missing).unlink()
+    shutil.rmtree(store.root / missing[:2])  # the whole prefix folder: fsck must still look for it
     store.path(corrupt).write_bytes(b'bit ROT')
     store.path(resized).write_bytes(b'truncated')
     store.tmp_dir.joinpath('blob-leftover.part').write_bytes(b'half')
@@ -471,9 +474,18 @@ def child_sha() -> str:
     return digest.hexdigest()
 
 
-def run_child_and_kill(root: Path, *, marker: str, extra_delay: float = 0.0, pause_before_rename: bool = False) -> str:
-    """Start the child, wait for `marker` (then `extra_delay`), SIGKILL it; return what it printed."""
-    argv = [sys.executable, str(CHILD), str(root)] + (['--pause-before-rename'] if pause_before_rename else [])
+@dataclass
+class Crash:
+    """One child killed at one moment: its store and what it printed before dying."""
+
+    store: BlobStore
+    output: str
+    delay: float
+
+
+def run_child_and_kill(root: Path, *, marker: str, delay: float = 0.0, options: tuple[str, ...] = ()) -> Crash:
+    """Start the child, wait for `marker` and then `delay` seconds, and SIGKILL it."""
+    argv = [sys.executable, str(CHILD), str(root), *options]
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     output = []
     try:
@@ -482,15 +494,31 @@ def run_child_and_kill(root: Path, *, marker: str, extra_delay: float = 0.0, pau
             output.append(line)
             if line.strip() == marker:
                 break
-        time.sleep(extra_delay)
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+        time.sleep(delay)
     finally:
-        child.kill()
-        child.wait(timeout=30)
+        child.send_signal(signal.SIGKILL)
         stdout, stderr = child.communicate(timeout=30)
     assert child.returncode in (0, -signal.SIGKILL), stderr
-    return ''.join(output) + stdout
+    return Crash(BlobStore(root), ''.join(output) + stdout, delay)
+
+
+@pytest.fixture(scope='module')
+def crashes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Crash]:
+    """Every kill scenario, run at once: each child spends ~1 s importing, so in series they would be slow."""
+    # After the `writing` marker the child needs ~0.4 s more; random delays land mid-write or just after.
+    scenarios = {
+        # Slower chunks here, so the kill surely lands mid-write even on a busy machine.
+        'writing': partial(run_child_and_kill, marker='writing', options=('--delay', '0.05')),
+        'renaming': partial(run_child_and_kill, marker='renaming', options=('--pause-before-rename',)),
+        **{
+            f'random{index}': partial(run_child_and_kill, marker='writing', delay=random.uniform(0, 0.6))
+            for index in range(3)
+        },
+    }
+    root = tmp_path_factory.mktemp('crashes')
+    with ThreadPoolExecutor(len(scenarios)) as pool:
+        futures = {name: pool.submit(kill, root / name) for name, kill in scenarios.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def assert_recovers(store: BlobStore, db: Database, expected: str) -> None:
@@ -514,39 +542,32 @@ def assert_recovers(store: BlobStore, db: Database, expected: str) -> None:
     assert hashlib.sha256(store.path(expected).read_bytes()).hexdigest() == expected
 
 
-def test_it_shows_nothing_partial_when_killed_mid_write(tmp_path: Path, db: Database) -> None:
-    store = BlobStore(tmp_path / 'blobs')
+def test_it_shows_nothing_partial_when_killed_mid_write(crashes: dict[str, Crash], db: Database) -> None:
+    crash = crashes['writing']
 
-    output = run_child_and_kill(store.root, marker='writing')
+    assert 'done' not in crash.output
+    assert blob_files(crash.store) == {}
+    [leftover] = temp_files(crash.store)
+    assert 0 < leftover.stat().st_size < 40 * 256 * 1024
+    assert_recovers(crash.store, db, child_sha())
 
-    assert 'done' not in output
-    assert blob_files(store) == {}
-    assert len(temp_files(store)) == 1
-    assert_recovers(store, db, child_sha())
 
-
-def test_it_shows_nothing_when_killed_just_before_the_rename(tmp_path: Path, db: Database) -> None:
-    store = BlobStore(tmp_path / 'blobs')
+def test_it_shows_nothing_when_killed_just_before_the_rename(crashes: dict[str, Crash], db: Database) -> None:
+    crash = crashes['renaming']
     expected = child_sha()
 
-    output = run_child_and_kill(store.root, marker='renaming', pause_before_rename=True)
-
-    assert 'done' not in output
-    assert blob_files(store) == {}
-    [leftover] = temp_files(store)
+    assert 'done' not in crash.output
+    assert blob_files(crash.store) == {}
+    [leftover] = temp_files(crash.store)
     assert hashlib.sha256(leftover.read_bytes()).hexdigest() == expected  # complete and fsynced, just not named
-    assert_recovers(store, db, expected)
+    assert_recovers(crash.store, db, expected)
 
 
-def test_it_survives_kills_at_random_moments(tmp_path: Path, db: Database) -> None:
-    delays = [random.uniform(0, 0.6) for _ in range(4)]  # the write itself takes ~0.4 s after the marker
-    stores = [BlobStore(tmp_path / f'blobs{index}') for index in range(len(delays))]
-
-    with ThreadPoolExecutor(len(delays)) as pool:
-        outputs = list(pool.map(lambda s, d: run_child_and_kill(s.root, marker='writing', extra_delay=d), stores, delays))
-
+@pytest.mark.parametrize('name', ['random0', 'random1', 'random2'])
+def test_it_survives_a_kill_at_a_random_moment(crashes: dict[str, Crash], db: Database, name: str) -> None:
+    crash = crashes[name]
     expected = child_sha()
-    for store, delay, output in zip(stores, delays, outputs, strict=True):
-        if f'done {expected}' in output:
-            assert list(blob_files(store)) == [expected], delay
-        assert_recovers(store, db, expected)
+
+    if f'done {expected}' in crash.output:
+        assert list(blob_files(crash.store)) == [expected], crash.delay
+    assert_recovers(crash.store, db, expected)
