@@ -11,7 +11,7 @@ CORE = ModuleSpec(
     label=N_('Administration'),
     permissions=(
         Permission('core.manage_users', N_('Create, edit and disable user accounts and their roles')),
-        Permission('core.manage_sessions', N_('See and end anyone\'s sign-in sessions')),
+        Permission('core.manage_sessions', N_("See and end anyone's sign-in sessions")),
         Permission('core.view_audit', N_('Read the audit log')),
         Permission('core.manage_settings', N_('Change organisation settings such as the two-factor policy')),
         Permission('core.search', N_('Use the global search'), roles=('admin', 'member')),

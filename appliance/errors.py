@@ -50,8 +50,9 @@ class PermissionDenied(ServiceError):
     code = 'forbidden'
     status = 403
 
-    def __init__(self, message: str = N_('You do not have permission to do this.'), *, permission: str = '',
-                 **params: Any) -> None:
+    def __init__(
+        self, message: str = N_('You do not have permission to do this.'), *, permission: str = '', **params: Any
+    ) -> None:
         super().__init__(message, **params)
         self.permission = permission
 

@@ -8,14 +8,15 @@ from pathlib import Path
 
 # NiceGUI resolves its storage folder at import time; keep it inside the data dir.
 os.environ.setdefault(
-    'NICEGUI_STORAGE_PATH', str(Path(os.environ.get('ENCLAVE_DATA_DIR', 'var')).resolve() / 'nicegui'))
+    'NICEGUI_STORAGE_PATH', str(Path(os.environ.get('ENCLAVE_DATA_DIR', 'var')).resolve() / 'nicegui')
+)
 
-from nicegui import ui  # noqa: E402
+from nicegui import ui
 
-from appliance.app import build, run_kwargs  # noqa: E402
-from appliance.config import get_settings  # noqa: E402
-from appliance.migrate import SchemaError  # noqa: E402
-from appliance.modules import ModuleError  # noqa: E402
+from appliance.app import build, run_kwargs
+from appliance.config import get_settings
+from appliance.migrate import SchemaError
+from appliance.modules import ModuleError
 
 
 def main() -> None:

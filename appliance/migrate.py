@@ -78,9 +78,11 @@ class SchemaState:
     def message(self) -> str:
         """A sentence for the admin."""
         if self.unknown:
-            return (f'The database is at schema revision {self.current}, which this version of Enclave does not '
-                    f'know (it was probably written by a newer version). Start the newer version again, or restore '
-                    f'a backup made by this version.')
+            return (
+                f'The database is at schema revision {self.current}, which this version of Enclave does not '
+                f'know (it was probably written by a newer version). Start the newer version again, or restore '
+                f'a backup made by this version.'
+            )
         if self.current is None:
             return 'The database is empty. Run "enclave migrate" to create it.'
         if not self.up_to_date:

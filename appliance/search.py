@@ -78,14 +78,23 @@ def global_search(*, session: Session, actor: User, query: str, limit: int = 20)
 def search_people(*, session: Session, actor: User, query: str, limit: int) -> list[SearchHit]:
     """The core's provider: colleagues by username or display name (Chinese names included)."""
     pattern = like_pattern(query)
-    stmt = (select(User)
-            .where(User.is_active,
-                   or_(User.username.ilike(pattern, escape='\\'), User.display_name.ilike(pattern, escape='\\')))
-            .limit(limit))
+    stmt = (
+        select(User)
+        .where(
+            User.is_active,
+            or_(User.username.ilike(pattern, escape='\\'), User.display_name.ilike(pattern, escape='\\')),
+        )
+        .limit(limit)
+    )
     admin = 'core.manage_users' in current_registry().permissions_for_roles(actor.role_names)
     return [
-        SearchHit(module='core', kind='user', title=f'{user.display_name} ({user.username})',
-                  url=f'/admin/users?user={user.id}' if admin else '/', snippet=user.email if admin else '',
-                  score=match_score(query, user.display_name, user.username))
+        SearchHit(
+            module='core',
+            kind='user',
+            title=f'{user.display_name} ({user.username})',
+            url=f'/admin/users?user={user.id}' if admin else '/',
+            snippet=user.email if admin else '',
+            score=match_score(query, user.display_name, user.username),
+        )
         for user in session.scalars(stmt)
     ]

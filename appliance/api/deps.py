@@ -20,13 +20,21 @@ def db_session() -> Iterator[Session]:
         yield session
 
 
-def api_user(request: Request, session: Annotated[Session, Depends(db_session)]) -> User:
+# scope='function': commit before the response is sent, so a client never hears "created" for something that a
+# failed commit then drops, and its next request always sees the change (FastAPI's default ends it afterwards).
+DB = Annotated[Session, Depends(db_session, scope='function')]
+
+
+def api_user(request: Request) -> User:
     """The user whose personal access token is in `Authorization: Bearer ...`."""
     header = request.headers.get('authorization', '')
     scheme, _sep, raw = header.partition(' ')
     if scheme.lower() != 'bearer' or not raw.strip():
         raise NotAuthenticated(N_('Send a personal access token as "Authorization: Bearer <token>".'))
-    user = tokens.resolve_token(session=session, raw=raw.strip())
+    # Its own short transaction: touching last_used_at in the request's transaction would hold SQLite's write
+    # lock, and a permission denial (audited in a transaction of its own) would then wait for it until it fails.
+    with get_database().session() as session:
+        user = tokens.resolve_token(session=session, raw=raw.strip())
     if user is None:
         raise NotAuthenticated(N_('The token is invalid, expired or revoked.'))
     return user
@@ -42,6 +50,5 @@ class Paging:
         self.limit = limit
 
 
-DB = Annotated[Session, Depends(db_session)]
 Actor = Annotated[User, Depends(api_user)]
 PageParams = Annotated[Paging, Depends()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -74,7 +75,14 @@ def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    original = app.exception_handlers.get(HTTPException)
+    app.add_exception_handler(HTTPException, _api_or_default(app.exception_handlers.get(HTTPException)))
+    # NiceGUI answers 404 with its HTML page through a handler keyed by the status code, which Starlette prefers
+    # to the class handler above: wrap that one too, or an unknown /api/v1/ route answers in HTML.
+    app.add_exception_handler(404, _api_or_default(app.exception_handlers.get(404)))
+
+
+def _api_or_default(original: Callable[..., Any] | None) -> Callable[[Request, Exception], Awaitable[Any]]:
+    """Our error shape under /api/, the original handler (if any) everywhere else."""
 
     async def api_or_default(request: Request, exc: Exception) -> Any:
         if request.url.path.startswith('/api/') or original is None:
@@ -82,4 +90,4 @@ def install(app: FastAPI) -> None:
         result = original(request, exc)
         return await result if inspect.isawaitable(result) else result
 
-    app.add_exception_handler(HTTPException, api_or_default)
+    return api_or_default

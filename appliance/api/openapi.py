@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import iter_route_contexts
 from nicegui import app
 
 from appliance import __version__
@@ -18,7 +19,8 @@ _cache: dict[str, Any] = {}
 def openapi() -> dict[str, Any]:
     """The schema of every /api/v1 route, built once."""
     if 'doc' not in _cache:
-        routes = [route for route in app.routes if getattr(route, 'path', '').startswith('/api/v1/')]
+        # FastAPI keeps an included router as one lazy route; its route contexts are the real paths.
+        routes = [ctx for ctx in iter_route_contexts(app.routes) if (ctx.path or '').startswith('/api/v1/')]
         doc = get_openapi(
             title='Enclave API',
             version=__version__,

@@ -25,8 +25,15 @@ def client_ip(request: Request) -> str:
 def set_session_cookie(response: Response, token: str) -> None:
     """HttpOnly, SameSite=Lax, and Secure when served over TLS."""
     settings = get_settings()
-    response.set_cookie(COOKIE, token, httponly=True, samesite='lax', secure=settings.https, path='/',
-                        max_age=settings.session_max_hours * 3600)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite='lax',
+        secure=settings.https,
+        path='/',
+        max_age=settings.session_max_hours * 3600,
+    )
 
 
 def session_from_request(request: Request) -> LoginSession | None:
@@ -43,8 +50,9 @@ def exchange(request: Request, ticket: str = '', next: str = '/') -> Response:  
     """Exchange a one-time login ticket for the session cookie, then go to `next` (local paths only)."""
     try:
         with get_database().session() as session:
-            new = auth.exchange_ticket(session=session, ticket=ticket, ip=client_ip(request),
-                                       user_agent=request.headers.get('user-agent', ''))
+            new = auth.exchange_ticket(
+                session=session, ticket=ticket, ip=client_ip(request), user_agent=request.headers.get('user-agent', '')
+            )
     except ServiceError:
         return RedirectResponse('/login?expired=1', status_code=303)
     response = RedirectResponse(safe_next(next), status_code=303)

@@ -1,0 +1,3 @@
+"""A folder that forgot to declare MODULE."""
+
+LABEL = 'No spec'

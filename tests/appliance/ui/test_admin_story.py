@@ -1,0 +1,72 @@
+"""alice administers users in the browser; bob and charlie are kept out of /admin."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui.testing import User as UIUser
+
+from appliance.db import get_database
+from appliance.models import AuditEvent
+from appliance.services import accounts, auth
+from tests.appliance.support import count, login, sign_in_url
+from tests.conftest import People, reload_user
+
+ADMIN_PAGES = ['/admin/users', '/admin/sessions', '/admin/audit', '/admin/settings']
+
+
+async def test_it_lets_an_admin_create_a_user_in_the_dialog(user: UIUser, people: People) -> None:
+    await user.open(sign_in_url('alice', next_path='/admin/users'))
+    await user.should_see(marker='users-table')
+    user.find(marker='new-user').click()
+    user.find(marker='new-username').type('dave')
+    user.find(marker='new-display-name').type('Dave 大卫')
+    user.find(marker='new-email').type('dave@example.org')
+    user.find(marker='new-password').type('Long-Secret-Phrase-71')
+    user.find(marker='save-user').click()
+    await user.should_see('User created.')
+    with get_database().session() as session:
+        dave = accounts.find_user(session, 'dave')
+    assert dave is not None
+    assert (dave.display_name, dave.email, dave.role_names) == ('Dave 大卫', 'dave@example.org', {'member'})
+    login('dave', 'Long-Secret-Phrase-71')
+
+
+async def test_it_shows_why_a_new_user_was_refused(user: UIUser, people: People) -> None:
+    await user.open(sign_in_url('alice', next_path='/admin/users'))
+    user.find(marker='new-user').click()
+    user.find(marker='new-username').type('bob')
+    user.find(marker='new-display-name').type('Another Bob')
+    user.find(marker='new-password').type('Long-Secret-Phrase-71')
+    user.find(marker='save-user').click()
+    await user.should_see('The username "bob" is already taken.')
+    assert reload_user(people.bob.id).display_name == 'Bob 张伟'
+
+
+async def test_it_lets_an_admin_disable_a_user_in_the_dialog(user: UIUser, people: People) -> None:
+    bobs_session = login('bob')
+    await user.open(sign_in_url('alice', next_path='/admin/users'))
+    table = user.find(marker='users-table')
+    table.trigger('rowClick', [{}, {'id': people.bob.id}])  # NiceGUI camel-cases the event name
+    user.find(marker='toggle-user').click()
+    await user.should_see('User disabled; their sessions ended.')
+    assert not reload_user(people.bob.id).is_active
+    with get_database().session() as session:
+        assert auth.resolve_session(session=session, token=bobs_session.token) is None
+
+
+@pytest.mark.parametrize('who', ['bob', 'charlie'])
+async def test_it_refuses_admin_pages_to_non_admins(user: UIUser, people: People, who: str) -> None:
+    await user.http_client.get(sign_in_url(who), follow_redirects=False)
+    for path in ADMIN_PAGES:
+        response = await user.http_client.get(path, follow_redirects=False)
+        assert response.status_code == 403, path
+        assert 'You do not have permission to open this page.' in response.text
+    assert count(AuditEvent, AuditEvent.action == 'permission.denied', AuditEvent.actor_name == who) == len(ADMIN_PAGES)
+
+
+async def test_it_shows_the_admin_navigation_only_to_admins(user: UIUser, people: People) -> None:
+    await user.open(sign_in_url('bob'))
+    await user.should_see(marker='welcome')
+    await user.should_not_see(marker='nav:/admin/users')
+    await user.open(sign_in_url('alice'))
+    await user.should_see(marker='nav:/admin/users')

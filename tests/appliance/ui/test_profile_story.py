@@ -1,0 +1,74 @@
+"""bob looks after his own account: language, API tokens, two-factor, signing out."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+from nicegui import ui
+from nicegui.testing import User as UIUser
+
+from appliance.db import get_database
+from appliance.models import LoginSession
+from appliance.services import orgsettings
+from appliance.web.sessions import COOKIE
+from tests.appliance.support import bearer, count, sign_in_url
+from tests.conftest import People, reload_user
+
+
+async def test_it_keeps_the_language_chosen_on_the_profile(user: UIUser, people: People) -> None:
+    await user.open(sign_in_url('bob', next_path='/profile'))
+    user.find(marker='language').click()
+    user.find('简体中文').click()
+    user.find(marker='save-profile').click()
+    await user.should_see(marker='save-profile')
+    assert reload_user(people.bob.id).language == 'zh_CN'
+    await user.open('/profile')
+    [select] = user.find(marker='language').elements
+    assert isinstance(select, ui.select) and select.value == 'zh_CN'
+
+
+async def test_it_shows_a_new_token_once_and_the_token_works(user: UIUser, people: People) -> None:
+    await user.open(sign_in_url('bob', next_path='/profile'))
+    user.find(marker='token-name').type('backup script')
+    user.find(marker='create-token').click()
+    await user.should_see(marker='token:backup script')
+    [shown] = user.find(marker='new-token').elements
+    raw = shown.text  # type: ignore[attr-defined]
+    assert raw.startswith('enc_')
+    response = await user.http_client.get('/api/v1/me', headers=bearer(raw))
+    assert response.json()['username'] == 'bob'
+    await user.open('/profile')
+    await user.should_not_see(raw)
+
+
+async def test_it_signs_out_from_the_user_menu(user: UIUser, people: People) -> None:
+    await user.open(sign_in_url('bob'))
+    await user.should_see(marker='welcome')
+    user.find(marker='user-menu').click()
+    user.find(marker='logout').click()
+    await user.should_see(marker='sign-in')
+    assert count(LoginSession, LoginSession.ended_at.is_(None)) == 0
+    assert COOKIE not in user.http_client.cookies
+    response = await user.http_client.get('/', follow_redirects=False)
+    assert response.headers['location'] == '/login?next=/'
+
+
+async def test_it_makes_a_user_turn_on_two_factor_when_the_organisation_requires_it(
+    user: UIUser, people: People
+) -> None:
+    with get_database().session() as session:
+        orgsettings.put(session, 'require_2fa', '1')
+    response = await user.http_client.get(sign_in_url('bob'), follow_redirects=True)
+    assert str(response.url).endswith('/profile?enrol2fa=1')
+
+    await user.open('/profile?enrol2fa=1')
+    await user.should_see(marker='enrol-banner')
+    [key] = user.find(marker='2fa-secret').elements
+    secret = key.text.split(': ', 1)[1]  # type: ignore[attr-defined]
+    user.find(marker='totp-code').type(pyotp.TOTP(secret).at(time.time()))
+    user.find(marker='2fa-enable').click()
+    await user.should_see(marker='2fa-on')
+    assert reload_user(people.bob.id).totp_enabled
+    await user.open('/')
+    await user.should_see(marker='welcome')
