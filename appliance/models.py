@@ -122,7 +122,8 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(200), default='')
     ip: Mapped[str] = mapped_column(String(64), default='')
     details: Mapped[str] = mapped_column(Text, default='{}')
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    # Unique: two writers can never chain to the same row, so the chain cannot fork (the loser retries).
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 

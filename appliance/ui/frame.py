@@ -24,6 +24,7 @@ def nav_items(ctx: PageContext) -> list[tuple[str, str, str]]:
 def frame(ctx: PageContext, title: str) -> Iterator[None]:
     """Wrap a page's content in the shared layout."""
     ui.page_title(f'{title} · {ctx.org_name}')
+    menu_label, search_label, account_label = _('Menu'), _('Search'), _('Account menu')
     with ui.left_drawer(value=True).props('width=220 breakpoint=800 bordered').classes('p-0') as drawer:
         with ui.list().classes('w-full'):
             for label, path, icon in nav_items(ctx):
@@ -32,14 +33,20 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
                         ui.icon(icon)
                     ui.item_section(label)
     with ui.header().classes('items-center gap-2 px-3 py-1 bg-slate-800'):
-        ui.button(icon='menu', on_click=drawer.toggle).props('flat color=white dense aria-label=Menu')
+        ui.button(icon='menu', on_click=drawer.toggle).props('flat color=white dense').props(
+            f'aria-label="{menu_label}"'
+        )
         ui.link(ctx.org_name, '/').classes('text-white text-lg font-medium no-underline mr-auto truncate')
         if 'core.search' in ctx.permissions:
             with ui.element('form').props('action=/search method=get role=search').classes('max-w-xs grow'):
                 ui.input(placeholder=_('Search')).props(
-                    'name=q dense outlined dark standout clearable input-class=text-white'
+                    f'name=q dense outlined dark standout clearable input-class=text-white aria-label="{search_label}"'
                 ).classes('w-full').mark('global-search')
-        with ui.button(icon='account_circle').props('flat color=white dense').mark('user-menu'):
+        with (
+            ui.button(icon='account_circle')
+            .props(f'flat color=white dense aria-label="{account_label}"')
+            .mark('user-menu')
+        ):
             with ui.menu():
                 ui.menu_item(ctx.user.display_name).props('disable')
                 ui.menu_item(_('Profile'), on_click=lambda: ui.navigate.to('/profile'))

@@ -27,7 +27,8 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_it_has_safe_defaults(data_dir: Path) -> None:
+def test_it_has_safe_defaults(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv('ENCLAVE_DATABASE_URL', raising=False)  # set when the suite runs against PostgreSQL
     current = settings()
     assert (current.host, current.port, current.https, current.enabled_modules) == ('127.0.0.1', 8080, False, [])
     assert current.data_dir == data_dir

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column('hash', sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_core_audit')),
         sa.UniqueConstraint('hash', name=op.f('uq_core_audit_hash')),
+        sa.UniqueConstraint('prev_hash', name=op.f('uq_core_audit_prev_hash')),
     )
     with op.batch_alter_table('core_audit', schema=None) as batch_op:
         batch_op.create_index('ix_core_audit_action_at', ['action', 'at'], unique=False)
