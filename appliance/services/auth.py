@@ -95,7 +95,8 @@ def _record_failure(*, username: str, ip: str, reason: str, user: User | None) -
 
 
 def _clear_failures(session: Session, *, username: str, ip: str) -> None:
-    for key in _throttle_keys(username, ip):
+    # Only the account's counter: one valid login must not reset the address's limit for guessing others.
+    for key in _throttle_keys(username, ''):
         row = session.get(LoginFailure, key)
         if row is not None:
             session.delete(row)
