@@ -12,10 +12,9 @@ from appliance.api import core as api_core
 from appliance.api import errors as api_errors
 from appliance.api import health, openapi
 from appliance.config import Settings, get_settings, prepare_data_dir
-from appliance.core_module import CORE
 from appliance.db import init_database
 from appliance.migrate import ensure_current, upgrade
-from appliance.modules import load_modules, reset_registry
+from appliance.modules import build_registry
 from appliance.scheduler import create_scheduler
 from appliance.secrets import session_secret
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_profile
@@ -37,10 +36,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
         upgrade(database.engine)
     ensure_current(database.engine)
 
-    registry = reset_registry()
-    registry.register(CORE)
-    load_modules(registry, settings.enabled_modules, package=module_package)
-    registry.freeze()
+    registry = build_registry(settings.enabled_modules, package=module_package)
     i18n.DEFAULT_LANGUAGE = settings.default_language
 
     # Socket.IO from another origin is refused (engine.io's same-origin check, proxy headers included).

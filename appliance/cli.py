@@ -17,19 +17,18 @@ from typing import Annotated, Any, NoReturn
 
 import pydantic
 import typer
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from appliance import __version__
 from appliance.config import Settings, get_settings
-from appliance.core_module import CORE
-from appliance.db import init_database, utcnow
-from appliance.errors import N_, Conflict, NotFound, ServiceError, ValidationError
+from appliance.db import init_database
+from appliance.errors import N_, NotFound, ServiceError
 from appliance.migrate import SchemaError, ensure_current, head_revision, schema_state, upgrade
 from appliance.models import User
-from appliance.modules import ModuleError, load_modules, reset_registry
-from appliance.services import accounts, audit, auth, orgsettings, passwords, tokens
+from appliance.modules import ModuleError, build_registry
+from appliance.services import accounts, audit, auth, tokens
+from appliance.services.actors import Operator
 
 ACTOR = 'cli'
 
@@ -44,6 +43,9 @@ app.add_typer(audit_app, name='audit')
 PasswordStdin = Annotated[
     bool, typer.Option('--password-stdin', help='Read the password from the first line of standard input.')
 ]
+
+
+OPERATOR = Operator(username=ACTOR)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -69,10 +71,7 @@ def _unreachable(settings: Settings, error: OperationalError) -> NoReturn:
 
 def _load_registry(settings: Settings) -> None:
     """The same modules as the running app, so role names validate the same way."""
-    registry = reset_registry()
-    registry.register(CORE)
-    load_modules(registry, settings.enabled_modules)
-    registry.freeze()
+    build_registry(settings.enabled_modules)
 
 
 @contextmanager
@@ -111,64 +110,17 @@ def _find_user(session: Session, username: str) -> User:
     return user
 
 
-# ---- operator versions of account services (to move into appliance.services.accounts) ---------------------
+def _live_sessions(session: Session, user: User) -> int:
+    return auth.list_sessions(session=session, actor=OPERATOR, user_id=user.id, limit=1).total
 
 
-def _create_user(
-    *, session: Session, username: str, display_name: str, email: str, password: str, roles: list[str]
-) -> User:
-    """Create an account as the operator; the first admin completes setup. Validated and audited as the UI."""
-    first = accounts.setup_required(session)
-    if first and 'admin' not in roles:
-        # Setup ends with the first account: without an admin nobody could manage users in the UI.
-        raise Conflict(N_('No administrator exists yet: create the first account with --role admin.'))
-    user = accounts._new_user(
-        session,
-        username=username,
-        display_name=display_name or username,
-        email=email,
-        password=password,
-        language=orgsettings.get(session, 'language'),
-        timezone='UTC',
-        roles=roles,
-    )
-    audit.record(
-        session=session,
-        actor=None,
-        actor_name=ACTOR,
-        action='user.create',
-        target=f'user:{user.username}',
-        details={'roles': sorted(user.role_names), 'completes_setup': first},
-    )
-    return user
-
-
-def _set_active(*, session: Session, user: User, active: bool) -> int:
-    """Disable (ending every session) or enable an account as the operator; returns how many sessions ended."""
-    if not active and user.is_active and 'admin' in user.role_names and accounts._active_admin_count(session) <= 1:
-        raise Conflict(N_('This is the last administrator; make someone else an administrator first.'))
-    user.is_active = active
-    ended = 0 if active else auth.end_user_sessions(session=session, user_id=user.id, reason='disabled')
-    audit.record(
-        session=session,
-        actor=None,
-        actor_name=ACTOR,
-        action='user.enable' if active else 'user.disable',
-        target=f'user:{user.username}',
-    )
-    return ended
-
-
-def _reset_password(*, session: Session, user: User, new_password: str) -> int:
-    """Set a user's password as the operator; ends their sessions and returns how many ended."""
-    passwords.check_policy(new_password, min_length=get_settings().password_min_length, username=user.username)
-    user.password_hash = passwords.hash_password(new_password)
-    user.password_changed_at = utcnow()
-    ended = auth.end_user_sessions(session=session, user_id=user.id, reason='password reset')
-    audit.record(
-        session=session, actor=None, actor_name=ACTOR, action='user.reset_password', target=f'user:{user.username}'
-    )
-    return ended
+def _all_users(session: Session) -> list[User]:
+    users: list[User] = []
+    while True:
+        page = accounts.list_users(session=session, actor=OPERATOR, offset=len(users), limit=200)
+        users.extend(page.items)
+        if not page.items or len(users) >= page.total:
+            return users
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
@@ -239,10 +191,11 @@ def user_create(
     password = _read_password(password_stdin)
     with _operator_session() as session:
         first = accounts.setup_required(session)
-        user = _create_user(
+        user = accounts.create_user(
             session=session,
+            actor=OPERATOR,
             username=username,
-            display_name=display_name,
+            display_name=display_name or username,
             email=email,
             password=password,
             roles=role or ['member'],
@@ -256,7 +209,7 @@ def user_create(
 def user_list(json_output: Annotated[bool, typer.Option('--json', help='Print JSON for scripts.')] = False) -> None:
     """List every account, active or not."""
     with _operator_session() as session:
-        users = list(session.scalars(select(User).order_by(User.username)))
+        users = _all_users(session)
         rows: list[dict[str, Any]] = [
             {
                 'username': user.username,
@@ -290,7 +243,8 @@ def user_disable(username: str) -> None:
     """Disable an account and end its sessions; its tokens stop working."""
     with _operator_session() as session:
         user = _find_user(session, username)
-        ended = _set_active(session=session, user=user, active=False)
+        ended = _live_sessions(session, user)
+        accounts.set_active(session=session, actor=OPERATOR, user_id=user.id, active=False)
     typer.echo(f'Disabled {user.username}; ended {ended} session(s).')
 
 
@@ -299,7 +253,7 @@ def user_enable(username: str) -> None:
     """Enable a disabled account again."""
     with _operator_session() as session:
         user = _find_user(session, username)
-        _set_active(session=session, user=user, active=True)
+        accounts.set_active(session=session, actor=OPERATOR, user_id=user.id, active=True)
     typer.echo(f'Enabled {user.username}.')
 
 
@@ -311,7 +265,8 @@ def user_reset_password(username: str, password_stdin: PasswordStdin = False) ->
     password = _read_password(password_stdin)
     with _operator_session() as session:
         user = _find_user(session, username)
-        ended = _reset_password(session=session, user=user, new_password=password)
+        ended = _live_sessions(session, user)
+        accounts.reset_password(session=session, actor=OPERATOR, user_id=user.id, new_password=password)
     typer.echo(f'Reset the password of {user.username}; ended {ended} session(s).')
 
 
@@ -324,9 +279,9 @@ def token_create(
     """Create a personal access token and print only the token (shown once)."""
     with _operator_session() as session:
         owner = _find_user(session, username)
-        if not owner.is_active:
-            raise ValidationError(N_('{username} is disabled; enable the account first.'), username=owner.username)
-        _row, raw = tokens.create_token(session=session, actor=owner, name=name, expires_days=expires_days)
+        _row, raw = tokens.create_token(
+            session=session, actor=OPERATOR, owner=owner, name=name, expires_days=expires_days
+        )
     typer.echo(raw)
 
 

@@ -180,6 +180,17 @@ def load_modules(registry: Registry, names: Sequence[str], *, package: str = 'mo
         registry.register(spec)
 
 
+def build_registry(names: Sequence[str], *, package: str = 'modules') -> Registry:
+    """A fresh process-wide registry: the core first, then the enabled modules in order; frozen."""
+    from appliance.core_module import CORE  # the core's spec imports services, which import this module
+
+    fresh = reset_registry()
+    fresh.register(CORE)
+    load_modules(fresh, names, package=package)
+    fresh.freeze()
+    return fresh
+
+
 registry = Registry()
 """The process-wide registry, filled by `appliance.app.build` at start-up."""
 

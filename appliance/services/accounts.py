@@ -17,6 +17,7 @@ from appliance.models import User, UserRole
 from appliance.modules import current_registry
 from appliance.search import like_pattern
 from appliance.services import audit, orgsettings, passwords
+from appliance.services.actors import Actor
 from appliance.services.permissions import require
 
 USERNAME_RE = re.compile(r'^[a-z0-9][a-z0-9._-]{1,31}$')
@@ -154,7 +155,7 @@ def complete_setup(
 def create_user(
     *,
     session: Session,
-    actor: User,
+    actor: Actor,
     username: str,
     display_name: str,
     password: str,
@@ -163,8 +164,14 @@ def create_user(
     language: str = '',
     timezone: str = 'UTC',
 ) -> User:
-    """Create an account (admin). Default role: member."""
+    """Create an account (admin, or the operator). Default role: member.
+
+    The very first account must be an admin: it completes setup, and without one nobody could manage users.
+    """
     require(actor, 'core.manage_users', target=f'user:{username}')
+    first = setup_required(session)
+    if first and 'admin' not in (roles or []):
+        raise Conflict(N_('No administrator exists yet: the first account must be an administrator.'))
     # Seat limits (the license issue) hook in here: a user is created only when a seat is free.
     user = _new_user(
         session,
@@ -181,12 +188,12 @@ def create_user(
         actor=actor,
         action='user.create',
         target=f'user:{user.username}',
-        details={'roles': sorted(user.role_names)},
+        details={'roles': sorted(user.role_names), 'completes_setup': first},
     )
     return user
 
 
-def get_user(*, session: Session, actor: User, user_id: int) -> User:
+def get_user(*, session: Session, actor: Actor, user_id: int) -> User:
     """A user by id (admin, or the user themself)."""
     if actor.id != user_id:
         require(actor, 'core.manage_users', target=f'user#{user_id}')
@@ -202,7 +209,7 @@ def find_user(session: Session, username: str) -> User | None:
 
 
 def list_users(
-    *, session: Session, actor: User, query: str = '', include_inactive: bool = True, offset: int = 0, limit: int = 50
+    *, session: Session, actor: Actor, query: str = '', include_inactive: bool = True, offset: int = 0, limit: int = 50
 ) -> Page[User]:
     """Users matching `query` in username, name or e-mail (admin), paginated."""
     require(actor, 'core.manage_users', target='users')
@@ -226,7 +233,7 @@ def list_users(
 def update_user(
     *,
     session: Session,
-    actor: User,
+    actor: Actor,
     user_id: int,
     display_name: str | None = None,
     email: str | None = None,
@@ -254,11 +261,14 @@ def update_user(
         user.roles = [UserRole(role=role) for role in new_roles]
         changes['roles'] = new_roles
     session.flush()
-    audit.record(session=session, actor=actor, action='user.update', target=f'user:{user.username}', details=changes)
+    if changes:
+        audit.record(
+            session=session, actor=actor, action='user.update', target=f'user:{user.username}', details=changes
+        )
     return user
 
 
-def set_active(*, session: Session, actor: User, user_id: int, active: bool) -> User:
+def set_active(*, session: Session, actor: Actor, user_id: int, active: bool) -> User:
     """Disable (ending every session and token use) or re-enable an account (admin)."""
     from appliance.services import auth  # auth imports accounts; import here to keep the graph acyclic
 
@@ -266,6 +276,8 @@ def set_active(*, session: Session, actor: User, user_id: int, active: bool) -> 
     user = get_user(session=session, actor=actor, user_id=user_id)
     if not active and user.id == actor.id:
         raise Conflict(N_('You cannot disable your own account.'))
+    if active == user.is_active:
+        return user  # nothing to do, nothing to audit
     if not active and 'admin' in user.role_names and _active_admin_count(session) <= 1:
         raise Conflict(N_('This is the last administrator; make someone else an administrator first.'))
     user.is_active = active
@@ -277,7 +289,7 @@ def set_active(*, session: Session, actor: User, user_id: int, active: bool) -> 
     return user
 
 
-def reset_password(*, session: Session, actor: User, user_id: int, new_password: str) -> User:
+def reset_password(*, session: Session, actor: Actor, user_id: int, new_password: str) -> User:
     """Set another user's password (admin); ends their sessions."""
     from appliance.services import auth
 

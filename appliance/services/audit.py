@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from appliance import context
 from appliance.db import get_database, utcnow
-from appliance.models import AuditEvent, User
+from appliance.models import AuditEvent
+from appliance.services.actors import Actor
 
 GENESIS = '0' * 64
 
@@ -30,7 +31,7 @@ def _digest(row: AuditEvent) -> str:
 def record(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     target: str = '',
     details: dict[str, Any] | None = None,
@@ -55,7 +56,7 @@ def record(
 
 
 def record_now(
-    *, actor: User | None, action: str, target: str = '', details: dict[str, Any] | None = None, actor_name: str = ''
+    *, actor: Actor | None, action: str, target: str = '', details: dict[str, Any] | None = None, actor_name: str = ''
 ) -> None:
     """Append an event in its own transaction: for failures and denials, whose action rolls back."""
     with get_database().session() as session:

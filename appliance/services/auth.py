@@ -15,6 +15,7 @@ from appliance.db import get_database, utcnow
 from appliance.errors import N_, NotFound, ServiceError, TooManyAttempts
 from appliance.models import LoginFailure, LoginSession, LoginTicket, User
 from appliance.services import accounts, audit, passwords, twofactor
+from appliance.services.actors import Actor
 from appliance.services.permissions import require
 
 TICKET_SECONDS = 60
@@ -226,7 +227,7 @@ def end_user_sessions(*, session: Session, user_id: int, reason: str, keep_id: i
 def list_sessions(
     *,
     session: Session,
-    actor: User,
+    actor: Actor,
     user_id: int | None = None,
     live_only: bool = True,
     offset: int = 0,

@@ -12,6 +12,7 @@ from appliance.db import utcnow
 from appliance.errors import N_, NotFound, ValidationError
 from appliance.models import ApiToken, User
 from appliance.services import audit
+from appliance.services.actors import Actor
 from appliance.services.auth import token_hash
 from appliance.services.permissions import require
 
@@ -20,10 +21,15 @@ MAX_TOKENS_PER_USER = 50
 
 
 def create_token(
-    *, session: Session, actor: User, name: str, expires_days: int | None = None, owner: User | None = None
+    *, session: Session, actor: Actor, name: str, expires_days: int | None = None, owner: User | None = None
 ) -> tuple[ApiToken, str]:
-    """Create a token for the actor (or, for an admin, for `owner`); returns the row and the secret, shown once."""
-    owner = owner or actor
+    """Create a token for the actor (or, for an admin or the operator, for `owner`); the secret is shown once."""
+    if owner is None:
+        if not isinstance(actor, User):
+            raise ValidationError(N_('Name the user the token is for.'), field='owner')
+        owner = actor
+    if not owner.is_active:
+        raise ValidationError(N_('{username} is disabled; enable the account first.'), username=owner.username)
     if owner.id != actor.id:
         require(actor, 'core.manage_users', target=f'user:{owner.username}')
     name = name.strip()

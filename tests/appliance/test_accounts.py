@@ -6,7 +6,7 @@ import pytest
 
 from appliance.db import get_database
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from appliance.models import LoginSession, OrgSetting, User
+from appliance.models import AuditEvent, LoginSession, OrgSetting, User
 from appliance.services import accounts, auth, passwords, tokens
 from tests.appliance.support import audit_rows, count, fast_hashing, login  # noqa: F401
 from tests.conftest import PASSWORD, People, make_token, make_user, reload_user
@@ -388,3 +388,22 @@ def test_it_lets_only_admins_reset_passwords(people: People) -> None:
     with pytest.raises(PermissionDenied):
         reset_password(people.bob, people.alice)
     assert password_works('alice', PASSWORD)
+
+
+def test_it_does_not_audit_an_edit_that_changes_nothing(people: People) -> None:
+    before = count(AuditEvent)
+    with get_database().session() as session:
+        accounts.update_user(session=session, actor=people.alice, user_id=people.bob.id)
+
+    assert count(AuditEvent) == before
+
+
+def test_it_treats_disabling_a_disabled_admin_as_done(people: People) -> None:
+    with get_database().session() as session:
+        accounts.set_active(session=session, actor=people.alice, user_id=people.bob.id, active=False)
+    before = count(AuditEvent)
+    with get_database().session() as session:
+        user = accounts.set_active(session=session, actor=people.alice, user_id=people.bob.id, active=False)
+
+    assert not user.is_active
+    assert count(AuditEvent) == before

@@ -153,6 +153,19 @@ def test_it_prints_only_a_working_token(people: People) -> None:
     with get_database().session() as session:
         owner = tokens.resolve_token(session=session, raw=raw)
         assert owner is not None and owner.username == 'bob'
+    event = last_audit()
+    assert (event.action, event.actor_name, event.actor_id, event.target) == ('token.create', 'cli', None, 'user:bob')
+
+
+def test_it_refuses_a_token_for_a_disabled_user(people: People) -> None:
+    enclave('user', 'disable', 'bob')
+    before = audit_count()
+
+    result = enclave('token', 'create', '--username', 'bob')
+
+    assert result.exit_code == 1 and result.stdout == ''
+    assert 'bob is disabled; enable the account first.' in result.stderr
+    assert audit_count() == before
 
 
 def test_it_refuses_a_token_for_an_unknown_user_or_a_bad_expiry(people: People) -> None:
