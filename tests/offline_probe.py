@@ -409,7 +409,7 @@ def run_probe(work_dir: Path) -> dict[str, Any]:
             }
             health = client.get('/healthz')
             summary['healthz'] = {'status': health.status_code, 'body': health.json()}
-            logout = client.get('/auth/logout', follow_redirects=False)
+            logout = client.post('/auth/logout', follow_redirects=False)
             after = client.get('/', follow_redirects=False)
             summary['logout'] = {'status': logout.status_code, 'then_root': after.headers.get('location')}
         summary['server_alive'] = server.alive()

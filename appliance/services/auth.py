@@ -155,6 +155,9 @@ def exchange_ticket(*, session: Session, ticket: str, ip: str, user_agent: str) 
     now = utcnow()
     if row is None or row.used_at is not None or row.expires_at < now:
         raise LoginFailed(N_('This sign-in link has expired. Sign in again.'))
+    if row.ip and ip and row.ip != ip[:64]:
+        # A ticket only works for the address that signed in: a leaked link is useless elsewhere.
+        raise LoginFailed(N_('This sign-in link has expired. Sign in again.'))
     row.used_at = now
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:

@@ -9,7 +9,7 @@ from nicegui import ui
 
 from appliance.i18n import _
 from appliance.modules import current_registry
-from appliance.ui.guard import PageContext
+from appliance.ui.guard import PageContext, sign_out
 
 
 def nav_items(ctx: PageContext) -> list[tuple[str, str, str]]:
@@ -50,7 +50,7 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
             with ui.menu():
                 ui.menu_item(ctx.user.display_name).props('disable')
                 ui.menu_item(_('Profile'), on_click=lambda: ui.navigate.to('/profile'))
-                ui.menu_item(_('Sign out'), on_click=lambda: ui.navigate.to('/auth/logout')).mark('logout')
+                ui.menu_item(_('Sign out'), on_click=sign_out).mark('logout')
     with ui.column().classes('w-full max-w-6xl mx-auto p-4 gap-4'):
         ui.label(title).classes('text-2xl font-medium')
         yield

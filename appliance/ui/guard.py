@@ -6,6 +6,7 @@ storage so that event handlers can re-check it (`current_actor`), and sets the r
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
@@ -15,6 +16,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from nicegui import app, ui
+from nicegui.language import Language
 
 from appliance import context, i18n
 from appliance.db import get_database
@@ -23,6 +25,8 @@ from appliance.models import User
 from appliance.services import accounts, audit, auth, orgsettings
 from appliance.services.permissions import has_permission
 from appliance.web.sessions import COOKIE
+
+HTML_LANG: dict[str, Language] = {'en': 'en-US', 'zh_CN': 'zh-CN'}
 
 
 @dataclass
@@ -52,6 +56,12 @@ def setup_language(request: Request, user: User | None = None) -> str:
     lang = user.language if user else i18n.negotiate(request.headers.get('accept-language'))
     app.storage.client['lang'] = lang
     i18n.current_language.set(lang)
+    # Quasar's own strings (tables, dates) and <html lang> follow the reader. NiceGUI sets both from the page,
+    # which all clients share, so this client gets its own copy of the page with the language changed.
+    client = ui.context.client
+    page = copy.copy(client.page)
+    page.language = HTML_LANG.get(lang, 'en-US')
+    client.page = page
     return lang
 
 
@@ -125,6 +135,16 @@ def current_actor() -> User:
         if login is None:
             raise NotAuthenticated(N_('Your session has ended. Sign in again.'))
         return login.user
+
+
+def sign_out() -> None:
+    """End this client's session on the server, then let the browser drop the cookie and sign in again."""
+    token = app.storage.client.get('session_token', '')
+    if token:
+        with get_database().session() as session:
+            auth.logout(session=session, token=token)
+    app.storage.client['session_token'] = ''
+    ui.navigate.to('/auth/signed-out')
 
 
 def current_session_id() -> int | None:

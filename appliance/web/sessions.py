@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -60,9 +62,28 @@ def exchange(request: Request, ticket: str = '', next: str = '/') -> Response:  
     return response
 
 
-@router.get('/auth/logout')
+@router.get('/auth/signed-out')
+def signed_out(request: Request) -> Response:
+    """Forget the cookie of a session that already ended (the UI ends it first). A live session is left alone,
+    so a link to this page from another site signs nobody out."""
+    if session_from_request(request) is not None:
+        return RedirectResponse('/', status_code=303)
+    response = RedirectResponse('/login', status_code=303)
+    response.delete_cookie(COOKIE, path='/')
+    return response
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from a page of another site."""
+    origin = request.headers.get('origin')
+    return origin is None or urlsplit(origin).netloc == request.headers.get('host', '')
+
+
+@router.post('/auth/logout')
 def logout(request: Request) -> Response:
-    """End the session (if any) and clear the cookie."""
+    """End the session (if any) and clear the cookie. POST only, same origin only: no sign-out by a link."""
+    if not same_origin(request):
+        return Response('Cross-site request refused.', status_code=403, media_type='text/plain')
     token = request.cookies.get(COOKIE, '')
     if token:
         with get_database().session() as session:

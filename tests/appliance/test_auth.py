@@ -26,9 +26,9 @@ def authenticate(username: str, password: str = PASSWORD, *, ip: str = '10.0.0.1
         return auth.authenticate(session=session, username=username, password=password, ip=ip, totp_code=code)
 
 
-def exchange(ticket: str) -> auth.NewSession:
+def exchange(ticket: str, *, ip: str = '10.0.0.1') -> auth.NewSession:
     with get_database().session() as session:
-        return auth.exchange_ticket(session=session, ticket=ticket, ip='10.0.0.1', user_agent='pytest')
+        return auth.exchange_ticket(session=session, ticket=ticket, ip=ip, user_agent='pytest')
 
 
 def is_live(token: str) -> bool:
@@ -138,14 +138,14 @@ def test_it_throttles_an_account_tried_from_many_addresses(people: People, two_f
     fail('bob', ip='10.0.0.1')
     fail('bob', ip='10.0.0.2')
     assert throttled('bob', ip='10.0.0.3') >= 1  # even with the right password
-    assert exchange(authenticate('alice', ip='10.0.0.3')).user_id == people.alice.id
+    assert exchange(authenticate('alice', ip='10.0.0.3'), ip='10.0.0.3').user_id == people.alice.id
 
 
 def test_it_throttles_an_address_trying_many_accounts(people: People, two_free_attempts: None) -> None:
     fail('nobody', ip='10.6.6.6')
     fail('bob', ip='10.6.6.6')
     assert throttled('alice', ip='10.6.6.6') >= 1
-    assert exchange(authenticate('alice', ip='10.0.0.9')).user_id == people.alice.id
+    assert exchange(authenticate('alice', ip='10.0.0.9'), ip='10.0.0.9').user_id == people.alice.id
 
 
 def test_it_makes_the_wait_grow_with_every_further_failure(people: People, two_free_attempts: None) -> None:
@@ -197,6 +197,15 @@ def test_it_accepts_a_ticket_only_once(people: People) -> None:
     exchange(ticket)
     with pytest.raises(auth.LoginFailed, match='expired'):
         exchange(ticket)
+    assert count(LoginSession) == 1
+
+
+def test_it_refuses_a_ticket_from_another_address(people: People) -> None:
+    ticket = authenticate('bob', ip='10.0.0.1')
+    with pytest.raises(auth.LoginFailed, match='expired'):
+        exchange(ticket, ip='10.0.0.66')
+    assert count(LoginSession) == 0
+    exchange(ticket, ip='10.0.0.1')  # the address that signed in still can
     assert count(LoginSession) == 1
 
 

@@ -113,7 +113,11 @@ def test_it_sends_a_failed_ticket_back_to_the_login_page_without_a_cookie(api: T
 def test_it_ends_the_session_and_clears_the_cookie_at_logout(api: TestClient, people: People) -> None:
     api.get(sign_in_url('bob'), follow_redirects=False)
     token = api.cookies[COOKIE]
-    response = api.get('/auth/logout', follow_redirects=False)
+    assert api.get('/auth/logout', follow_redirects=False).status_code == 405  # a link cannot sign anyone out
+    refused = api.post('/auth/logout', headers={'Origin': 'http://evil.example'}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert count(LoginSession, LoginSession.ended_at.is_(None)) == 1
+    response = api.post('/auth/logout', follow_redirects=False)
     assert (response.status_code, response.headers['location']) == (303, '/login')
     [cleared] = [cookie for cookie in response.headers.get_list('set-cookie') if cookie.startswith(f'{COOKIE}=')]
     assert cleared.startswith(f'{COOKIE}="";') and 'Max-Age=0' in cleared
@@ -143,3 +147,13 @@ def test_it_stores_nothing_about_the_session_in_the_database_but_a_hash(api: Tes
     with get_database().session() as session:
         hashes = [row.token_hash for row in session.query(LoginSession)]
     assert token not in hashes and len(hashes) == 1
+
+
+def test_it_keeps_a_live_session_when_another_site_links_to_signed_out(api: TestClient, people: People) -> None:
+    api.get(sign_in_url('bob'), follow_redirects=False)
+
+    response = api.get('/auth/signed-out', follow_redirects=False)
+
+    assert (response.status_code, response.headers['location']) == (303, '/')
+    assert COOKIE not in response.headers.get('set-cookie', '')
+    assert count(LoginSession, LoginSession.ended_at.is_(None)) == 1

@@ -9,7 +9,7 @@ from nicegui import ui
 from nicegui.testing import User as UIUser
 
 from appliance.db import get_database
-from appliance.models import LoginSession
+from appliance.models import LoginSession, User
 from appliance.services import orgsettings
 from appliance.web.sessions import COOKIE
 from tests.appliance.support import bearer, count, sign_in_url
@@ -72,3 +72,14 @@ async def test_it_makes_a_user_turn_on_two_factor_when_the_organisation_requires
     assert reload_user(people.bob.id).totp_enabled
     await user.open('/')
     await user.should_see(marker='welcome')
+
+
+async def test_it_serves_quasar_and_the_html_tag_in_the_readers_language(user: UIUser, people: People) -> None:
+    with get_database().session() as session:
+        session.get(User, people.bob.id).language = 'zh_CN'  # type: ignore[union-attr]
+    await user.open(sign_in_url('bob'))
+    chinese = (await user.http_client.get('/')).text
+    english = (await user.http_client.get('/login', headers={'Accept-Language': 'en-US'})).text
+
+    assert '<html lang="zh-CN">' in chinese and 'static/lang/zh-CN.umd.prod.js' in chinese
+    assert '<html lang="en-US">' in english and 'static/lang/en-US.umd.prod.js' in english
