@@ -128,6 +128,15 @@ class TokenOut(BaseModel):
         )
 
 
+class TokenPage(BaseModel):
+    """A page of tokens."""
+
+    items: list[TokenOut]
+    total: int
+    offset: int
+    limit: int
+
+
 class SearchHitOut(BaseModel):
     """One search result."""
 
@@ -207,10 +216,13 @@ def reset_password(user_id: int, body: PasswordReset, session: DB, actor: Actor)
     return Response(status_code=204)
 
 
-@router.get('/tokens', response_model=list[TokenOut], summary="The caller's tokens")
-def list_tokens(session: DB, actor: Actor) -> Any:
-    """Tokens without their secrets."""
-    return [TokenOut.of(row) for row in tokens.list_tokens(session=session, actor=actor)]
+@router.get('/tokens', response_model=TokenPage, summary="The caller's tokens")
+def list_tokens(session: DB, actor: Actor, paging: PageParams) -> Any:
+    """Tokens without their secrets, newest first."""
+    page = tokens.list_tokens(session=session, actor=actor, offset=paging.offset, limit=paging.limit)
+    return TokenPage(
+        items=[TokenOut.of(row) for row in page.items], total=page.total, offset=page.offset, limit=page.limit
+    )
 
 
 @router.post('/tokens', response_model=TokenOut, status_code=201, summary='Create a token (secret shown once)')

@@ -57,12 +57,17 @@ async def service_error(request: Request, exc: Exception) -> JSONResponse:
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Malformed JSON or parameters: say which field and why."""
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {'field': '.'.join(str(part) for part in err.get('loc', ()) if part != 'body'), 'message': err.get('msg', '')}
-        for err in exc.errors()
-    ]
+    details = [_detail(err) for err in exc.errors()]
     first = details[0] if details else {'field': '', 'message': 'invalid request'}
-    return error_response(422, 'invalid', f'{first["field"]}: {first["message"]}', details=details)
+    message = f'{first["field"]}: {first["message"]}' if first['field'] else first['message']
+    return error_response(422, 'invalid', message, details=details)
+
+
+def _detail(err: Any) -> dict[str, str]:
+    if err.get('type') == 'json_invalid':  # its location is a character offset, not a field
+        return {'field': '', 'message': 'The request body is not valid JSON.'}
+    location = [str(part) for part in err.get('loc', ()) if part != 'body']
+    return {'field': '.'.join(location), 'message': str(err.get('msg', ''))}
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Generic, TypeVar
 from zoneinfo import available_timezones
 
 from sqlalchemy import func, or_, select
@@ -18,23 +16,11 @@ from appliance.modules import current_registry
 from appliance.search import like_pattern
 from appliance.services import audit, orgsettings, passwords
 from appliance.services.actors import Actor
+from appliance.services.paging import Page, paginate
 from appliance.services.permissions import require
 
 USERNAME_RE = re.compile(r'^[a-z0-9][a-z0-9._-]{1,31}$')
 EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+$')
-
-
-T = TypeVar('T')
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a list and the number of items that matched."""
-
-    items: list[T]
-    total: int
-    offset: int
-    limit: int
 
 
 def _clean_username(username: str) -> str:
@@ -225,9 +211,7 @@ def list_users(
         )
     if not include_inactive:
         stmt = stmt.where(User.is_active)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = list(session.scalars(stmt.order_by(User.username).offset(max(offset, 0)).limit(min(max(limit, 1), 200))))
-    return Page(items=items, total=total, offset=offset, limit=limit)
+    return paginate(session, stmt.order_by(User.username), offset=offset, limit=limit)
 
 
 def update_user(

@@ -16,6 +16,7 @@ from appliance.errors import N_, NotFound, ServiceError, TooManyAttempts
 from appliance.models import LoginFailure, LoginSession, LoginTicket, User
 from appliance.services import accounts, audit, passwords, twofactor
 from appliance.services.actors import Actor
+from appliance.services.paging import Page
 from appliance.services.permissions import require
 
 TICKET_SECONDS = 60
@@ -235,7 +236,7 @@ def list_sessions(
     live_only: bool = True,
     offset: int = 0,
     limit: int = 50,
-) -> accounts.Page[LoginSession]:
+) -> Page[LoginSession]:
     """Sessions of one user or of everyone (admin), or the actor's own (user_id = actor.id)."""
     if user_id != actor.id:
         require(actor, 'core.manage_sessions', target='sessions')
@@ -249,7 +250,7 @@ def list_sessions(
         for row in session.scalars(stmt.order_by(LoginSession.last_seen_at.desc()))
         if not (live_only and _expired(row))
     ]
-    return accounts.Page(items=rows[offset : offset + limit], total=len(rows), offset=offset, limit=limit)
+    return Page(items=rows[offset : offset + limit], total=len(rows), offset=offset, limit=limit)
 
 
 def end_session(*, session: Session, actor: User, session_id: int) -> None:

@@ -14,6 +14,7 @@ from appliance.models import ApiToken, User
 from appliance.services import audit
 from appliance.services.actors import Actor
 from appliance.services.auth import token_hash
+from appliance.services.paging import Page, paginate
 from appliance.services.permissions import require
 
 PREFIX = 'enc_'
@@ -60,9 +61,10 @@ def create_token(
     return row, raw
 
 
-def list_tokens(*, session: Session, actor: User) -> list[ApiToken]:
-    """The actor's own tokens, newest first."""
-    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == actor.id).order_by(ApiToken.id.desc())))
+def list_tokens(*, session: Session, actor: User, offset: int = 0, limit: int = 50) -> Page[ApiToken]:
+    """The actor's own tokens, newest first, paginated."""
+    stmt = select(ApiToken).where(ApiToken.user_id == actor.id).order_by(ApiToken.id.desc())
+    return paginate(session, stmt, offset=offset, limit=limit)
 
 
 def revoke_token(*, session: Session, actor: User, token_id: int) -> None:

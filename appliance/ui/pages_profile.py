@@ -136,7 +136,7 @@ def _tokens_card(ctx: PageContext) -> None:
         @ui.refreshable
         def token_list() -> None:
             with get_database().session() as session:
-                rows = tokens.list_tokens(session=session, actor=ctx.user)
+                rows = tokens.list_tokens(session=session, actor=ctx.user, limit=tokens.MAX_TOKENS_PER_USER).items
             for row in rows:
                 with ui.row().classes('items-center gap-2'):
                     state = _('revoked') if row.revoked_at else _('active')

@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from nicegui import core
 from nicegui.testing.general import nicegui_reset_globals
 from nicegui.testing.general_fixtures import get_path_to_main_file
@@ -27,7 +26,7 @@ from sqlalchemy import func, select
 from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.models import AuditEvent
-from appliance.services import auth, passwords
+from appliance.services import auth
 from appliance.web.sessions import COOKIE
 from tests.conftest import PASSWORD, People, _migrated_template, make_token
 
@@ -35,16 +34,7 @@ with warnings.catch_warnings():
     warnings.simplefilter('ignore')  # Starlette's note that it prefers httpx2; the client works as it is
     from fastapi.testclient import TestClient
 
-# argon2id with the smallest parameters: the same code path, a millisecond per hash instead of 200 ms.
-_CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Hash passwords with cheap argon2id parameters for the length of one test."""
-    monkeypatch.setattr(passwords, '_hasher', _CHEAP)
-    monkeypatch.setattr(passwords, '_DUMMY_HASH', _CHEAP.hash('enclave-dummy-password-for-timing'))
-    yield
+from tests.conftest import fast_hashing  # noqa: F401 - re-exported for modules that import it
 
 
 def count(model: Any, *where: Any) -> int:

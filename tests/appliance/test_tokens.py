@@ -53,7 +53,7 @@ def test_it_lists_the_actors_tokens_newest_first(people: People) -> None:
     create(people.bob, 'second')
     create(people.alice, 'not bobs')
     with get_database().session() as session:
-        assert [row.name for row in tokens.list_tokens(session=session, actor=people.bob)] == ['second', 'first']
+        assert [row.name for row in tokens.list_tokens(session=session, actor=people.bob).items] == ['second', 'first']
 
 
 def test_it_stops_a_revoked_token(people: People) -> None:

@@ -22,7 +22,7 @@ def test_it_creates_a_token_shown_once(api: TestClient, keys: Keys) -> None:
     assert raw.startswith('enc_') and created['prefix'] == raw[:10]
     assert (api.get('/api/v1/me', headers=bearer(raw))).json()['username'] == 'bob'
 
-    listed = (api.get('/api/v1/tokens', headers=keys.bob)).json()
+    listed = (api.get('/api/v1/tokens', headers=keys.bob)).json()['items']
     newest_first = [('backup script', None, False), ('test', None, False)]
     assert [(t['name'], t['token'], t['revoked']) for t in listed] == newest_first
     assert raw not in (api.get('/api/v1/tokens', headers=keys.bob)).text
@@ -34,19 +34,19 @@ def test_it_creates_a_token_shown_once(api: TestClient, keys: Keys) -> None:
 
 
 def test_it_lists_only_the_callers_tokens(api: TestClient, keys: Keys) -> None:
-    listed = (api.get('/api/v1/tokens', headers=keys.alice)).json()
+    listed = (api.get('/api/v1/tokens', headers=keys.alice)).json()['items']
     assert [token['name'] for token in listed] == ['test']
     assert count(ApiToken) == 3
 
 
 def test_it_revokes_a_token(api: TestClient, keys: Keys, people: People) -> None:
     raw = make_token(people.bob, name='laptop')
-    [row] = [t for t in (api.get('/api/v1/tokens', headers=keys.bob)).json() if t['name'] == 'laptop']
+    [row] = [t for t in (api.get('/api/v1/tokens', headers=keys.bob)).json()['items'] if t['name'] == 'laptop']
     response = api.delete(f'/api/v1/tokens/{row["id"]}', headers=keys.bob)
     assert response.status_code == 204
     error = error_of(api.get('/api/v1/me', headers=bearer(raw)), 401)
     assert error['code'] == 'unauthenticated'
-    listed = {t['name']: t['revoked'] for t in (api.get('/api/v1/tokens', headers=keys.bob)).json()}
+    listed = {t['name']: t['revoked'] for t in (api.get('/api/v1/tokens', headers=keys.bob)).json()['items']}
     assert listed == {'laptop': True, 'test': False}
 
 

@@ -183,8 +183,15 @@ def test_it_refuses_a_body_that_is_not_json(api: TestClient, keys: Keys) -> None
     response = api.post(
         '/api/v1/users', content=b'{"username": "dave",', headers={**keys.alice, 'Content-Type': 'application/json'}
     )
-    assert error_of(response, 422)['code'] == 'invalid'
+    error = error_of(response, 422)
+    assert (error['code'], error['message']) == ('invalid', 'The request body is not valid JSON.')
     assert count(User) == 3
+
+
+def test_it_names_the_field_that_is_wrong(api: TestClient, keys: Keys) -> None:
+    error = error_of(api.post('/api/v1/users', json={'username': 'dave'}, headers=keys.alice), 422)
+    assert error['message'].startswith('display_name: ')
+    assert error_of(api.get('/api/v1/users?limit=0', headers=keys.alice), 422)['message'].startswith('query.limit: ')
 
 
 def test_it_changes_nothing_when_an_edit_is_partly_invalid(api: TestClient, keys: Keys, people: People) -> None:
