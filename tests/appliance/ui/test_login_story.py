@@ -6,6 +6,7 @@ from nicegui.testing import User as UIUser
 from appliance.db import get_database
 from appliance.services import twofactor
 from appliance.web.sessions import COOKIE
+from tests.appliance.support import audit_rows
 from tests.conftest import PASSWORD, People
 
 
@@ -62,3 +63,14 @@ async def test_it_ignores_a_next_page_on_another_site(user: UIUser, people: Peop
     await sign_in(user, 'alice')
     await user.should_see(marker='welcome')
     assert user.back_history[-1].endswith('next=/')
+
+
+async def test_it_audits_a_wrong_password_with_the_browsers_address(user: UIUser, people: People) -> None:
+    await user.open('/login')
+    user.find(marker='username').type('bob')
+    user.find(marker='password').type('not the password')
+    user.find(marker='sign-in').click()
+    await user.should_see('Wrong username or password.')
+
+    [failure] = audit_rows('login.failure')
+    assert (failure.actor_name, failure.ip) == ('bob', '127.0.0.1')
