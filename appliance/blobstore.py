@@ -511,3 +511,10 @@ def _unlink_if_older(path: Path, cutoff: float) -> int | None:
 def _hash_file(path: Path) -> str:
     with path.open('rb') as handle:
         return hashlib.file_digest(handle, 'sha256').hexdigest()
+
+
+def get_blobstore() -> BlobStore:
+    """The blob store of this installation: `<data_dir>/blobs`."""
+    from appliance.config import get_settings
+
+    return BlobStore(get_settings().data_dir / 'blobs')

@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     host: str = '127.0.0.1'
     port: int = Field(default=8080, ge=1, le=65535)
     database_url: str = ''  # empty: SQLite at <data_dir>/enclave.db
-    enabled_modules: list[str] = Field(default_factory=list)
+    enabled_modules: list[str] = Field(default_factory=lambda: ['projects', 'tasks'])
+    # The largest file a user may upload (attachments, drive), in MiB.
+    max_upload_mb: int = Field(default=2048, ge=1)
     # Served over TLS (behind nginx in the image): marks the session cookie Secure.
     https: bool = False
     session_idle_minutes: int = Field(default=120, ge=1)

@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -33,6 +34,11 @@ def import_all_models() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != f'modules.{info.name}.models':
                 raise
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """For autogenerate and `alembic check`: leave out full-text index tables (`*_fts*`, made by hand)."""
+    return not (type_ == 'table' and reflected and compare_to is None and name is not None and '_fts' in name)
 
 
 def alembic_config(url: str) -> Config:

@@ -1,4 +1,4 @@
-"""Core tables (prefix `core_`): users, roles, sessions, tokens, audit, settings, throttling, blobs."""
+"""Core tables (prefix `core_`): accounts, sessions, tokens, audit, settings, blobs, search, notifications."""
 
 from __future__ import annotations
 
@@ -146,3 +146,47 @@ class BlobRef(Base):
     owner: Mapped[str] = mapped_column(String(64))
     owner_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchTerms(Base):
+    """Searchable text of one object of a module (a task, a comment, ...), pre-split for the full-text index.
+
+    `terms` holds the object's words, with Chinese runs cut into overlapping two-character pieces, so that a
+    two-character word such as 项目 is one indexed token. SQLite indexes it with FTS5 (`core_search_fts`, kept in
+    sync by triggers made in the migration); PostgreSQL with a GIN index on `to_tsvector('simple', terms)`.
+    """
+
+    __tablename__ = 'core_search_terms'
+    __table_args__ = (UniqueConstraint('kind', 'ref_id', name='uq_core_search_terms_ref'),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ref_id: Mapped[int] = mapped_column()
+    terms: Mapped[str] = mapped_column(Text, default='')
+
+
+class Notification(Base):
+    """Something a user should know about (assigned, mentioned, due tomorrow ...), shown in the header's bell.
+
+    `dedup_key` makes a producer idempotent: one notification per user and key (e.g. a scheduled job that runs
+    again). `email_state` is the outbox of the optional e-mail copy: '' (none), 'pending', 'sent', 'failed'.
+    """
+
+    __tablename__ = 'core_notifications'
+    __table_args__ = (
+        UniqueConstraint('user_id', 'dedup_key', name='uq_core_notifications_dedup'),
+        Index('ix_core_notifications_user_read', 'user_id', 'read_at'),
+        Index('ix_core_notifications_email', 'email_state'),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey('core_users.id', ondelete='CASCADE'))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey('core_users.id', ondelete='SET NULL'), default=None)
+    module: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default='')
+    url: Mapped[str] = mapped_column(String(500), default='')
+    dedup_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)
+    email_state: Mapped[str] = mapped_column(String(16), default='')
+    email_attempts: Mapped[int] = mapped_column(default=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,22 @@ class ScheduledJob:
     trigger_args: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class BackupHooks:
+    """What the maintenance console needs to back up and restore a module.
+
+    `tables`: the module's tables (in the database dump; their row counts go into the manifest).
+    `blob_owners`: the `owner` names the module uses for blob refs (its files are in the blob store).
+    `before_backup` / `after_restore`: optional functions called with `session=` (e.g. to flush a cache or
+    rebuild a search index after a restore). They must be idempotent.
+    """
+
+    tables: tuple[str, ...]
+    blob_owners: tuple[str, ...] = ()
+    before_backup: Callable[..., None] | None = None
+    after_restore: Callable[..., None] | None = None
+
+
 SearchProvider = Callable[..., 'list[SearchHit]']
 """Called as provider(session=, actor=, query=, limit=) and returns only hits the actor may see."""
 
@@ -78,12 +94,15 @@ class ModuleSpec:
     search: SearchProvider | None = None
     register_pages: Callable[[], None] | None = None
     api_router: Callable[[], APIRouter] | None = None
-    backup_hooks: Any = None
+    backup_hooks: BackupHooks | None = None
     health_checks: tuple[HealthCheck, ...] = ()
     jobs: tuple[ScheduledJob, ...] = ()
     dashboard_cards: tuple[Callable[..., None], ...] = ()
     # Pages and API paths the outsider must be refused on (the contract test walks them).
     protected_paths: tuple[str, ...] = ()
+    # Contributions to extension points that other modules offer (e.g. {'projects.tabs': (...)}). A module
+    # that offers a point reads them with `Registry.contributions(point)`; only loaded modules contribute.
+    contributes: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 class Registry:
@@ -137,6 +156,10 @@ class Registry:
     def get(self, name: str) -> ModuleSpec | None:
         """The module called `name`, or None."""
         return self._modules.get(name)
+
+    def contributions(self, point: str) -> list[Any]:
+        """Everything the loaded modules contribute to the extension point `point`, in load order."""
+        return [item for spec in self._modules.values() for item in spec.contributes.get(point, ())]
 
     def permissions(self) -> list[Permission]:
         """Every permission of every loaded module."""

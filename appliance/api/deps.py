@@ -40,6 +40,27 @@ def api_user(request: Request) -> User:
     return user
 
 
+SAFE_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS'})
+
+
+def request_user(request: Request) -> User:
+    """The user behind a bearer token, or else behind the browser's session cookie (downloads, uploads from pages).
+
+    A cookie alone does not authorise a state-changing request from another site: an unsafe method must carry an
+    Origin header naming this host (browsers always send one on POST/PUT/PATCH/DELETE from scripts and forms).
+    """
+    if request.headers.get('authorization'):
+        return api_user(request)
+    from appliance.web.sessions import same_origin, session_from_request
+
+    login = session_from_request(request)
+    if login is None:
+        raise NotAuthenticated(N_('Sign in, or send a personal access token as "Authorization: Bearer <token>".'))
+    if request.method not in SAFE_METHODS and not (request.headers.get('origin') and same_origin(request)):
+        raise NotAuthenticated(N_('This request came from another site and was refused. Open the page again.'))
+    return login.user
+
+
 class Paging:
     """`offset` and `limit` query parameters shared by every list."""
 
@@ -51,4 +72,5 @@ class Paging:
 
 
 Actor = Annotated[User, Depends(api_user)]
+BrowserOrApiActor = Annotated[User, Depends(request_user)]
 PageParams = Annotated[Paging, Depends()]

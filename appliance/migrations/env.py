@@ -9,7 +9,7 @@ from sqlalchemy import Connection, engine_from_config, pool
 
 from appliance.config import get_settings
 from appliance.db import Base
-from appliance.migrate import import_all_models
+from appliance.migrate import import_all_models, include_object
 
 import_all_models()
 config = context.config
@@ -48,6 +48,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -30,7 +30,12 @@ def mode(path: Path) -> int:
 def test_it_has_safe_defaults(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv('ENCLAVE_DATABASE_URL', raising=False)  # set when the suite runs against PostgreSQL
     current = settings()
-    assert (current.host, current.port, current.https, current.enabled_modules) == ('127.0.0.1', 8080, False, [])
+    assert (current.host, current.port, current.https, current.enabled_modules) == (
+        '127.0.0.1',
+        8080,
+        False,
+        ['projects', 'tasks'],
+    )
     assert current.data_dir == data_dir
     assert current.sqlalchemy_url == f'sqlite:///{data_dir / "enclave.db"}'
     assert current.is_sqlite

@@ -11,7 +11,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from appliance.db import Base, Database, get_database
-from appliance.migrate import SchemaError, ensure_current, head_revision, import_all_models, schema_state, upgrade
+from appliance.migrate import (
+    SchemaError,
+    ensure_current,
+    head_revision,
+    import_all_models,
+    include_object,
+    schema_state,
+    upgrade,
+)
 
 
 @pytest.fixture
@@ -70,6 +78,6 @@ def test_it_knows_the_test_database_is_current() -> None:
 def test_it_has_migrations_that_match_the_models() -> None:
     import_all_models()
     with get_database().engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={'compare_type': True})
+        context = MigrationContext.configure(connection, opts={'compare_type': True, 'include_object': include_object})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
