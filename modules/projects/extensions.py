@@ -1,0 +1,106 @@
+"""Extension points the projects module offers to modules that require it (read with `Registry.contributions`).
+
+A module that keeps work items of projects (tasks) contributes, in its `ModuleSpec.contributes`:
+- 'projects.tabs': `ProjectTab`s shown on every project page (Board, List, Calendar ...);
+- 'projects.stats': one `ProjectStats` feeding the overview, milestone progress, the timeline and the rule that
+  only an empty or archived project can be deleted;
+- 'projects.activity': `ActivityText`s, the sentences for its activity-feed actions.
+The projects module never imports the modules that contribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from appliance.modules import current_registry
+
+
+@dataclass(frozen=True)
+class ProjectTab:
+    """A tab on the project page. `path` has `{id}` for the project id, e.g. '/projects/{id}/board'."""
+
+    key: str
+    label: str  # an N_() message
+    icon: str
+    path: str
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """A bar (or, without a start, a point) on the project timeline; `blocked_by` draws finish-to-start arrows."""
+
+    id: str
+    label: str
+    start: date | None
+    end: date | None
+    done: bool = False
+    blocked_by: tuple[str, ...] = ()
+    url: str = ''
+    milestone_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    """An open item past its due date."""
+
+    label: str
+    due: date
+    url: str
+    assignees: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One person's open work in a project."""
+
+    user_id: int
+    display_name: str
+    open_items: int
+    open_hours: float
+
+
+@dataclass(frozen=True)
+class ProjectStats:
+    """Numbers about a project's work items, computed by the module that owns them. Every function is read-only."""
+
+    # {project_id: (closed, total)} for the given projects
+    progress: Callable[[Session, list[int]], dict[int, tuple[int, int]]]
+    # {milestone_id: (closed, total)} for the given milestones
+    milestone_progress: Callable[[Session, list[int]], dict[int, tuple[int, int]]]
+    # open items of one project due before `today`, most overdue first, at most `limit`
+    overdue: Callable[[Session, int, date, int], list[OverdueItem]]
+    # open work per member of one project
+    workload: Callable[[Session, int], list[Workload]]
+    # every dated item of one project, with dependencies
+    timeline: Callable[[Session, int], list[TimelineItem]]
+    # how many items a project holds (a project with items cannot be deleted unless archived)
+    count_items: Callable[[Session, int], int]
+
+
+@dataclass(frozen=True)
+class ActivityText:
+    """The sentence for an activity action: an N_() message formatted with `actor` and the entry's details."""
+
+    action: str
+    message: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def tabs() -> list[ProjectTab]:
+    """Contributed project tabs, in their order."""
+    return sorted(current_registry().contributions('projects.tabs'), key=lambda tab: (tab.order, tab.key))
+
+
+def stats() -> list[ProjectStats]:
+    """Contributed statistics providers."""
+    return list(current_registry().contributions('projects.stats'))
+
+
+def activity_texts() -> dict[str, str]:
+    """{action: message} from every contributing module."""
+    return {text.action: text.message for text in current_registry().contributions('projects.activity')}
