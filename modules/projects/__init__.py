@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from appliance.errors import N_
-from appliance.modules import ModuleSpec
+from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
 
-MODULE = ModuleSpec(name='projects', label=N_('Projects'))
+MODULE = ModuleSpec(
+    name='projects',
+    label=N_('Projects'),
+    permissions=(
+        Permission('projects.use', N_('See and work in projects one belongs to'), roles=('admin', 'member')),
+        Permission('projects.create', N_('Create projects'), roles=('admin', 'member')),
+        Permission('projects.manage_all', N_('Act as a manager in every project, including private ones')),
+    ),
+    nav=(NavItem(N_('Projects'), '/projects', 'folder_open', 'projects.use'),),
+    backup_hooks=BackupHooks(
+        tables=('projects_projects', 'projects_members', 'projects_milestones', 'projects_activity')
+    ),
+    protected_paths=('/projects', '/api/v1/projects'),
+)
