@@ -51,6 +51,10 @@ check: $(STAMP)
 	$(BIN)/python scripts/i18n.py check
 	scripts/alembic-check.sh $(BIN)
 
+# Speed figures of the projects and tasks modules against same-run baselines (see tests/bench/bench_tasks.py).
+bench: test-system-deps $(STAMP)
+	$(BIN)/python -m tests.bench.bench_tasks $(BENCH_ARGS)
+
 i18n: $(STAMP)
 	$(BIN)/python scripts/i18n.py extract
 
