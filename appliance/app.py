@@ -11,13 +11,14 @@ from appliance import i18n
 from appliance.api import core as api_core
 from appliance.api import errors as api_errors
 from appliance.api import health, openapi
+from appliance.api import notifications as api_notifications
 from appliance.config import Settings, get_settings, prepare_data_dir
 from appliance.db import init_database
 from appliance.migrate import ensure_current, upgrade
 from appliance.modules import build_registry
 from appliance.scheduler import create_scheduler
 from appliance.secrets import session_secret
-from appliance.ui import pages_admin, pages_auth, pages_home, pages_profile
+from appliance.ui import pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
 from appliance.web import sessions
 from appliance.web.security import SecurityMiddleware
 
@@ -43,18 +44,20 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     core.sio.eio.cors_allowed_origins = None
     app.add_middleware(SecurityMiddleware, https=settings.https)
     api_errors.install(app)
-    app.include_router(health.router)
-    app.include_router(openapi.router)
-    app.include_router(sessions.router)
-    app.include_router(api_core.router)
-    for spec in registry.modules():
-        if spec.api_router is not None:
-            app.include_router(spec.api_router())
+    # FastAPI wraps the app's lifespan around each included router's (ours have none). Keep NiceGUI's as it is,
+    # or every build in one process (each UI test builds the app again) nests it one level deeper.
+    lifespan = app.router.lifespan_context
+    routers = [health.router, openapi.router, sessions.router, api_core.router, api_notifications.router]
+    routers += [spec.api_router() for spec in registry.modules() if spec.api_router is not None]
+    for router in routers:
+        app.include_router(router)
+    app.router.lifespan_context = lifespan
 
     pages_auth.register()
     pages_home.register()
     pages_profile.register()
     pages_admin.register()
+    pages_notifications.register()
     for spec in registry.modules():
         if spec.register_pages is not None:
             spec.register_pages()

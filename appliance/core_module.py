@@ -21,7 +21,15 @@ CORE = ModuleSpec(
         NavItem(N_('Sessions'), '/admin/sessions', 'devices', 'core.manage_sessions'),
         NavItem(N_('Audit log'), '/admin/audit', 'policy', 'core.view_audit'),
         NavItem(N_('Organisation'), '/admin/settings', 'tune', 'core.manage_settings'),
+        NavItem(N_('E-mail'), '/admin/mail', 'mail', 'core.manage_settings'),
     ),
     search=search_people,
-    protected_paths=('/admin/users', '/admin/sessions', '/admin/audit', '/admin/settings', '/api/v1/users'),
+    protected_paths=(
+        '/admin/users',
+        '/admin/sessions',
+        '/admin/audit',
+        '/admin/settings',
+        '/admin/mail',
+        '/api/v1/users',
+    ),
 )

@@ -11,7 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from appliance.db import get_database
 from appliance.modules import Registry, ScheduledJob
-from appliance.services import auth
+from appliance.services import auth, mail
 
 log = logging.getLogger('enclave.scheduler')
 
@@ -28,6 +28,8 @@ CORE_JOBS = (
     ScheduledJob(
         id='core.purge_login_tickets', func=purge_login_tickets, trigger='interval', trigger_args={'minutes': 30}
     ),
+    # Notification e-mails: a cheap settings read when e-mail is off (the default); never connects unless on.
+    ScheduledJob(id='core.deliver_mail', func=mail.run_delivery, trigger='interval', trigger_args={'minutes': 1}),
 )
 
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from nicegui import ui
 
+from appliance.db import get_database
 from appliance.i18n import _
 from appliance.modules import current_registry
 from appliance.ui.guard import PageContext, sign_out
@@ -18,6 +19,41 @@ def nav_items(ctx: PageContext) -> list[tuple[str, str, str]]:
     for spec in current_registry().modules():
         items.extend((_(item.label), item.path, item.icon) for item in spec.nav if item.permission in ctx.permissions)
     return items
+
+
+BELL_REFRESH_SECONDS = 60.0
+
+
+def _unread(user_id: int) -> int:
+    from appliance.models import User
+    from appliance.services.notifications import unread_count
+
+    with get_database().session() as session:
+        user = session.get(User, user_id)
+        return unread_count(session, user=user) if user is not None else 0
+
+
+def notifications_bell(ctx: PageContext) -> None:
+    """The bell in the header: the unread count as a badge (refreshed every minute); a click opens the list."""
+    label = _('Notifications')
+    count = _unread(ctx.user.id)
+    with (
+        ui.button(icon='notifications', on_click=lambda: ui.navigate.to('/notifications'))
+        .props(f'flat color=white dense round aria-label="{label}"')
+        .mark('notifications-bell')
+    ):
+        badge = ui.badge(str(count) if count < 100 else '99+', color='red').props('floating').mark('unread-count')
+        badge.set_visibility(count > 0)
+
+    def refresh() -> None:
+        try:
+            fresh = _unread(ctx.user.id)
+        except Exception:  # noqa: BLE001 - a failed refresh keeps the last count; the next page load shows it
+            return
+        badge.set_text(str(fresh) if fresh < 100 else '99+')
+        badge.set_visibility(fresh > 0)
+
+    ui.timer(BELL_REFRESH_SECONDS, refresh)
 
 
 @contextmanager
@@ -42,6 +78,7 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
                 ui.input(placeholder=_('Search')).props(
                     f'name=q dense outlined dark standout clearable input-class=text-white aria-label="{search_label}"'
                 ).classes('w-full').mark('global-search')
+        notifications_bell(ctx)
         with (
             ui.button(icon='account_circle')
             .props(f'flat color=white dense aria-label="{account_label}"')

@@ -52,7 +52,7 @@ def require_project(session: Session, actor: User, project_id: int, need: str = 
     return project
 
 
-def visible_project_ids(actor: User) -> Select[tuple[int]]:
+def visible_project_ids(actor: User) -> Select[int]:
     """A SELECT of the ids of every project the actor may see (use with `.in_()`)."""
     if has_permission(actor, 'projects.manage_all'):
         return select(Project.id)

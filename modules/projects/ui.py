@@ -1,26 +1,105 @@
-"""Shared page pieces of the projects module, also used by modules that add project tabs (tasks).
-
-CONTRACT STUB: signatures are fixed; bodies are being written.
-"""
+"""Shared page pieces of the projects module, also used by modules that add project tabs (tasks)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html import escape
 
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
+from nicegui import ui
 
-from appliance.ui.guard import PageContext
+from appliance import i18n
+from appliance.db import get_database
+from appliance.errors import N_, NotFound, PermissionDenied
+from appliance.i18n import _
+from appliance.ui.frame import frame
+from appliance.ui.guard import PageContext, forbidden_response
+from modules.projects import extensions
+from modules.projects.labels import STATUS_COLORS, STATUS_LABELS
 from modules.projects.views import ProjectView
+
+# (key, label, icon, path) of the module's own tabs; contributed tabs go between the overview and the timeline.
+FIRST_TABS = (('overview', N_('Overview'), 'dashboard', '/projects/{id}'),)
+LAST_TABS = (
+    ('timeline', N_('Timeline'), 'view_timeline', '/projects/{id}/timeline'),
+    ('members', N_('Members'), 'group', '/projects/{id}/members'),
+    ('milestones', N_('Milestones'), 'flag', '/projects/{id}/milestones'),
+    ('activity', N_('Activity'), 'history', '/projects/{id}/activity'),
+)
+SETTINGS_TAB = ('settings', N_('Settings'), 'settings', '/projects/{id}/settings')
+
+
+def not_found_response(lang: str) -> Response:
+    """A plain 404 page in the reader's language, which does not say whether the project exists."""
+    token = i18n.current_language.set(lang)
+    try:
+        title = i18n.gettext(N_('Not found'))
+        text = i18n.gettext(N_('This project does not exist, or you are not one of its members.'))
+        back = i18n.gettext(N_('Back to the projects'))
+    finally:
+        i18n.current_language.reset(token)
+    title, text, back = (escape(part) for part in (title, text, back))
+    html = (
+        f'<!doctype html><html lang="{lang.replace("_", "-")}"><meta charset="utf-8"><title>{title}</title>'
+        f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
+        f'<p><a href="/projects">{back}</a></p></body></html>'
+    )
+    return HTMLResponse(html, status_code=404)
 
 
 def open_project(ctx: PageContext, project_id: int) -> ProjectView | Response:
     """The project for a page, or a 404 page response when it does not exist or the reader may not see it."""
-    raise NotImplementedError
+    from modules.projects import services
+
+    try:
+        with get_database().session() as session:
+            return services.get_project(session=session, actor=ctx.user, project_id=project_id)
+    except NotFound:
+        return not_found_response(i18n.language())
+    except PermissionDenied:
+        return forbidden_response(i18n.language())
+
+
+def tabs_for(project: ProjectView) -> list[tuple[str, str, str, str]]:
+    """(key, translated label, icon, path) of every tab the reader of `project` gets, in order."""
+    rows = [(key, _(label), icon, path) for key, label, icon, path in FIRST_TABS]
+    rows += [(tab.key, _(tab.label), tab.icon, tab.path) for tab in extensions.tabs()]
+    rows += [(key, _(label), icon, path) for key, label, icon, path in LAST_TABS]
+    if project.my_role == 'manager':
+        key, label, icon, path = SETTINGS_TAB
+        rows.append((key, _(label), icon, path))
+    return [(key, label, icon, path.replace('{id}', str(project.id))) for key, label, icon, path in rows]
+
+
+def status_chip(status: str) -> None:
+    """The project status as a small coloured badge."""
+    ui.badge(_(STATUS_LABELS.get(status, status)), color=STATUS_COLORS.get(status, 'grey')).props('outline').mark(
+        'project-status'
+    )
 
 
 @contextmanager
 def project_frame(ctx: PageContext, project: ProjectView, active: str) -> Iterator[None]:
     """The shared layout plus the project's header and tabs (its own and contributed ones); `active` is a tab key."""
-    raise NotImplementedError
-    yield
+    with frame(ctx, project.name):
+        with ui.row().classes('items-center gap-2 -mt-3').mark('project-header'):
+            ui.badge(project.key, color='slate-700').classes('font-mono').mark('project-key')
+            status_chip(project.status)
+            if project.status == 'archived':
+                ui.label(_('Archived: read-only until a manager restores it.')).classes('text-sm text-grey-7')
+        with ui.row().classes('w-full gap-1 border-b border-slate-200 flex-wrap').mark('project-tabs'):
+            for key, label, icon, path in tabs_for(project):
+                selected = key == active
+                with (
+                    ui.link(target=path)
+                    .classes(
+                        'flex items-center gap-1 px-3 py-2 no-underline text-sm '
+                        + ('border-b-2 border-primary text-primary font-medium' if selected else 'text-slate-600')
+                    )
+                    .props('aria-current=page' if selected else '')
+                    .mark(f'project-tab:{key}')
+                ):
+                    ui.icon(icon).classes('text-base')
+                    ui.label(label)
+        yield

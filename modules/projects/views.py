@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from modules.projects.extensions import OverdueItem, TimelineItem, Workload
+
 
 @dataclass(frozen=True)
 class ProjectView:
@@ -60,3 +62,25 @@ class ActivityView:
     action: str
     text: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the project's overview page shows."""
+
+    project: ProjectView
+    closed_items: int
+    total_items: int
+    overdue: list[OverdueItem]
+    upcoming: list[MilestoneView]
+    workload: list[Workload]
+    activity: list[ActivityView]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What the project's timeline (Gantt) shows: milestones and the dated items of the contributing modules."""
+
+    project: ProjectView
+    milestones: list[MilestoneView]
+    items: list[TimelineItem]

@@ -6,14 +6,17 @@ from fastapi import APIRouter
 
 from appliance.errors import N_
 from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
+from modules.projects.extensions import ActivityText, ProjectTab
 from modules.tasks import api, api_collab, pages, search
 from modules.tasks.jobs import JOBS
+from modules.tasks.stats import STATS
 
 
 def _api_router() -> APIRouter:
     router = APIRouter()
-    router.include_router(api.router)
+    # Collaboration routes first: /api/v1/tasks/export.csv must not be taken for /api/v1/tasks/{task_id}.
     router.include_router(api_collab.router)
+    router.include_router(api.router)
     return router
 
 
@@ -50,4 +53,37 @@ MODULE = ModuleSpec(
         blob_owners=('tasks.attachment',),
     ),
     protected_paths=('/tasks/mine', '/tasks/calendar', '/api/v1/tasks'),
+    contributes={
+        'projects.tabs': (
+            ProjectTab('board', N_('Board'), 'view_kanban', '/projects/{id}/board', 10),
+            ProjectTab('list', N_('List'), 'list', '/projects/{id}/tasks', 20),
+            ProjectTab('calendar', N_('Calendar'), 'calendar_month', '/projects/{id}/calendar', 30),
+            ProjectTab('workflow', N_('Workflow'), 'view_column', '/projects/{id}/workflow', 80),
+        ),
+        'projects.stats': (STATS,),
+        'projects.activity': (
+            ActivityText('task.created', N_('{actor} created {ref} {title}')),
+            ActivityText('task.updated', N_('{actor} changed {ref} {title}')),
+            ActivityText('task.moved', N_('{actor} moved {ref} {title} from {from_status} to {to_status}')),
+            ActivityText('task.assigned', N_('{actor} assigned {ref} {title} to {assignees}')),
+            ActivityText('task.deleted', N_('{actor} deleted {ref} {title}')),
+            ActivityText('task.dependency_added', N_('{actor} made {ref} {title} wait for {blocker}')),
+            ActivityText('task.dependency_removed', N_('{actor} made {ref} {title} no longer wait for {blocker}')),
+            ActivityText('checklist.added', N_('{actor} added a checklist item to {ref} {title}')),
+            ActivityText('checklist.checked', N_('{actor} ticked a checklist item of {ref} {title}')),
+            ActivityText('checklist.unchecked', N_('{actor} unticked a checklist item of {ref} {title}')),
+            ActivityText('status.added', N_('{actor} added the column {name}')),
+            ActivityText('status.updated', N_('{actor} changed the column {name}')),
+            ActivityText('status.reordered', N_('{actor} reordered the board columns')),
+            ActivityText('status.deleted', N_('{actor} deleted the column {name}')),
+            ActivityText('label.created', N_('{actor} created the label {name}')),
+            ActivityText('label.deleted', N_('{actor} deleted the label {name}')),
+            ActivityText('comment.added', N_('{actor} commented on {ref} {title}')),
+            ActivityText('comment.edited', N_('{actor} edited a comment on {ref} {title}')),
+            ActivityText('comment.deleted', N_('{actor} deleted a comment on {ref} {title}')),
+            ActivityText('time.logged', N_('{actor} logged time on {ref} {title}')),
+            ActivityText('attachment.added', N_('{actor} attached a file to {ref} {title}')),
+            ActivityText('attachment.deleted', N_('{actor} removed a file from {ref} {title}')),
+        ),
+    },
 )

@@ -1,13 +1,157 @@
-"""Global search provider for tasks and their comments. PLACEHOLDER: being written."""
+"""Global search provider for tasks and their comments.
+
+Tasks are found through the shared full-text index (kind 'task': title, description and ref, Chinese split into
+two-character pieces), joined to the projects the actor may see, newest first, with a LIMIT so that a common word
+never makes us read every match. A one-character Chinese query has no index token: it scans titles with LIKE.
+A ref such as WEB-42 finds that task first.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from appliance.models import User
-from appliance.search import SearchHit
+from appliance import search_index
+from appliance.models import SearchTerms, User
+from appliance.search import SearchHit, like_pattern, match_score
+from appliance.services.permissions import has_permission
+from modules.projects.access import visible_project_ids
+from modules.projects.models import Project
+from modules.tasks import comments
+from modules.tasks.access import task_url
+from modules.tasks.models import Task
+
+_REF = re.compile(r'^\s*([A-Za-z][A-Za-z0-9]*)-(\d{1,9})\s*$')
+SNIPPET = 140
+BATCH = 200  # candidates read at a time, newest first
+MAX_BATCHES = 25  # then give up: a search is a quick look, not a report
+
+
+def _snippet(query: str, description: str) -> str:
+    text = ' '.join(description.split())
+    at = unicodedata.normalize('NFKC', text).casefold().find(unicodedata.normalize('NFKC', query).casefold())
+    start = max(at - SNIPPET // 3, 0) if at > 0 else 0
+    piece = text[start : start + SNIPPET]
+    return ('…' if start else '') + piece + ('…' if start + SNIPPET < len(text) else '')
+
+
+def _hit(query: str, tid: int, ref: str, title: str, description: str, bonus: float = 0.0) -> SearchHit:
+    return SearchHit(
+        module='tasks',
+        kind='task',
+        title=f'{ref} {title}',
+        url=task_url(tid),
+        snippet=_snippet(query, description),
+        score=max(match_score(query, ref, title, description[:2000]), 0.5) + bonus,
+    )
+
+
+def _columns() -> Any:
+    return select(Task.id, Task.project_id, Project.key, Task.number, Task.title, Task.description).join(
+        Project, Project.id == Task.project_id
+    )
+
+
+_FTS_NEWEST = text(
+    'SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH :q AND rowid < :before ORDER BY rowid DESC LIMIT :n'
+)
+
+
+def _matching_batch(
+    session: Session, query: str, matching: Any, before: int | None
+) -> tuple[list[int], int | None, bool]:
+    """(task ids, keyset for the next batch, no more batches) of the next BATCH index matches, newest first.
+
+    On SQLite the FTS5 table is walked newest rowid first with a LIMIT, which stops early; `matching()` would
+    first list every match of a common word (tens of thousands). PostgreSQL uses `matching()` as it is.
+    """
+    pairs = search_index._query_tokens(query)  # private: see the report, a public helper is wanted
+    if session.get_bind().dialect.name == 'sqlite' and pairs:
+        rowids = list(
+            session.scalars(
+                _FTS_NEWEST,
+                {'q': search_index._fts5_query(pairs), 'before': before if before is not None else 2**62, 'n': BATCH},
+            )
+        )
+        # By primary key only: with `kind` in the WHERE, SQLite walks the kind index over every task instead.
+        found = session.execute(select(SearchTerms.ref_id, SearchTerms.kind).where(SearchTerms.id.in_(rowids)))
+        ids = [ref_id for ref_id, kind in found if kind == 'task'] if rowids else []
+        return ids, (min(rowids) if rowids else before), len(rowids) < BATCH
+    stmt = matching if before is None else matching.where(SearchTerms.ref_id < before)
+    ids = list(session.scalars(stmt.limit(BATCH)))
+    return ids, (min(ids) if ids else before), len(ids) < BATCH
+
+
+def _candidates(session: Session, query: str, visible: set[int], limit: int) -> Iterator[Sequence[Any]]:
+    """Matching task rows, newest first, in small batches: a common word never makes us read every match.
+
+    Visibility is checked by the caller. When many batches held too few visible tasks (an actor in one project of
+    many), one complete query with visibility in SQL finishes the job.
+    """
+    matching = search_index.matching(session, 'task', query)
+    last: int | None = None
+    last_rowid: int | None = None
+    for _batch in range(MAX_BATCHES):
+        if matching is None:
+            stmt = _columns().where(Task.title.ilike(like_pattern(query), escape='\\'))
+            if last is not None:
+                stmt = stmt.where(Task.id < last)
+            rows = session.execute(stmt.order_by(Task.id.desc()).limit(BATCH)).all()
+            exhausted = len(rows) < BATCH
+        else:
+            ids, last_rowid, exhausted = _matching_batch(session, query, matching, last_rowid)
+            rows = session.execute(_columns().where(Task.id.in_(ids)).order_by(Task.id.desc())).all() if ids else []
+            if ids:
+                last = min(ids)
+        if matching is None and rows:
+            last = rows[-1][0]
+        yield from rows
+        if exhausted:
+            return
+    condition = (
+        Task.title.ilike(like_pattern(query), escape='\\') if matching is None else Task.id.in_(matching.order_by(None))
+    )
+    rest = _columns().where(condition, Task.project_id.in_(visible))
+    if last is not None:
+        rest = rest.where(Task.id < last)
+    yield from session.execute(rest.order_by(Task.id.desc()).limit(limit * 2)).all()
+
+
+def search_tasks(*, session: Session, actor: User, query: str, limit: int) -> list[SearchHit]:
+    """Tasks in projects the actor may see whose title, description or ref matches `query`, newest first."""
+    visible = set(session.scalars(visible_project_ids(actor)))
+    hits: list[SearchHit] = []
+    if not visible:
+        return hits
+    seen: set[int] = set()
+    ref = _REF.match(query)
+    if ref:
+        row = session.execute(
+            _columns().where(func.upper(Project.key) == ref.group(1).upper(), Task.number == int(ref.group(2)))
+        ).first()
+        if row is not None and row.project_id in visible:
+            hits.append(_hit(query, row[0], f'{row.key}-{row.number}', row.title, row.description, bonus=10.0))
+            seen.add(row[0])
+    for tid, project_id, key, number, title, description in _candidates(session, query, visible, limit):
+        ref_text = f'{key}-{number}'
+        if tid in seen or project_id not in visible or not search_index.confirm(query, title, description, ref_text):
+            continue
+        hits.append(_hit(query, tid, ref_text, title, description))
+        seen.add(tid)
+        if len(hits) >= limit:
+            break
+    return hits
 
 
 def search(*, session: Session, actor: User, query: str, limit: int) -> list[SearchHit]:
     """Tasks and comments the actor may see that match `query`."""
-    return []
+    if not has_permission(actor, 'tasks.use'):
+        return []
+    hits = search_tasks(session=session, actor=actor, query=query, limit=limit)
+    hits.extend(comments.search_comments(session=session, actor=actor, query=query, limit=limit))
+    return hits

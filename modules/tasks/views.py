@@ -150,6 +150,7 @@ class CommentView:
     created_at: datetime
     edited_at: datetime | None
     can_edit: bool
+    can_delete: bool = False
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,10 @@ def prepare(data_dir: Path, tasks: int, projects: int, big: int) -> Seeded:
     from appliance.config import get_settings, prepare_data_dir
     from appliance.db import init_database
     from appliance.migrate import import_all_models, upgrade
+    from appliance.modules import build_registry
 
     get_settings.cache_clear()
+    build_registry(get_settings().enabled_modules)
     prepare_data_dir(get_settings())
     import_all_models()
     database = init_database(get_settings().sqlalchemy_url)

@@ -1,0 +1,34 @@
+"""The timeline chart's data: bars for spans, points for due dates and milestones, arrows for dependencies."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from modules.projects.extensions import TimelineItem
+from modules.projects.gantt import DAY_MS, gantt_height, gantt_options, ms
+from modules.projects.views import MilestoneView
+
+
+def test_it_draws_bars_points_and_finish_to_start_arrows() -> None:
+    items = [
+        TimelineItem('t1', 'WEB-1 Design', date(2030, 1, 2), date(2030, 1, 10), done=True),
+        TimelineItem('t2', 'WEB-2 Build', date(2030, 1, 11), date(2030, 1, 25), blocked_by=('t1', 'gone')),
+        TimelineItem('t3', 'WEB-3 Copy', None, date(2030, 1, 20)),
+    ]
+    milestones = [MilestoneView(1, 1, 'Beta 测试版', '', date(2030, 1, 26), 'open', 1, 3)]
+    options = gantt_options(milestones, items, date(2030, 1, 15))
+    bars, points, arrows = (options['series'][n]['data'] for n in range(3))
+    assert options['yAxis']['data'] == ['WEB-1 Design', 'WEB-2 Build', 'WEB-3 Copy', '◆ Beta 测试版']
+    assert [bar['value'] for bar in bars] == [
+        [ms(date(2030, 1, 2)), ms(date(2030, 1, 10)) + DAY_MS, 0],
+        [ms(date(2030, 1, 11)), ms(date(2030, 1, 25)) + DAY_MS, 1],
+    ]
+    assert [(p['symbol'], p['value'][1]) for p in points] == [('circle', 2), ('diamond', 3)]
+    assert arrows == [{'coords': [[ms(date(2030, 1, 10)) + DAY_MS, 0], [ms(date(2030, 1, 11)), 1]]}]
+    assert options['xAxis']['min'] < ms(date(2030, 1, 2)) and options['xAxis']['max'] > ms(date(2030, 1, 26))
+    assert gantt_height(3, 1) >= 4 * 30
+
+
+def test_it_draws_an_empty_timeline_around_today() -> None:
+    options = gantt_options([], [], date(2030, 1, 15))
+    assert options['yAxis']['data'] == [] and options['xAxis']['min'] < ms(date(2030, 1, 15))
