@@ -41,13 +41,13 @@ test: test-system-deps $(STAMP)
 
 # The service and API tests again, against a throwaway PostgreSQL on loopback.
 test-postgres: $(STAMP)
-	scripts/pg-test.sh $(BIN)/pytest -q tests/appliance tests/test_contract.py -m 'not e2e' \
-		--ignore=tests/appliance/ui --ignore=tests/appliance/test_cli.py $(PYTEST_ARGS)
+	scripts/pg-test.sh $(BIN)/pytest -q tests/appliance tests/modules tests/test_contract.py -m 'not e2e' \
+		--ignore=tests/appliance/ui --ignore=tests/appliance/test_cli.py --ignore-glob='*test_pages*' --ignore-glob='*_ui.py' $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy appliance
+	$(BIN)/mypy appliance modules
 	$(BIN)/python scripts/i18n.py check
 	scripts/alembic-check.sh $(BIN)
 

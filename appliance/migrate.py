@@ -37,8 +37,10 @@ def import_all_models() -> None:
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """For autogenerate and `alembic check`: leave out full-text index tables (`*_fts*`, made by hand)."""
-    return not (type_ == 'table' and reflected and compare_to is None and name is not None and '_fts' in name)
+    """For autogenerate and `alembic check`: leave out the full-text index (`*_fts*` tables on SQLite, the GIN
+    expression index on PostgreSQL), which migrations make by hand."""
+    by_hand = type_ in ('table', 'index') and reflected and compare_to is None and name is not None and '_fts' in name
+    return not by_hand
 
 
 def alembic_config(url: str) -> Config:

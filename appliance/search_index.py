@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import ColumnElement, Select, delete, insert, literal_column, select, text, update
+from sqlalchemy import ColumnElement, Select, Table, delete, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from appliance.models import SearchTerms
@@ -21,6 +22,7 @@ from appliance.models import SearchTerms
 _CJK = r'\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff'
 _RUN = re.compile(rf'[{_CJK}]+|[^\W_]+')
 _IS_CJK = re.compile(rf'[{_CJK}]')
+_TABLE = cast(Table, SearchTerms.__table__)
 MAX_TERMS_CHARS = 200_000  # a huge description is indexed by its first part only
 
 
@@ -67,7 +69,7 @@ def index_many(session: Session, kind: str, rows: Iterable[tuple[int, Iterable[s
     """Index many new objects at once (bulk imports): [(ref_id, texts), ...]. They must not be indexed yet."""
     values = [{'kind': kind, 'ref_id': ref_id, 'terms': terms_of(*texts)} for ref_id, texts in rows]
     if values:
-        session.execute(insert(SearchTerms.__table__), values)  # Core: the ORM bulk path is several times slower
+        session.execute(insert(_TABLE), values)  # Core: the ORM bulk path is several times slower
 
 
 def remove(session: Session, kind: str, *ref_ids: int) -> None:

@@ -4,7 +4,9 @@ A module that keeps work items of projects (tasks) contributes, in its `ModuleSp
 - 'projects.tabs': `ProjectTab`s shown on every project page (Board, List, Calendar ...);
 - 'projects.stats': one `ProjectStats` feeding the overview, milestone progress, the timeline and the rule that
   only an empty or archived project can be deleted;
-- 'projects.activity': `ActivityText`s, the sentences for its activity-feed actions.
+- 'projects.activity': `ActivityText`s, the sentences for its activity-feed actions;
+- 'projects.before_delete': functions called as `fn(session, project_id)` just before a project is deleted, for
+  what the database's cascade does not reach (search index entries, blob references).
 The projects module never imports the modules that contribute.
 """
 
@@ -104,3 +106,8 @@ def stats() -> list[ProjectStats]:
 def activity_texts() -> dict[str, str]:
     """{action: message} from every contributing module."""
     return {text.action: text.message for text in current_registry().contributions('projects.activity')}
+
+
+def before_delete_hooks() -> list[Callable[[Session, int], None]]:
+    """Contributed clean-up functions for a project about to be deleted."""
+    return list(current_registry().contributions('projects.before_delete'))

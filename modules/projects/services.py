@@ -277,5 +277,7 @@ def delete_project(*, session: Session, actor: User, project_id: int, confirm_ke
         target=f'project:{project_id}',
         details={'key': key, 'name': name, 'items': items},
     )
+    for hook in extensions.before_delete_hooks():
+        hook(session, project_id)
     session.execute(delete(Project).where(Project.id == project_id))
     session.flush()

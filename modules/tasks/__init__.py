@@ -8,6 +8,7 @@ from appliance.errors import N_
 from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
 from modules.projects.extensions import ActivityText, ProjectTab
 from modules.tasks import api, api_collab, pages, search
+from modules.tasks.editing import forget_project
 from modules.tasks.jobs import JOBS
 from modules.tasks.stats import STATS
 
@@ -61,6 +62,7 @@ MODULE = ModuleSpec(
             ProjectTab('workflow', N_('Workflow'), 'view_column', '/projects/{id}/workflow', 80),
         ),
         'projects.stats': (STATS,),
+        'projects.before_delete': (forget_project,),
         'projects.activity': (
             ActivityText('task.created', N_('{actor} created {ref} {title}')),
             ActivityText('task.updated', N_('{actor} changed {ref} {title}')),

@@ -360,17 +360,31 @@ def delete_task(*, session: Session, actor: User, task_id: int) -> None:
         target=f'task:{task.id}',
         details={'project_id': project.id, 'ref': ref, 'title': title},
     )
-    # What the database cascades does not reach: the search index and the blob references of attachments.
-    comment_ids = list(session.scalars(select(Comment.id).where(Comment.task_id == task.id)))
-    search_index.remove(session, 'comment', *comment_ids)
-    search_index.remove(session, 'task', task.id)
-    attachment_ids = [str(aid) for aid in session.scalars(select(Attachment.id).where(Attachment.task_id == task.id))]
-    if attachment_ids:
-        session.execute(
-            delete(BlobRef).where(BlobRef.owner == 'tasks.attachment', BlobRef.owner_id.in_(attachment_ids))
-        )
+    forget_tasks(session, [task.id])
     session.delete(task)
     session.flush()
+
+
+def forget_tasks(session: Session, task_ids: list[int]) -> None:
+    """Drop what the database's cascade does not reach for these tasks: search entries and attachment blob refs.
+
+    The blobs themselves go at the blob store's next garbage collection, once nothing refers to them.
+    """
+    for start in range(0, len(task_ids), 500):
+        batch = task_ids[start : start + 500]
+        comment_ids = list(session.scalars(select(Comment.id).where(Comment.task_id.in_(batch))))
+        search_index.remove(session, 'comment', *comment_ids)
+        search_index.remove(session, 'task', *batch)
+        attachment_ids = [str(a) for a in session.scalars(select(Attachment.id).where(Attachment.task_id.in_(batch)))]
+        if attachment_ids:
+            session.execute(
+                delete(BlobRef).where(BlobRef.owner == 'tasks.attachment', BlobRef.owner_id.in_(attachment_ids))
+            )
+
+
+def forget_project(session: Session, project_id: int) -> None:
+    """The tasks module's clean-up before its project is deleted (the 'projects.before_delete' hook)."""
+    forget_tasks(session, list(session.scalars(select(Task.id).where(Task.project_id == project_id))))
 
 
 def find_by_ref(*, session: Session, actor: User, ref: str) -> Task:

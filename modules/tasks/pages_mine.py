@@ -12,6 +12,8 @@ from modules.tasks.access import task_url
 from modules.tasks.ui_parts import priority_labels, read, today_for
 from modules.tasks.views import TaskCard
 
+SHOWN = 20  # rows drawn per section at first; the rest on request
+
 
 def register() -> None:
     """Register /tasks/mine."""
@@ -40,6 +42,19 @@ def task_row(card: TaskCard, *, overdue: bool = False) -> None:
             ui.label(card.due_date.isoformat()).classes('text-sm' + (' text-negative font-medium' if overdue else ''))
 
 
+def show_rest(rows: ui.column, rest: list[TaskCard], *, overdue: bool) -> ui.button:
+    """A button that draws the rest of a long section when asked (a busy person's page stays light)."""
+
+    def draw() -> None:
+        with rows:
+            for card in rest:
+                task_row(card, overdue=overdue)
+        button.delete()
+
+    button = ui.button(_('Show {n} more', n=len(rest)), on_click=draw).props('flat dense no-caps')
+    return button
+
+
 def mine_page(ctx: PageContext) -> None:
     """The five sections; empty ones say so briefly."""
     today = today_for(ctx.user)
@@ -53,7 +68,11 @@ def mine_page(ctx: PageContext) -> None:
                 with ui.row().classes('items-center gap-2'):
                     ui.label(title).classes('font-medium' + (' text-negative' if key == 'overdue' and cards else ''))
                     ui.badge(str(len(cards)), color='grey-6').mark(f'bucket-count-{key}')
-                for card in cards:
-                    task_row(card, overdue=key == 'overdue')
+                rows = ui.column().classes('w-full gap-1')
+                with rows:
+                    for card in cards[:SHOWN]:
+                        task_row(card, overdue=key == 'overdue')
+                if len(cards) > SHOWN:
+                    show_rest(rows, cards[SHOWN:], overdue=key == 'overdue').mark(f'bucket-more-{key}')
                 if not cards:
                     ui.label(_('None.')).classes('text-sm text-grey-7')
