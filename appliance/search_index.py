@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import ColumnElement, Select, Table, delete, insert, literal_column, select, text, update
+from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from appliance.models import SearchTerms
@@ -62,14 +62,36 @@ def index(session: Session, kind: str, ref_id: int, *texts: str) -> None:
         update(SearchTerms).where(SearchTerms.kind == kind, SearchTerms.ref_id == ref_id).values(terms=terms)
     )
     if not changed.rowcount:  # type: ignore[attr-defined]
-        session.execute(insert(SearchTerms).values(kind=kind, ref_id=ref_id, terms=terms))
+        result = session.execute(insert(_TABLE).values(kind=kind, ref_id=ref_id, terms=terms))
+        _add_to_fts(session, int(result.inserted_primary_key[0]))  # type: ignore[attr-defined]
 
 
 def index_many(session: Session, kind: str, rows: Iterable[tuple[int, Iterable[str]]]) -> None:
     """Index many new objects at once (bulk imports): [(ref_id, texts), ...]. They must not be indexed yet."""
     values = [{'kind': kind, 'ref_id': ref_id, 'terms': terms_of(*texts)} for ref_id, texts in rows]
-    if values:
-        session.execute(insert(_TABLE), values)  # Core: the ORM bulk path is several times slower
+    if not values:
+        return
+    last = session.scalar(select(func.max(SearchTerms.id))) or 0
+    session.execute(insert(_TABLE), values)  # Core: the ORM bulk path is several times slower
+    _add_to_fts(session, int(last) + 1)
+
+
+_FTS_ADD = text(
+    'INSERT INTO core_search_fts(rowid, kind, terms) SELECT id, kind, terms FROM core_search_terms WHERE id >= :first'
+)
+
+
+def _add_to_fts(session: Session, first_id: int) -> None:
+    """Put the new core_search_terms rows (id >= first_id, all written by this transaction) into SQLite's FTS5
+    index in one statement; updates and deletes reach it through triggers."""
+    if session.get_bind().dialect.name == 'sqlite':
+        session.execute(_FTS_ADD, {'first': first_id})
+
+
+def rebuild(session: Session) -> None:
+    """Rebuild SQLite's FTS5 index from core_search_terms (after a restore, or if it is ever in doubt)."""
+    if session.get_bind().dialect.name == 'sqlite':
+        session.execute(text("INSERT INTO core_search_fts(core_search_fts) VALUES ('rebuild')"))
 
 
 def remove(session: Session, kind: str, *ref_ids: int) -> None:
@@ -78,8 +100,9 @@ def remove(session: Session, kind: str, *ref_ids: int) -> None:
         session.execute(delete(SearchTerms).where(SearchTerms.kind == kind, SearchTerms.ref_id.in_(ref_ids)))
 
 
-def _fts5_query(pairs: list[tuple[str, bool]]) -> str:
-    return ' AND '.join('"' + token.replace('"', '""') + '"' + ('*' if prefix else '') for token, prefix in pairs)
+def _fts5_query(pairs: list[tuple[str, bool]], kind: str | None = None) -> str:
+    terms = ' AND '.join('"' + token.replace('"', '""') + '"' + ('*' if prefix else '') for token, prefix in pairs)
+    return f'kind : "{kind}" AND terms : ({terms})' if kind else f'terms : ({terms})'
 
 
 def _tsquery(pairs: list[tuple[str, bool]]) -> str:
@@ -89,23 +112,62 @@ def _tsquery(pairs: list[tuple[str, bool]]) -> str:
     return ' & '.join(quoted)
 
 
+def _condition(session: Session, kind: str, pairs: list[tuple[str, bool]]) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == 'sqlite':
+        match = text('core_search_terms.id IN (SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH :q)')
+        return match.bindparams(q=_fts5_query(pairs, kind))  # type: ignore[return-value]
+    # PostgreSQL: callers add `kind = :kind` beside it.
+    return literal_column("to_tsvector('simple', core_search_terms.terms)").op('@@')(
+        text("to_tsquery('simple', :q)").bindparams(q=_tsquery(pairs))
+    )
+
+
 def matching(session: Session, kind: str, query: str) -> Select[int] | None:
     """A SELECT of the ref_ids of `kind` whose text has every token of `query`, newest id first.
 
     None when the query has no indexable token (a single Chinese character, only punctuation): scan instead.
     The result may hold false positives for multi-token queries (tokens apart); check with `confirm`.
+    Use it inside a larger query (`.in_()`); to read matches newest first with a small limit, use `newest`.
     """
     pairs = _query_tokens(query)
     if not pairs:
         return None
-    if session.get_bind().dialect.name == 'sqlite':
-        match = text('core_search_terms.id IN (SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH :q)')
-        condition: ColumnElement[bool] = match.bindparams(q=_fts5_query(pairs))  # type: ignore[assignment]
-    else:
-        condition = literal_column("to_tsvector('simple', core_search_terms.terms)").op('@@')(
-            text("to_tsquery('simple', :q)").bindparams(q=_tsquery(pairs))
-        )
+    condition = _condition(session, kind, pairs)
     return select(SearchTerms.ref_id).where(SearchTerms.kind == kind, condition).order_by(SearchTerms.ref_id.desc())
+
+
+_FTS_NEWEST = text(
+    'SELECT s.ref_id, s.id FROM core_search_terms s WHERE s.id IN ('
+    'SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH :q AND rowid < :before ORDER BY rowid DESC LIMIT :n'
+    ') ORDER BY s.id DESC'
+)
+
+
+def newest(
+    session: Session, kind: str, query: str, *, before: int | None = None, limit: int = 200
+) -> tuple[list[int], int | None] | None:
+    """(ref_ids, cursor): up to `limit` matches of `kind`, most recently indexed first, and the cursor to pass as
+    `before` for the next batch (None when there are no more). None when the query has no indexable token.
+
+    Reads only as many index entries as it returns, however common the words are, so a caller that filters the
+    candidates (visibility) can stop as soon as it has enough.
+    """
+    pairs = _query_tokens(query)
+    if not pairs:
+        return None
+    limit = max(1, limit)
+    if session.get_bind().dialect.name == 'sqlite':
+        params = {'q': _fts5_query(pairs, kind), 'before': before if before is not None else 2**62, 'n': limit}
+        rows = session.execute(_FTS_NEWEST, params).all()
+    else:
+        stmt = select(SearchTerms.ref_id, SearchTerms.id).where(
+            SearchTerms.kind == kind, _condition(session, kind, pairs)
+        )
+        if before is not None:
+            stmt = stmt.where(SearchTerms.id < before)
+        rows = session.execute(stmt.order_by(SearchTerms.id.desc()).limit(limit)).all()
+    cursor = rows[-1][1] if len(rows) == limit else None
+    return [row[0] for row in rows], cursor
 
 
 def confirm(query: str, *texts: str) -> bool:

@@ -241,15 +241,15 @@ def search_comments(*, session: Session, actor: User, query: str, limit: int) ->
         .join(Project, Project.id == Task.project_id)
         .where(Task.project_id.in_(visible_project_ids(actor)))
     )
-    ids = search_index.matching(session, INDEX_KIND, query)
-    if ids is None:
+    found = search_index.newest(session, INDEX_KIND, query, limit=max(limit * 10, 100))
+    if found is None:
         stmt = stmt.where(Comment.body.ilike(like_pattern(query), escape='\\'))
     else:
-        stmt = stmt.where(Comment.id.in_(ids.order_by(None)))
+        stmt = stmt.where(Comment.id.in_(found[0]))
     rows = session.execute(stmt.order_by(Comment.id.desc()).limit(limit * 3)).all()
     hits: list[SearchHit] = []
     for comment_id, task_id, body, title, number, key in rows:
-        if ids is not None and not search_index.confirm(query, body):
+        if found is not None and not search_index.confirm(query, body):
             continue
         hits.append(
             SearchHit(

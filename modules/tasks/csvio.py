@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from appliance import search_index
 from appliance.db import utcnow
 from appliance.errors import N_, ValidationError
-from appliance.models import SearchTerms, User
+from appliance.models import User
 from appliance.services import audit
 from appliance.services.permissions import require
 from modules.projects import activity
@@ -229,11 +229,15 @@ def commit_import(session: Session, actor: User, project_id: int, data: bytes) -
         connection.execute(insert(_table(TaskLabel)), task_labels)
     if watchers:
         connection.execute(insert(_table(Watcher)), [{'task_id': t, 'user_id': u} for t, u in sorted(watchers)])
-    terms = [
-        {'kind': 'task', 'ref_id': task_id, 'terms': search_index.terms_of(row.title, row.description, ref)}
-        for task_id, row, ref in zip(ids, preview.rows, (f'{project.key}-{v["number"]}' for v in values), strict=True)
-    ]
-    connection.execute(insert(_table(SearchTerms)), terms)
+    refs = (f'{project.key}-{value["number"]}' for value in values)
+    search_index.index_many(
+        session,
+        'task',
+        (
+            (task_id, (row.title, row.description, ref))
+            for task_id, row, ref in zip(ids, preview.rows, refs, strict=True)
+        ),
+    )
     audit.record(
         session=session,
         actor=actor,

@@ -200,8 +200,15 @@ class TaskPage:
             .props('type=date dense outlined stack-label' + readonly)
             .classes('grow')
         )
-        original = value.isoformat() if value else ''
-        field.on('change', lambda: self.changed(key, parse_date(field.value), parse_date(original)))
+        saved = {'value': value}  # what the server has now: changing a date back to an earlier value saves too
+
+        def on_change() -> None:
+            new = parse_date(field.value)
+            if new != saved['value'] and self.editable:
+                self.changed(key, new, saved['value'])
+                saved['value'] = new
+
+        field.on('change', on_change)
         return field
 
     def changed(self, key: str, value: Any, before: Any) -> None:

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appliance import search_index
@@ -28,7 +28,7 @@ from modules.tasks.models import Task
 
 _REF = re.compile(r'^\s*([A-Za-z][A-Za-z0-9]*)-(\d{1,9})\s*$')
 SNIPPET = 140
-BATCH = 200  # candidates read at a time, newest first
+BATCH = 200  # candidates read at a time, most recently indexed first
 MAX_BATCHES = 25  # then give up: a search is a quick look, not a report
 
 
@@ -57,67 +57,41 @@ def _columns() -> Any:
     )
 
 
-_FTS_NEWEST = text(
-    'SELECT rowid FROM core_search_fts WHERE core_search_fts MATCH :q AND rowid < :before ORDER BY rowid DESC LIMIT :n'
-)
-
-
-def _matching_batch(
-    session: Session, query: str, matching: Any, before: int | None
-) -> tuple[list[int], int | None, bool]:
-    """(task ids, keyset for the next batch, no more batches) of the next BATCH index matches, newest first.
-
-    On SQLite the FTS5 table is walked newest rowid first with a LIMIT, which stops early; `matching()` would
-    first list every match of a common word (tens of thousands). PostgreSQL uses `matching()` as it is.
-    """
-    pairs = search_index._query_tokens(query)  # private: see the report, a public helper is wanted
-    if session.get_bind().dialect.name == 'sqlite' and pairs:
-        rowids = list(
-            session.scalars(
-                _FTS_NEWEST,
-                {'q': search_index._fts5_query(pairs), 'before': before if before is not None else 2**62, 'n': BATCH},
-            )
-        )
-        # By primary key only: with `kind` in the WHERE, SQLite walks the kind index over every task instead.
-        found = session.execute(select(SearchTerms.ref_id, SearchTerms.kind).where(SearchTerms.id.in_(rowids)))
-        ids = [ref_id for ref_id, kind in found if kind == 'task'] if rowids else []
-        return ids, (min(rowids) if rowids else before), len(rowids) < BATCH
-    stmt = matching if before is None else matching.where(SearchTerms.ref_id < before)
-    ids = list(session.scalars(stmt.limit(BATCH)))
-    return ids, (min(ids) if ids else before), len(ids) < BATCH
-
-
 def _candidates(session: Session, query: str, visible: set[int], limit: int) -> Iterator[Sequence[Any]]:
     """Matching task rows, newest first, in small batches: a common word never makes us read every match.
 
     Visibility is checked by the caller. When many batches held too few visible tasks (an actor in one project of
     many), one complete query with visibility in SQL finishes the job.
     """
-    matching = search_index.matching(session, 'task', query)
+    cursor: int | None = None
     last: int | None = None
-    last_rowid: int | None = None
+    indexed = True
     for _batch in range(MAX_BATCHES):
-        if matching is None:
+        found = search_index.newest(session, 'task', query, before=cursor, limit=BATCH)
+        if found is None:  # no indexable token (one Chinese character): scan titles, newest first
+            indexed = False
             stmt = _columns().where(Task.title.ilike(like_pattern(query), escape='\\'))
             if last is not None:
                 stmt = stmt.where(Task.id < last)
             rows = session.execute(stmt.order_by(Task.id.desc()).limit(BATCH)).all()
             exhausted = len(rows) < BATCH
+            if rows:
+                last = rows[-1][0]
         else:
-            ids, last_rowid, exhausted = _matching_batch(session, query, matching, last_rowid)
+            ids, cursor = found
             rows = session.execute(_columns().where(Task.id.in_(ids)).order_by(Task.id.desc())).all() if ids else []
-            if ids:
-                last = min(ids)
-        if matching is None and rows:
-            last = rows[-1][0]
+            exhausted = cursor is None
         yield from rows
         if exhausted:
             return
-    condition = (
-        Task.title.ilike(like_pattern(query), escape='\\') if matching is None else Task.id.in_(matching.order_by(None))
-    )
+    matching = search_index.matching(session, 'task', query) if indexed else None
+    condition = Task.title.ilike(like_pattern(query), escape='\\') if matching is None else Task.id.in_(matching)
     rest = _columns().where(condition, Task.project_id.in_(visible))
-    if last is not None:
+    if indexed and cursor is not None:
+        rest = rest.where(
+            Task.id.in_(select(SearchTerms.ref_id).where(SearchTerms.kind == 'task', SearchTerms.id < cursor))
+        )
+    elif last is not None:
         rest = rest.where(Task.id < last)
     yield from session.execute(rest.order_by(Task.id.desc()).limit(limit * 2)).all()
 

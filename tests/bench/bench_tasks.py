@@ -189,9 +189,9 @@ def bench_search(conn: sqlite3.Connection, base_url: str, token: str, runs: int)
 
             def raw(query: str = query) -> None:
                 conn.execute(
-                    'SELECT s.ref_id FROM core_search_fts f JOIN core_search_terms s ON s.id = f.rowid '
-                    "WHERE core_search_fts MATCH ? AND s.kind = 'task' ORDER BY f.rowid DESC LIMIT 20",
-                    (_fts5_query(_query_tokens(query)),),
+                    'SELECT s.ref_id FROM core_search_terms s WHERE s.id IN (SELECT rowid FROM core_search_fts '
+                    'WHERE core_search_fts MATCH ? ORDER BY rowid DESC LIMIT 20)',
+                    (_fts5_query(_query_tokens(query), 'task'),),
                 ).fetchall()
 
             rows.append(
