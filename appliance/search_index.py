@@ -22,6 +22,7 @@ from appliance.models import SearchTerms
 _CJK = r'\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff'
 _RUN = re.compile(rf'[{_CJK}]+|[^\W_]+')
 _IS_CJK = re.compile(rf'[{_CJK}]')
+_CJK_RUN = re.compile(rf'[{_CJK}]+')
 _TABLE = cast(Table, SearchTerms.__table__)
 MAX_TERMS_CHARS = 200_000  # a huge description is indexed by its first part only
 
@@ -37,9 +38,20 @@ def tokens(text_: str) -> list[str]:
     return out
 
 
+def _bigrams(match: re.Match[str]) -> str:
+    run = match.group()
+    return ' ' + (run if len(run) == 1 else ' '.join(run[i : i + 2] for i in range(len(run) - 1))) + ' '
+
+
 def terms_of(*texts: str) -> str:
-    """The `terms` column for an object with these texts."""
-    return ' '.join(token for part in texts if part for token in tokens(part))
+    """The `terms` column for an object with these texts: the text itself, with CJK runs cut into two-character
+    pieces. Words are left for the index's own tokenizer (unicode61: it lower-cases and splits on punctuation)."""
+    out = []
+    for part in texts:
+        if part:
+            part = unicodedata.normalize('NFKC', part[:MAX_TERMS_CHARS])
+            out.append(part if part.isascii() else _CJK_RUN.sub(_bigrams, part))
+    return ' '.join(out)
 
 
 def _query_tokens(query: str) -> list[tuple[str, bool]]:

@@ -14,6 +14,7 @@ from appliance.ui.actions import act, attempt
 from appliance.ui.guard import PageContext, forbidden_response, protected_page
 from modules.projects import services
 from modules.projects.common import UNSET
+from modules.projects.extensions import TimelineItem
 from modules.projects.gantt import gantt_height, gantt_options
 from modules.projects.labels import STATUS_LABELS, VISIBILITY_LABELS
 from modules.projects.pages import activity_list, date_input, parse_date, path_int, read
@@ -22,6 +23,7 @@ from modules.projects.ui import open_project, project_frame
 from modules.projects.views import ProjectView
 
 PAGE_SIZE = 50
+MAX_TIMELINE_ITEMS = 200  # bars on the chart; the rest are in the list view
 
 
 def register() -> None:
@@ -38,28 +40,58 @@ def timeline_page(ctx: PageContext) -> Response | None:
         return project
     data = read(ctx, lambda s, a: services.timeline(session=s, actor=a, project_id=project.id))
     with project_frame(ctx, data.project, 'timeline'):
-        dated = [item for item in data.items if item.start or item.end]
+        today = date.today()
+        everything = [item for item in data.items if item.start or item.end]
+        dated = around(everything, today, MAX_TIMELINE_ITEMS)
         if not dated and not any(m.due_date for m in data.milestones):
             ui.label(_('Nothing on the timeline yet: give items or milestones dates.')).classes('text-grey-7')
         else:
-            options = gantt_options(data.milestones, dated, date.today())
+            if len(dated) < len(everything):
+                ui.label(
+                    _(
+                        'Showing the {shown} dated items nearest to today, of {total}.',
+                        shown=len(dated),
+                        total=len(everything),
+                    )
+                ).classes('text-sm text-grey-7').mark('timeline-partial')
+            options = gantt_options(data.milestones, dated, today)
             height = gantt_height(len(dated), len(data.milestones))
             ui.echart(options).classes('w-full').style(f'height: {height}px').mark('gantt')
         with ui.expansion(_('As a list'), icon='list').classes('w-full').mark('timeline-list'):
             names = {item.id: item.label for item in data.items}
-            for item in dated:
-                span = ' → '.join(d.isoformat() for d in (item.start, item.end) if d)
-                after = ', '.join(names.get(b, b) for b in item.blocked_by)
-                with ui.row().classes('gap-2 items-baseline'):
-                    ui.link(item.label, item.url) if item.url else ui.label(item.label)
-                    ui.label(span).classes('text-xs text-grey-7')
-                    if after:
-                        ui.label(_('after {items}', items=after)).classes('text-xs')
-            for milestone in data.milestones:
-                with ui.row().classes('gap-2 items-baseline'):
-                    ui.label('◆ ' + milestone.name)
-                    ui.label(milestone.due_date.isoformat() if milestone.due_date else '').classes('text-xs')
+            rows = [
+                {
+                    'item': item.label,
+                    'dates': ' → '.join(d.isoformat() for d in (item.start, item.end) if d),
+                    'after': ', '.join(names.get(b, b) for b in item.blocked_by),
+                }
+                for item in dated
+            ]
+            rows += [
+                {'item': '◆ ' + m.name, 'dates': m.due_date.isoformat() if m.due_date else '', 'after': ''}
+                for m in data.milestones
+            ]
+            columns = [
+                {'name': 'item', 'label': _('Item'), 'field': 'item', 'align': 'left'},
+                {'name': 'dates', 'label': _('Dates'), 'field': 'dates', 'align': 'left'},
+                {'name': 'after', 'label': _('After'), 'field': 'after', 'align': 'left'},
+            ]
+            ui.table(rows=rows, columns=columns, pagination=50).props('flat dense').classes('w-full')
     return None
+
+
+def around(items: list[TimelineItem], today: date, limit: int) -> list[TimelineItem]:
+    """At most `limit` items, those nearest to today (a chart of thousands of bars helps nobody), in date order."""
+    if len(items) <= limit:
+        return items
+
+    def distance(item: TimelineItem) -> int:
+        start, end = item.start or item.end, item.end or item.start
+        assert start is not None and end is not None
+        return 0 if start <= today <= end else min(abs((start - today).days), abs((end - today).days))
+
+    chosen = sorted(items, key=distance)[:limit]
+    return sorted(chosen, key=lambda item: (item.start or item.end or date.max, item.label))
 
 
 def activity_page(ctx: PageContext) -> Response | None:

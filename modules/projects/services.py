@@ -18,7 +18,7 @@ from appliance.models import User
 from appliance.search import like_pattern
 from appliance.services import audit
 from appliance.services.paging import Page
-from appliance.services.permissions import require
+from appliance.services.permissions import has_permission, require
 from modules.projects import access, extensions
 from modules.projects.activity import record
 from modules.projects.common import (
@@ -163,8 +163,31 @@ def list_projects(
         )
     offset, limit = max(offset, 0), min(max(limit, 1), 200)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(func.lower(Project.name), Project.id).offset(offset).limit(limit))
-    items = [project_view(session, actor, project) for project in rows]
+    rows = list(session.scalars(stmt.order_by(func.lower(Project.name), Project.id).offset(offset).limit(limit)))
+    # Roles and owner names for the whole page in two queries, not two per project.
+    admin = has_permission(actor, 'projects.manage_all')
+    roles = dict(
+        session.execute(
+            select(Member.project_id, Member.role).where(
+                Member.user_id == actor.id, Member.project_id.in_([p.id for p in rows])
+            )
+        ).all()
+    )
+    owners = dict(
+        session.execute(
+            select(User.id, User.display_name).where(User.id.in_({p.owner_id for p in rows if p.owner_id}))
+        ).all()
+    )
+    items = [
+        project_view(
+            session,
+            actor,
+            project,
+            role='manager' if admin else roles.get(project.id, 'viewer'),
+            owner_name=owners.get(project.owner_id, '') if project.owner_id else '',
+        )
+        for project in rows
+    ]
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 

@@ -41,6 +41,7 @@ class Seeded:
     reader_username: str
     tasks: int
     projects: int
+    big: int
 
 
 def phrase(rng: random.Random, words: int) -> str:
@@ -154,4 +155,5 @@ def seed(session: Session, *, tasks: int = 100_000, projects: int = 200, big: in
         reader_username='reader',
         tasks=tasks,
         projects=projects,
+        big=big,
     )

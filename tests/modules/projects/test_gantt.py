@@ -32,3 +32,21 @@ def test_it_draws_bars_points_and_finish_to_start_arrows() -> None:
 def test_it_draws_an_empty_timeline_around_today() -> None:
     options = gantt_options([], [], date(2030, 1, 15))
     assert options['yAxis']['data'] == [] and options['xAxis']['min'] < ms(date(2030, 1, 15))
+
+
+def test_it_keeps_the_items_nearest_to_today_when_a_timeline_is_huge() -> None:
+    from datetime import date, timedelta
+
+    from modules.projects.extensions import TimelineItem
+    from modules.projects.pages_feed import around
+
+    today = date(2026, 11, 29)
+    items = [
+        TimelineItem(id=f't{n}', label=f'WEB-{n}', start=today + timedelta(days=n), end=today + timedelta(days=n + 2))
+        for n in range(-500, 500, 5)
+    ]
+    chosen = around(items, today, 10)
+    assert len(chosen) == 10
+    assert all(abs((item.start - today).days) <= 30 for item in chosen if item.start)
+    assert [item.start for item in chosen] == sorted(item.start for item in chosen if item.start)
+    assert around(items[:5], today, 10) == items[:5]
