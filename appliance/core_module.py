@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from appliance import search_index
 from appliance.errors import N_
-from appliance.modules import ModuleSpec, NavItem, Permission
+from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
 from appliance.search import search_people
 
 CORE = ModuleSpec(
@@ -24,6 +25,24 @@ CORE = ModuleSpec(
         NavItem(N_('E-mail'), '/admin/mail', 'mail', 'core.manage_settings'),
     ),
     search=search_people,
+    backup_hooks=BackupHooks(
+        tables=(
+            'core_settings',
+            'core_users',
+            'core_user_roles',
+            'core_sessions',
+            'core_login_tickets',
+            'core_login_failures',
+            'core_api_tokens',
+            'core_audit',
+            'core_blobs',
+            'core_blob_refs',
+            'core_search_terms',
+            'core_notifications',
+        ),
+        # The full-text index is rebuilt from core_search_terms, whatever the dump held.
+        after_restore=lambda *, session: search_index.rebuild(session),
+    ),
     protected_paths=(
         '/admin/users',
         '/admin/sessions',

@@ -140,3 +140,26 @@ def test_it_lets_an_admin_in(client: TestClient, keys: Keys, module: str, path: 
         client.get(sign_in_url('alice'), follow_redirects=False)
         response = client.get(path, follow_redirects=False)
     assert response.status_code == 200
+
+
+def test_it_gives_every_table_to_exactly_one_modules_backup_hooks() -> None:
+    """The console backs up what the hooks declare: a table nobody declares would be missed by its manifest."""
+    from appliance.db import Base
+    from appliance.migrate import import_all_models
+
+    import_all_models()
+    declared: dict[str, str] = {}
+    for spec in MODULES:
+        assert spec.backup_hooks is not None, f'module {spec.name} declares no backup hooks'
+        for table in spec.backup_hooks.tables:
+            assert table not in declared, f'{table} is declared by {declared[table]} and {spec.name}'
+            assert table.startswith(f'{spec.name}_'), f'{spec.name} declares {table}, which is not its own'
+            declared[table] = spec.name
+    assert set(declared) == set(Base.metadata.tables)
+
+
+@pytest.mark.parametrize('spec', MODULES, ids=[spec.name for spec in MODULES])
+def test_it_names_its_blob_owners_after_itself(spec: ModuleSpec) -> None:
+    hooks = spec.backup_hooks
+    assert hooks is not None
+    assert all(owner.startswith(f'{spec.name}.') for owner in hooks.blob_owners)
