@@ -1,8 +1,10 @@
 """The kanban board of a project: columns in workflow order, cards that drag within and between columns.
 
-Dragging uses SortableJS as bundled by NiceGUI (`make_sortable`, nothing downloaded) in its pointer-event mode
-(`forceFallback`), which works with a mouse, a finger and browser automation alike. Every card also has a menu
-(a keyboard-reachable button) to move it to another column or up and down. Columns load 50 cards at a time.
+The whole board is one element (ui_card.BoardElement, a local Vue component fed with plain JSON), so a board of
+150 cards costs about what one card element did. Dragging uses SortableJS as bundled by NiceGUI (nothing
+downloaded) in its pointer-event mode (`forceFallback`), which works with a mouse, a finger and browser automation
+alike. Every card also has a menu (a keyboard-reachable button) to move it to another column or up and down.
+Columns load 50 cards at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from modules.projects import members as project_members
 from modules.projects.ui import open_project, project_frame
 from modules.projects.views import ProjectView
 from modules.tasks import services
-from modules.tasks.ui_card import TaskCardElement
+from modules.tasks.ui_card import BoardElement, CardData, CardMaker, ColumnData
 from modules.tasks.ui_parts import (
     add_board_css,
     filter_query,
@@ -101,8 +103,18 @@ def filter_bar(project: ProjectView, filters: TaskFilter, people: dict[int, str]
             ).mark('clear-filters')
 
 
+def int_arg(args: Any, key: str) -> int | None:
+    """An integer from an event's arguments; None when it is missing or not an integer."""
+    value = args.get(key) if isinstance(args, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class BoardUI:
-    """The columns of one board and what happens when cards move."""
+    """The board element of one project and what happens when its cards move.
+
+    The server keeps the cards each column shows (`cards`, plain dicts as the component gets them) and sends the
+    columns again after every change, so the client always ends up with the server's order.
+    """
 
     def __init__(self, project: ProjectView, board: Board, filters: TaskFilter, today: date) -> None:
         self.project = project
@@ -111,102 +123,64 @@ class BoardUI:
         self.today = today
         self.can_edit = board.can_edit and project.can_edit
         self.statuses = [column.status for column in board.columns]
-        self.containers: dict[int, ui.column] = {}  # status id -> the element holding its cards
-        self.status_of_container: dict[int, int] = {}  # container element id -> status id
-        self.totals: dict[int, int] = {}
-        self.counts: dict[int, ui.label] = {}
-        self.more: dict[int, ui.button] = {}
+        self.cards: dict[int, list[CardData]] = {}  # status id -> the cards its column shows, top to bottom
+        self.totals: dict[int, int] = {}  # status id -> how many tasks match in the column
         self.dialog = ui.dialog()
+        self.element: BoardElement | None = None
+        self.card_data = CardMaker(today, can_move=self.can_edit)
 
     # --- building ---------------------------------------------------------------------------------------------
 
     def build(self) -> None:
-        """Draw every column with its first cards."""
-        board_classes = 'tk-board' + (' tk-draggable' if self.can_edit else '')
-        with ui.element('div').classes(board_classes).mark('board'):
-            for column in self.board.columns:
-                self.build_column(column)
+        """Draw every column with its first cards: one element for the whole board."""
+        for column in self.board.columns:
+            self.set_cards(column.status.id, column)
+        element = BoardElement(self.column_data(), editable=self.can_edit, group=f'board-{self.project.id}')
+        element.mark('board')
+        element.on('more', self.on_more)
+        if self.can_edit:
+            element.on('move', self.on_move)
+            element.on('menu', self.open_menu)
+            element.on('add', self.on_add)
+        self.element = element
 
-    def build_column(self, column: Column) -> None:
-        """One column: its name and count, the quick-add field, the cards and a "show more" button."""
-        status = column.status
-        closed_label = _('Closed')
-        with ui.element('div').classes('tk-column').props(f'id=column-{status.id}').mark(f'column-{status.id}'):
-            with ui.row().classes('items-center gap-1 w-full no-wrap'):
-                ui.label(status.name).classes('font-medium truncate')
-                if status.is_closed:
-                    ui.icon('check_circle', size='xs').classes('text-green-7').props(f'aria-label="{closed_label}"')
-                self.counts[status.id] = ui.label().classes('text-xs text-grey-7 ml-auto').mark(f'count-{status.id}')
-            if self.can_edit:
-                self.quick_add(status.id)
-            container = ui.column().classes('tk-cards w-full').mark(f'cards-{status.id}')
-            self.containers[status.id] = container
-            self.status_of_container[container.id] = status.id
-            with container:
-                for card in column.cards:
-                    TaskCardElement(card, today=self.today, can_move=self.can_edit).on('menu', self.open_menu)
-            if self.can_edit:
-                container.make_sortable(
-                    on_end=self.on_drop,
-                    group=f'board-{self.project.id}',
-                    ghost_class='tk-ghost',
-                    options={'forceFallback': True, 'filter': '.tk-menu, input', 'preventOnFilter': False},
-                )
-            self.more[status.id] = (
-                ui.button(_('Show more'), on_click=lambda sid=status.id: self.show_more(sid))
-                .props('flat dense no-caps')
-                .classes('w-full')
-                .mark(f'more-{status.id}')
-            )
-        self.totals[status.id] = column.total
-        self.update_count(status.id)
+    def set_cards(self, status_id: int, column: Column, *, append: bool = False) -> None:
+        """Take a column (page) from the server: its cards replace or extend the shown ones."""
+        cards = [self.card_data(card) for card in column.cards]
+        self.cards[status_id] = self.cards.get(status_id, []) + cards if append else cards
+        self.totals[status_id] = column.total
 
-    def quick_add(self, status_id: int) -> None:
-        """A title field at the top of the column: Enter adds the task at the bottom of this column."""
-        field = (ui.input(placeholder=_('New task')).props('dense outlined maxlength=200').classes('w-full')).mark(
-            f'quick-add-{status_id}'
-        )
-
-        def add() -> None:
-            title = (field.value or '').strip()
-            if not title:
-                return
-            created = act(
-                lambda s, a: services.create_task(
-                    session=s, actor=a, project_id=self.project.id, title=title, status_id=status_id
-                ),
-                success=_('Task added.'),
-            )
-            if created is not None:
-                field.value = ''
-                self.reload_column(status_id, extra=1)
-
-        field.on('keydown.enter', add)
-
-    def cards_in(self, status_id: int) -> list[TaskCardElement]:
-        """The cards shown in a column, top to bottom."""
+    def column_data(self) -> list[ColumnData]:
+        """The `columns` prop: every column with its name, count and shown cards."""
         return [
-            child for child in self.containers[status_id].default_slot.children if isinstance(child, TaskCardElement)
+            {
+                'id': status.id,
+                'name': status.name,
+                'closed': status.is_closed,
+                'total': self.totals[status.id],
+                'cards': self.cards[status.id],
+            }
+            for status in self.statuses
         ]
 
-    def update_count(self, status_id: int) -> None:
-        """Refresh a column's count and whether it offers more cards."""
-        shown, total = len(self.cards_in(status_id)), self.totals[status_id]
-        self.counts[status_id].text = str(total)
-        self.more[status_id].set_visibility(shown < total)
+    def publish(self) -> None:
+        """Send the columns to the client."""
+        if self.element is not None:
+            self.element.set_columns(self.column_data())
 
-    def add_cards(self, status_id: int, column: Column) -> None:
-        """Append the cards of a column page."""
-        with self.containers[status_id]:
-            for card in column.cards:
-                TaskCardElement(card, today=self.today, can_move=self.can_edit).on('menu', self.open_menu)
-        self.totals[status_id] = column.total
-        self.update_count(status_id)
+    def locate(self, task_id: int) -> tuple[int, int] | None:
+        """The column (status id) and index of a shown card."""
+        for status_id, cards in self.cards.items():
+            for index, card in enumerate(cards):
+                if card['id'] == task_id:
+                    return status_id, index
+        return None
 
-    def show_more(self, status_id: int) -> None:
-        """Load the next page of a column."""
-        offset = len(self.cards_in(status_id))
-        column = act(
+    # --- loading ----------------------------------------------------------------------------------------------
+
+    def fetch(self, status_id: int, offset: int, limit: int) -> Column | None:
+        """A page of one column, filtered like the board."""
+        return act(
             lambda s, a: services.column_page(
                 session=s,
                 actor=a,
@@ -214,100 +188,111 @@ class BoardUI:
                 status_id=status_id,
                 filters=self.filters,
                 offset=offset,
-                limit=PER_COLUMN,
-            )
-        )
-        if column is not None:
-            self.add_cards(status_id, column)
-
-    def reload_column(self, status_id: int, extra: int = 0) -> None:
-        """Draw a column again from the server (after an add, or when a move was refused)."""
-        limit = max(PER_COLUMN, len(self.cards_in(status_id)) + extra)
-        column = act(
-            lambda s, a: services.column_page(
-                session=s,
-                actor=a,
-                project_id=self.project.id,
-                status_id=status_id,
-                filters=self.filters,
-                offset=0,
                 limit=limit,
             )
         )
+
+    def reload_column(self, status_id: int, extra: int = 0) -> None:
+        """Take a column again from the server (after an add, or when a move was refused); publish separately."""
+        column = self.fetch(status_id, 0, max(PER_COLUMN, len(self.cards[status_id]) + extra))
         if column is not None:
-            self.containers[status_id].clear()
-            self.add_cards(status_id, column)
+            self.set_cards(status_id, column)
+
+    def on_more(self, event: events.GenericEventArguments) -> None:
+        """The "Show more" button of a column: load its next page."""
+        status_id = int_arg(event.args, 'status_id')
+        if status_id not in self.cards:
+            return
+        column = self.fetch(status_id, len(self.cards[status_id]), PER_COLUMN)
+        if column is not None:
+            self.set_cards(status_id, column, append=True)
+            self.publish()
+
+    def on_add(self, event: events.GenericEventArguments) -> None:
+        """A title typed at the top of a column: add the task at the bottom of that column."""
+        status_id = int_arg(event.args, 'status_id')
+        title = event.args.get('title') if isinstance(event.args, dict) else None
+        if status_id not in self.cards or not isinstance(title, str) or not title.strip():
+            return
+        created = act(
+            lambda s, a: services.create_task(
+                session=s, actor=a, project_id=self.project.id, title=title.strip(), status_id=status_id
+            ),
+            success=_('Task added.'),
+        )
+        if created is not None and self.element is not None:
+            self.reload_column(status_id, extra=1)
+            self.publish()
+            self.element.clear_draft(status_id)
 
     # --- moving -----------------------------------------------------------------------------------------------
 
-    def persist(self, card: TaskCardElement, source: int, target: int, after_id: int | None) -> bool:
-        """Save a move; on refusal, draw the columns involved again as the server has them."""
+    def persist(self, task_id: int, target: int, after_id: int | None) -> bool:
+        """Save a move and show the result; on refusal, take the columns involved again from the server."""
+        found = self.locate(task_id)
         moved = attempt(
-            lambda s, a: services.move_task(
-                session=s, actor=a, task_id=card.task_id, status_id=target, after_id=after_id
-            )
+            lambda s, a: services.move_task(session=s, actor=a, task_id=task_id, status_id=target, after_id=after_id)
         )
-        if not moved:
-            for status_id in {source, target}:
+        if not moved or found is None:
+            for status_id in {target} | ({found[0]} if found else set()):
                 self.reload_column(status_id)
-            return False
+            self.publish()
+            return moved
+        source, index = found
+        card = self.cards[source].pop(index)
+        cards = self.cards[target]
+        place = 0 if after_id is None else next((i + 1 for i, c in enumerate(cards) if c['id'] == after_id), None)
+        if place is None:  # the card above is not shown here: let the server say where the card went
+            self.reload_column(target)
+        else:
+            cards.insert(place, card)
         if source != target:
             self.totals[source] -= 1
             self.totals[target] += 1
-            self.update_count(source)
-            self.update_count(target)
+        self.publish()
         return True
 
-    def on_drop(self, event: events.SortableEventArguments) -> None:
-        """A card was dropped: the card above its new place is the one it goes after."""
-        card = event.item
-        if not isinstance(card, TaskCardElement):
+    def on_move(self, event: events.GenericEventArguments) -> None:
+        """A card was dropped: the client says where, as the card above its new place (None at the top)."""
+        task_id = int_arg(event.args, 'task_id')
+        status_id = int_arg(event.args, 'status_id')
+        after_id = int_arg(event.args, 'after_id')
+        raw_after = event.args.get('after_id') if isinstance(event.args, dict) else None
+        if task_id is None or status_id not in self.cards or (raw_after is not None and after_id is None):
             return
-        source = self.status_of_container.get(event.source.id)
-        target = self.status_of_container.get(event.target.id)
-        if source is None or target is None or (source == target and event.old_index == event.new_index):
-            return
-        others = [c for c in self.cards_in(target) if c is not card]
-        after = others[event.new_index - 1].task_id if 0 < event.new_index <= len(others) else None
-        self.persist(card, source, target, after)
+        self.persist(task_id, status_id, after_id)
 
-    def move_card(self, card: TaskCardElement, target: int, index: int) -> None:
+    def move_card(self, task_id: int, target: int, index: int) -> None:
         """Move a card from its menu to position `index` of column `target`."""
-        parent = card.parent_slot.parent if card.parent_slot else None
-        source = self.status_of_container.get(parent.id) if parent is not None else None
-        if source is None:
-            return
-        others = [c for c in self.cards_in(target) if c is not card]
+        others = [card for card in self.cards[target] if card['id'] != task_id]
         index = max(0, min(index, len(others)))
-        after = others[index - 1].task_id if index > 0 else None
-        if self.persist(card, source, target, after):
-            card.move(target_container=self.containers[target], target_index=index)
-            self.update_count(target)
+        after = others[index - 1]['id'] if index > 0 else None
+        self.persist(task_id, target, after)
         self.dialog.close()
 
     def open_menu(self, event: events.GenericEventArguments) -> None:
         """The move menu of one card: other columns, up, down."""
-        card = event.sender
-        if not isinstance(card, TaskCardElement) or card.parent_slot is None:
+        task_id = int_arg(event.args, 'task_id')
+        found = self.locate(task_id) if task_id is not None else None
+        if task_id is None or found is None:
             return
-        source = self.status_of_container[card.parent_slot.parent.id]
-        siblings = self.cards_in(source)
-        index = siblings.index(card)
-        ref = card.props['task']['ref']
+        source, index = found
+        siblings = self.cards[source]
+        ref = siblings[index]['ref']
         self.dialog.clear()
         with self.dialog, ui.card().classes('min-w-64').mark('move-menu'):
             ui.label(_('Move {ref}', ref=ref)).classes('font-medium')
             with ui.row().classes('gap-1'):
                 ui.button(
-                    _('Move up'), icon='arrow_upward', on_click=lambda: self.move_card(card, source, index - 1)
+                    _('Move up'), icon='arrow_upward', on_click=lambda: self.move_card(task_id, source, index - 1)
                 ).props('flat dense no-caps' + (' disable' if index == 0 else '')).mark('move-up')
                 ui.button(
-                    _('Move down'), icon='arrow_downward', on_click=lambda: self.move_card(card, source, index + 1)
+                    _('Move down'), icon='arrow_downward', on_click=lambda: self.move_card(task_id, source, index + 1)
                 ).props('flat dense no-caps' + (' disable' if index >= len(siblings) - 1 else '')).mark('move-down')
             ui.label(_('Move to')).classes('text-sm text-grey-7')
             for status in self.statuses:
                 if status.id != source:
-                    ui.button(status.name, on_click=lambda sid=status.id: self.move_card(card, sid, 0)).props(
+                    ui.button(status.name, on_click=lambda sid=status.id: self.move_card(task_id, sid, 0)).props(
                         'flat dense no-caps align=left'
                     ).classes('w-full').mark(f'move-to-{status.id}')
             ui.button(_('Cancel'), on_click=self.dialog.close).props('flat dense')
