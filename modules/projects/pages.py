@@ -14,6 +14,7 @@ from appliance.db import get_database
 from appliance.i18n import _, format_datetime
 from appliance.markdown import render
 from appliance.models import User
+from appliance.services.paging import Page
 from appliance.ui.actions import act
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
@@ -78,6 +79,19 @@ def progress_bar(closed: int, total: int, marker: str = '') -> None:
         ui.label(_('{closed} of {total} done', closed=closed, total=total)).classes('text-sm text-grey-7 shrink-0')
 
 
+def pager(page: Page[Any], move: Callable[[int], None], size: int = PAGE_SIZE) -> None:
+    """'1–50 of 120' with previous / next buttons calling `move(-size)` / `move(size)`."""
+    with ui.row().classes('items-center gap-2'):
+        first, last = min(page.total, page.offset + 1), page.offset + len(page.items)
+        ui.label(_('{first}–{last} of {total}', first=first, last=last, total=page.total))
+        ui.button(icon='chevron_left', on_click=lambda: move(-size)).props(
+            'flat dense' + (' disable' if page.offset == 0 else '')
+        ).mark('prev-page')
+        ui.button(icon='chevron_right', on_click=lambda: move(size)).props(
+            'flat dense' + (' disable' if page.offset + size >= page.total else '')
+        ).mark('next-page')
+
+
 def projects_page(ctx: PageContext) -> None:
     """The projects the reader may see, with a status filter, progress, and a dialog to create one."""
     state: dict[str, Any] = {'offset': 0, 'status': ctx.query.get('status', ''), 'q': ctx.query.get('q', '')}
@@ -111,15 +125,7 @@ def projects_page(ctx: PageContext) -> None:
             with ui.column().classes('w-full gap-2').mark('project-list'):
                 for project in page.items:
                     project_card(project, counts.get(project.id, (0, 0)))
-            with ui.row().classes('items-center gap-2'):
-                first, last = min(page.total, page.offset + 1), page.offset + len(page.items)
-                ui.label(_('{first}–{last} of {total}', first=first, last=last, total=page.total))
-                ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props(
-                    'flat dense' + (' disable' if page.offset == 0 else '')
-                ).mark('prev-page')
-                ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props(
-                    'flat dense' + (' disable' if page.offset + PAGE_SIZE >= page.total else '')
-                ).mark('next-page')
+            pager(page, move)
 
         def move(delta: int) -> None:
             state['offset'] = max(0, int(state['offset']) + delta)

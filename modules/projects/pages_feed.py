@@ -17,7 +17,7 @@ from modules.projects.common import UNSET
 from modules.projects.extensions import TimelineItem
 from modules.projects.gantt import gantt_height, gantt_options
 from modules.projects.labels import STATUS_LABELS, VISIBILITY_LABELS
-from modules.projects.pages import activity_list, date_input, parse_date, path_int, read
+from modules.projects.pages import activity_list, date_input, pager, parse_date, path_int, read
 from modules.projects.services import EDITABLE_STATUSES
 from modules.projects.ui import open_project, project_frame
 from modules.projects.views import ProjectView
@@ -111,15 +111,7 @@ def activity_page(ctx: PageContext) -> Response | None:
                 ),
             )
             activity_list(ctx, page.items)
-            with ui.row().classes('items-center gap-2'):
-                first, last = min(page.total, page.offset + 1), page.offset + len(page.items)
-                ui.label(_('{first}–{last} of {total}', first=first, last=last, total=page.total))
-                ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props(
-                    'flat dense' + (' disable' if page.offset == 0 else '')
-                ).mark('prev-page')
-                ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props(
-                    'flat dense' + (' disable' if page.offset + PAGE_SIZE >= page.total else '')
-                ).mark('next-page')
+            pager(page, move, PAGE_SIZE)
 
         def move(delta: int) -> None:
             state['offset'] = max(0, state['offset'] + delta)

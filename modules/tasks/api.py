@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from appliance.api.deps import DB, Actor, PageParams
@@ -34,9 +34,9 @@ from modules.tasks.api_models import (
     TaskPage,
     TaskPatch,
 )
-from modules.tasks.queries import resolve_refs
+from modules.tasks.api_query import TaskQuery
 from modules.tasks.relations import checklist_item
-from modules.tasks.views import LabelView, StatusView, TaskFilter
+from modules.tasks.views import LabelView, StatusView
 from modules.tasks.workflow import status_view
 
 router = APIRouter(prefix='/api/v1', tags=['tasks'])
@@ -60,40 +60,6 @@ def _task_out(session: DB, actor: Actor, task_id: int) -> TaskOut:
     return TaskOut.of_detail(services.get_task(session=session, actor=actor, task_id=task_id))
 
 
-def _filters(
-    session: DB,
-    actor: Actor,
-    *,
-    project_id: int | None,
-    status: str,
-    assignee: str,
-    label: str,
-    priority: str,
-    due_from: date | None,
-    due_to: date | None,
-    q: str,
-    open_only: bool,
-    sort: str = 'position',
-    desc: bool = False,
-) -> TaskFilter:
-    status_ids, assignee_id, label_id = resolve_refs(
-        session, actor, project_id=project_id, status=status, assignee=assignee, label=label
-    )
-    return TaskFilter(
-        project_id=project_id,
-        status_ids=status_ids,
-        assignee_id=assignee_id,
-        label_id=label_id,
-        priority=priority or None,
-        due_from=due_from,
-        due_to=due_to,
-        text=q,
-        open_only=open_only,
-        sort=sort,
-        descending=desc,
-    )
-
-
 # --- tasks ------------------------------------------------------------------------------------------------------
 
 
@@ -105,27 +71,9 @@ def create_task(body: TaskCreate, session: DB, actor: Actor) -> Any:
 
 
 @router.get('/tasks', response_model=TaskPage, summary='List tasks the caller may see')
-def list_tasks(
-    session: DB,
-    actor: Actor,
-    paging: PageParams,
-    project_id: Annotated[int | None, Query(description='Only this project.')] = None,
-    status: Annotated[str, Query(max_length=200, description='Column ids or names, comma-separated.')] = '',
-    assignee: Annotated[str, Query(max_length=64, description="A user id, a username, or 'me'.")] = '',
-    label: Annotated[str, Query(max_length=64, description='A label id, or a name with project_id.')] = '',
-    priority: Annotated[str, Query(max_length=16, description='low, normal, high or urgent.')] = '',
-    due_from: Annotated[date | None, Query(description='Due on or after (YYYY-MM-DD).')] = None,
-    due_to: Annotated[date | None, Query(description='Due on or before (YYYY-MM-DD).')] = None,
-    q: Annotated[str, Query(max_length=200, description='Words in the title, description or ref.')] = '',
-    open_only: Annotated[bool, Query(description='Leave out tasks in closed columns.')] = False,
-    sort: Annotated[str, Query(description='position, due, priority, created, updated, title or ref.')] = 'position',
-    desc: Annotated[bool, Query(description='Sort in descending order.')] = False,
-) -> Any:
+def list_tasks(session: DB, actor: Actor, paging: PageParams, query: Annotated[TaskQuery, Depends()]) -> Any:
     """Tasks matching every filter given, one page, with the total that matched."""
-    filters = _filters(
-        session, actor, project_id=project_id, status=status, assignee=assignee, label=label, priority=priority,
-        due_from=due_from, due_to=due_to, q=q, open_only=open_only, sort=sort, desc=desc,
-    )  # fmt: skip
+    filters = query.filters(session, actor)
     page = services.list_tasks(session=session, actor=actor, filters=filters, offset=paging.offset, limit=paging.limit)
     return TaskPage(items=[CardOut.of(c) for c in page.items], total=page.total, offset=page.offset, limit=page.limit)
 
@@ -178,10 +126,8 @@ def board(
     q: Text = '',
 ) -> Any:
     """Every column with its first `per_column` cards in board order and how many cards it holds."""
-    filters = _filters(
-        session, actor, project_id=project_id, status='', assignee=assignee, label=label, priority=priority,
-        due_from=None, due_to=None, q=q, open_only=False,
-    )  # fmt: skip
+    query = TaskQuery(project_id=project_id, assignee=assignee, label=label, priority=priority, q=q)
+    filters = query.filters(session, actor)
     result = services.board(session=session, actor=actor, project_id=project_id, filters=filters, per_column=per_column)
     return BoardOut.of(result)
 

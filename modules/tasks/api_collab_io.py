@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -17,9 +17,8 @@ from appliance.api.errors import error_response
 from appliance.db import get_database
 from appliance.errors import N_, NotFound, ValidationError
 from modules.tasks import csvio, ical
+from modules.tasks.api_query import TaskQuery
 from modules.tasks.attachments import content_disposition
-from modules.tasks.queries import resolve_refs
-from modules.tasks.views import TaskFilter
 
 router = APIRouter(tags=['tasks'])
 
@@ -89,38 +88,9 @@ def calendar_feed(token: str, request: Request, session: DB) -> Response:
     responses={200: {'content': {'text/csv': {}}}},
 )
 @router.get('/tasks.csv', summary='Export a task list as CSV (same as /tasks/export.csv)', response_class=Response)
-def export_csv(
-    session: DB,
-    actor: BrowserOrApiActor,
-    project_id: Annotated[int | None, Query(description='Only this project.')] = None,
-    status: Annotated[str, Query(max_length=200, description='Column ids or names, comma-separated.')] = '',
-    assignee: Annotated[str, Query(max_length=64, description="A user id, a username, or 'me'.")] = '',
-    label: Annotated[str, Query(max_length=64, description='A label id, or a name with project_id.')] = '',
-    priority: Annotated[str, Query(max_length=16, description='low, normal, high or urgent.')] = '',
-    due_from: Annotated[date | None, Query(description='Due on or after (YYYY-MM-DD).')] = None,
-    due_to: Annotated[date | None, Query(description='Due on or before (YYYY-MM-DD).')] = None,
-    q: Annotated[str, Query(max_length=200, description='Words in the title, description or ref.')] = '',
-    open_only: Annotated[bool, Query(description='Leave out tasks in closed columns.')] = False,
-    sort: Annotated[str, Query(description='position, due, priority, created, updated, title or ref.')] = 'position',
-    desc: Annotated[bool, Query(description='Sort in descending order.')] = False,
-) -> Response:
+def export_csv(session: DB, actor: BrowserOrApiActor, query: Annotated[TaskQuery, Depends()]) -> Response:
     """The same filters as GET /api/v1/tasks, every matching task (UTF-8 with BOM, for Excel)."""
-    status_ids, assignee_id, label_id = resolve_refs(
-        session, actor, project_id=project_id, status=status, assignee=assignee, label=label
-    )
-    filters = TaskFilter(
-        project_id=project_id,
-        status_ids=status_ids,
-        assignee_id=assignee_id,
-        label_id=label_id,
-        priority=priority or None,
-        due_from=due_from,
-        due_to=due_to,
-        text=q,
-        open_only=open_only,
-        sort=sort,
-        descending=desc,
-    )
+    filters = query.filters(session, actor)
     data = csvio.export_csv(session, actor, filters)
     return Response(
         data,

@@ -58,27 +58,31 @@ def mentioned(
     session: Session, *, actor: User, project: Project, task: Task, comment_id: int, body: str, user_ids: Iterable[int]
 ) -> int:
     """Tell the people @mentioned in a comment (callers pass project members only); returns how many."""
-    return notify(
-        session,
-        user_ids=user_ids,
-        module=MODULE,
-        kind='mentioned',
-        title=headline(project, task),
-        body=excerpt(body),
-        url=f'{task_url(task.id)}#comment-{comment_id}',
-        actor=actor,
-    )
+    return _about_comment(session, 'mentioned', actor, project, task, comment_id, body, user_ids)
 
 
 def commented(
     session: Session, *, actor: User, project: Project, task: Task, comment_id: int, body: str, user_ids: Iterable[int]
 ) -> int:
     """Tell watchers of a task that someone commented on it; returns how many."""
+    return _about_comment(session, 'commented', actor, project, task, comment_id, body, user_ids)
+
+
+def _about_comment(
+    session: Session,
+    kind: str,
+    actor: User,
+    project: Project,
+    task: Task,
+    comment_id: int,
+    body: str,
+    user_ids: Iterable[int],
+) -> int:
     return notify(
         session,
         user_ids=user_ids,
         module=MODULE,
-        kind='commented',
+        kind=kind,
         title=headline(project, task),
         body=excerpt(body),
         url=f'{task_url(task.id)}#comment-{comment_id}',
