@@ -22,7 +22,7 @@ from appliance.models import SearchTerms
 _CJK = r'\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff'
 _RUN = re.compile(rf'[{_CJK}]+|[^\W_]+')
 _IS_CJK = re.compile(rf'[{_CJK}]')
-_CJK_RUN = re.compile(rf'[{_CJK}]+')
+_ASCII_SEPARATORS = str.maketrans({c: ' ' for c in map(chr, range(128)) if not c.isalnum()})
 _TABLE = cast(Table, SearchTerms.__table__)
 MAX_TERMS_CHARS = 200_000  # a huge description is indexed by its first part only
 
@@ -38,19 +38,23 @@ def tokens(text_: str) -> list[str]:
     return out
 
 
-def _bigrams(match: re.Match[str]) -> str:
-    run = match.group()
-    return ' ' + (run if len(run) == 1 else ' '.join(run[i : i + 2] for i in range(len(run) - 1))) + ' '
-
-
 def terms_of(*texts: str) -> str:
-    """The `terms` column for an object with these texts: the text itself, with CJK runs cut into two-character
-    pieces. Words are left for the index's own tokenizer (unicode61: it lower-cases and splits on punctuation)."""
-    out = []
+    """The `terms` column for an object with these texts: its words, and its CJK runs cut into two-character pieces,
+    separated by spaces, so that SQLite's and PostgreSQL's tokenizers both see plain words (PostgreSQL's parser
+    would read "WEB-2" as "web" and the number "-2"). Lower-casing is left to the index."""
+    out: list[str] = []
     for part in texts:
-        if part:
-            part = unicodedata.normalize('NFKC', part[:MAX_TERMS_CHARS])
-            out.append(part if part.isascii() else _CJK_RUN.sub(_bigrams, part))
+        if not part:
+            continue
+        part = unicodedata.normalize('NFKC', part[:MAX_TERMS_CHARS])
+        if part.isascii():
+            out.append(part.translate(_ASCII_SEPARATORS))
+            continue
+        for run in _RUN.findall(part):
+            if len(run) > 1 and _IS_CJK.match(run):
+                out.append(' '.join([run[i : i + 2] for i in range(len(run) - 1)]))
+            else:
+                out.append(run)
     return ' '.join(out)
 
 
