@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -111,3 +111,44 @@ def get_database() -> Database:
     if _database is None:
         raise RuntimeError('The database is not initialised: call appliance.db.init_database first.')
     return _database
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows (all with the same keys) in the caller's transaction, as fast as the driver allows.
+
+    On SQLite, one `executemany` on the driver with each column's own bind processor applied (SQLAlchemy's
+    per-row statement machinery costs more than the insert itself for bulk imports); elsewhere a Core insert.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != 'sqlite':
+        connection.execute(table.insert(), list(rows))
+        return
+    keys = list(rows[0])
+    # Python-side column defaults, as a Core insert would apply them (a callable one is evaluated once per call).
+    defaults: dict[str, Any] = {}
+    for column in table.c:
+        default = column.default
+        if column.key in keys or default is None or not (default.is_scalar or default.is_callable):
+            continue
+        defaults[column.key] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
+        keys += list(defaults)
+    processors = [table.c[key].type.bind_processor(connection.dialect) for key in keys]
+    quote = connection.dialect.identifier_preparer.quote
+    sql = (
+        f'INSERT INTO {quote(table.name)} ({", ".join(quote(key) for key in keys)}) '  # noqa: S608 - names from code
+        f'VALUES ({", ".join("?" for _ in keys)})'
+    )
+    connection.exec_driver_sql(
+        sql,
+        [
+            tuple(
+                row[key] if process is None else process(row[key])
+                for key, process in zip(keys, processors, strict=True)
+            )
+            for row in rows
+        ],
+    )

@@ -17,6 +17,7 @@ from typing import cast
 from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
+from appliance.db import bulk_insert
 from appliance.models import SearchTerms
 
 _CJK = r'\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff'
@@ -88,7 +89,7 @@ def index_many(session: Session, kind: str, rows: Iterable[tuple[int, Iterable[s
     if not values:
         return
     last = session.scalar(select(func.max(SearchTerms.id))) or 0
-    session.execute(insert(_TABLE), values)  # Core: the ORM bulk path is several times slower
+    bulk_insert(session, _TABLE, values)
     _add_to_fts(session, int(last) + 1)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from appliance import search_index
-from appliance.db import utcnow
+from appliance.db import bulk_insert, utcnow
 from appliance.errors import N_, ValidationError
 from appliance.models import User
 from appliance.services import audit
@@ -203,7 +203,7 @@ def commit_import(session: Session, actor: User, project_id: int, data: bytes) -
     # Core inserts on the tables (executemany): the ORM's bulk path and RETURNING row by row cost several times
     # the insert itself. Numbers are unique per project, so the new ids are read back by number.
     connection = session.connection()
-    connection.execute(insert(_table(Task)), values)
+    bulk_insert(session, _table(Task), values)
     first = int(values[0]['number'])
     by_number = dict(
         connection.execute(
@@ -224,11 +224,11 @@ def commit_import(session: Session, actor: User, project_id: int, data: bytes) -
         for name in row.labels
     ]
     if assignees:
-        connection.execute(insert(_table(Assignee)), assignees)
+        bulk_insert(session, _table(Assignee), assignees)
     if task_labels:
-        connection.execute(insert(_table(TaskLabel)), task_labels)
+        bulk_insert(session, _table(TaskLabel), task_labels)
     if watchers:
-        connection.execute(insert(_table(Watcher)), [{'task_id': t, 'user_id': u} for t, u in sorted(watchers)])
+        bulk_insert(session, _table(Watcher), [{'task_id': t, 'user_id': u} for t, u in sorted(watchers)])
     refs = (f'{project.key}-{value["number"]}' for value in values)
     search_index.index_many(
         session,
