@@ -60,6 +60,9 @@ def mine_page(ctx: PageContext) -> None:
     today = today_for(ctx.user)
     buckets = read(ctx.user, lambda s, a: services.my_tasks(session=s, actor=a, today=today))
     with frame(ctx, _('My tasks')):
+        ui.link(_('Export CSV'), '/api/v1/tasks.csv?assignee=me&open_only=true&sort=due').props('download').mark(
+            'export-csv'
+        )
         if not any(buckets.values()):
             ui.label(_('Nothing is assigned to you. Enjoy the calm.')).classes('text-grey-7').mark('mine-empty')
         for key, title in bucket_titles():

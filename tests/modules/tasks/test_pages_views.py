@@ -77,6 +77,26 @@ async def test_it_sorts_my_tasks_into_due_date_buckets(user: UIUser, team: Team)
     await user.should_not_see('Not mine')
 
 
+async def test_it_draws_long_sections_of_my_tasks_on_request_and_exports_them(user: UIUser, team: Team) -> None:
+    project = team_project(team)
+    overdue = date.today() - timedelta(days=2)
+    for n in range(25):
+        assign(make_task(project=project, title=f'Old chore {n:02d}', due_date=overdue), team.bob)
+    make_task(project=project, title='Not mine', due_date=overdue)
+    await user.open(sign_in_url('bob', next_path='/tasks/mine'))
+    await user.should_see('Old chore 19')
+    await user.should_not_see('Old chore 24')
+    user.find(marker='bucket-more-overdue').click()
+    await user.should_see('Old chore 24')
+
+    export = user.find(marker='export-csv').elements.pop()
+    response = await user.http_client.get(export.props['href'])
+    assert response.status_code == 200
+    text = response.content.decode('utf-8-sig')
+    assert text.count('Old chore') == 25
+    assert 'Not mine' not in text
+
+
 async def test_it_shows_a_task_on_its_due_day(user: UIUser, team: Team) -> None:
     project = team_project(team)
     due = date.today().replace(day=15)
