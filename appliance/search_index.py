@@ -72,6 +72,11 @@ def _query_tokens(query: str) -> list[tuple[str, bool]]:
     return result
 
 
+def indexable(query: str) -> bool:
+    """True when the query has a token the index can look up (False: one Chinese character, only punctuation)."""
+    return bool(_query_tokens(query))
+
+
 def index(session: Session, kind: str, ref_id: int, *texts: str) -> None:
     """Make (or refresh) the index entry of one object."""
     terms = terms_of(*texts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -241,15 +242,10 @@ def search_comments(*, session: Session, actor: User, query: str, limit: int) ->
         .join(Project, Project.id == Task.project_id)
         .where(Task.project_id.in_(visible_project_ids(actor)))
     )
-    found = search_index.newest(session, INDEX_KIND, query, limit=max(limit * 10, 100))
-    if found is None:
-        stmt = stmt.where(Comment.body.ilike(like_pattern(query), escape='\\'))
-    else:
-        stmt = stmt.where(Comment.id.in_(found[0]))
-    rows = session.execute(stmt.order_by(Comment.id.desc()).limit(limit * 3)).all()
+    rows = _matching_comments(session, stmt, query, limit)
     hits: list[SearchHit] = []
     for comment_id, task_id, body, title, number, key in rows:
-        if found is not None and not search_index.confirm(query, body):
+        if not search_index.confirm(query, body):
             continue
         hits.append(
             SearchHit(
@@ -264,3 +260,26 @@ def search_comments(*, session: Session, actor: User, query: str, limit: int) ->
         if len(hits) >= limit:
             break
     return hits
+
+
+SEARCH_BATCH = 200
+SEARCH_BATCHES = 10
+
+
+def _matching_comments(session: Session, stmt: Any, query: str, limit: int) -> list[Any]:
+    """Visible comments matching `query`, newest first: the index is read a batch at a time, so that the comments
+    of projects the reader cannot see never crowd out older ones they can (a one-character query scans instead)."""
+    if not search_index.indexable(query):
+        like = stmt.where(Comment.body.ilike(like_pattern(query), escape='\\'))
+        return list(session.execute(like.order_by(Comment.id.desc()).limit(limit * 3)).all())
+    rows: list[Any] = []
+    cursor: int | None = None
+    for _batch in range(SEARCH_BATCHES):
+        found = search_index.newest(session, INDEX_KIND, query, before=cursor, limit=SEARCH_BATCH)
+        assert found is not None
+        ids, cursor = found
+        if ids:
+            rows += session.execute(stmt.where(Comment.id.in_(ids)).order_by(Comment.id.desc())).all()
+        if cursor is None or len(rows) >= limit * 3:
+            break
+    return rows

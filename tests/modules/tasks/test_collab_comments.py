@@ -157,3 +157,26 @@ def test_it_finds_comments_by_chinese_and_english_words(setup: tuple[Team, int])
                 ('comment', f'/tasks/{task_id}#comment-{comment_id}', 'WEB-1 Fix the login')
             ], query
         assert comments.search_comments(session=session, actor=_actor(team.dave), query='monday', limit=5) == []
+
+
+def test_it_finds_an_old_visible_comment_behind_many_newer_hidden_ones(team: Team) -> None:
+    from appliance import search_index
+
+    mine = make_project(key='MINE', name='Mine', members={team.bob.id: 'member'})
+    hidden = make_project(key='SECRET', name='Secret', members={team.alice.id: 'manager'})
+    old_task, secret_task = make_task(project=mine, title='Old'), make_task(project=hidden, title='Secret')
+    with get_database().session() as session:
+        session.add(Comment(task_id=old_task.id, author_id=team.bob.id, body='部署 checklist, the old one'))
+        session.flush()
+        session.add_all(
+            Comment(task_id=secret_task.id, author_id=team.alice.id, body=f'部署 checklist {n}') for n in range(450)
+        )
+        session.flush()
+        rows = session.execute(select(Comment.id, Comment.body).order_by(Comment.id)).all()
+        search_index.index_many(session, 'comment', ((cid, (body,)) for cid, body in rows))
+    with get_database().session() as session:
+        bob = session.get(User, team.bob.id)
+        assert bob is not None
+        for query in ('部署', 'checklist'):
+            hits = comments.search_comments(session=session, actor=bob, query=query, limit=10)
+            assert [hit.title for hit in hits] == ['MINE-1 Old'], query
