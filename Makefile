@@ -47,7 +47,7 @@ test-postgres: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy appliance modules
+	$(BIN)/mypy appliance modules console
 	$(BIN)/python scripts/i18n.py check
 	scripts/alembic-check.sh $(BIN)
 

@@ -1,0 +1,334 @@
+"""restic, run as a subprocess: argv lists, a timeout, exit codes and stderr turned into errors an admin can act on.
+
+Debian 12 ships restic 0.14, whose `--json` covers backup, snapshots, stats, ls, find, forget and diff, but not
+init, check, restore or prune; and which exits 1 both for a missing repository and for a wrong password (the
+dedicated exit codes 10-12 came later), so failures are told apart by restic's own `Fatal:` sentence.
+The repository password never appears in argv or the environment's value: restic reads it from a 0600 file.
+Every call is blocking; the console runs them off the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import N_, ServiceError
+
+RESTIC = 'restic'
+DEFAULT_TIMEOUT = 60.0
+
+
+class ResticError(ServiceError):
+    """restic failed; `message` says what happened and what to do, `detail` keeps restic's own words."""
+
+    code = 'backup_failed'
+    status = 502
+
+    def __init__(self, message: str, *, detail: str = '', **params: Any) -> None:
+        super().__init__(message, **params)
+        self.detail = detail
+
+
+class RepositoryNotFound(ResticError):
+    """There is no restic repository at the location (or it cannot be reached)."""
+
+    code = 'repository_not_found'
+
+
+class WrongPassword(ResticError):
+    """The repository exists but the password does not open it."""
+
+    code = 'repository_wrong_password'
+
+
+class RepositoryLocked(ResticError):
+    """Another restic process holds a lock on the repository."""
+
+    code = 'repository_locked'
+
+
+class NoSpace(ResticError):
+    """The disk that holds the repository (or the restore target) is full."""
+
+    code = 'no_space'
+
+
+class ResticTimeout(ResticError):
+    """restic did not finish in time and was stopped."""
+
+    code = 'backup_timeout'
+
+
+class ResticMissing(ResticError):
+    """The restic program is not installed."""
+
+    code = 'restic_missing'
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One snapshot of a repository."""
+
+    id: str
+    short_id: str
+    time: str
+    paths: tuple[str, ...]
+    tags: tuple[str, ...]
+    hostname: str
+
+
+@dataclass(frozen=True)
+class BackupSummary:
+    """What restic reported at the end of a backup."""
+
+    snapshot_id: str
+    files_new: int
+    files_changed: int
+    files_unmodified: int
+    data_added: int
+    total_files_processed: int
+    total_bytes_processed: int
+    total_duration: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A status line of a running backup."""
+
+    percent_done: float
+    total_files: int
+    files_done: int
+    total_bytes: int
+    bytes_done: int
+    seconds_elapsed: int
+
+
+@dataclass
+class Repository:
+    """A restic repository: its location (a path, `sftp:...`, `rest:...`, `s3:...`) and its password file.
+
+    `env` adds variables restic needs for some backends (e.g. AWS_ACCESS_KEY_ID for s3); `cache_dir` keeps
+    restic's cache inside the data dir instead of the user's home.
+    """
+
+    location: str
+    password_file: Path
+    cache_dir: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    binary: str = RESTIC
+
+    # --- running restic ---------------------------------------------------------------------------------------
+
+    def _argv(self, args: Sequence[str]) -> list[str]:
+        binary = shutil.which(self.binary)
+        if binary is None:
+            raise ResticMissing(N_('restic is not installed. Install the Debian package "restic" and try again.'))
+        argv = [binary, '--repo', self.location, '--password-file', str(self.password_file)]
+        argv += ['--cache-dir', str(self.cache_dir)] if self.cache_dir else ['--no-cache']
+        return argv + list(args)
+
+    def _environment(self) -> dict[str, str]:
+        keep = ('PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK')
+        base = {key: value for key, value in os.environ.items() if key in keep}
+        # Never inherit another repository's settings from the environment.
+        return {**base, 'RESTIC_PROGRESS_FPS': '2', **self.env}
+
+    def run(self, args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, ok_codes: tuple[int, ...] = (0,)) -> str:
+        """Run `restic <args>` and return its stdout; raise a ResticError naming the cause on failure."""
+        try:
+            result = subprocess.run(  # noqa: S603 - argv list, no shell
+                self._argv(args),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=self._environment(),
+                check=False,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise ResticTimeout(
+                N_('restic did not finish within {seconds} seconds and was stopped.'), seconds=int(timeout)
+            ) from error
+        if result.returncode not in ok_codes:
+            raise explain(result.returncode, result.stderr)
+        return result.stdout
+
+    def run_json(self, args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+        """Run a command that prints one JSON document (`--json` is added)."""
+        out = self.run(['--json', *args], timeout=timeout)
+        try:
+            return json.loads(out or 'null')
+        except json.JSONDecodeError as error:
+            raise ResticError(N_('restic answered something unexpected.'), detail=out[-2000:]) from error
+
+    # --- commands -----------------------------------------------------------------------------------------------
+
+    def init(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Create the repository (encrypted with the password in `password_file`)."""
+        self.run(['init'], timeout=timeout)
+
+    def exists(self, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
+        """True when a repository is there and the password opens it (False when there is none)."""
+        try:
+            self.run(['cat', 'config'], timeout=timeout)
+        except RepositoryNotFound:
+            return False
+        return True
+
+    def snapshots(self, *, tag: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> list[Snapshot]:
+        """Every snapshot, oldest first."""
+        data = self.run_json(['snapshots', *(['--tag', tag] if tag else [])], timeout=timeout) or []
+        return [
+            Snapshot(
+                id=item['id'],
+                short_id=item.get('short_id', item['id'][:8]),
+                time=item['time'],
+                paths=tuple(item.get('paths') or ()),
+                tags=tuple(item.get('tags') or ()),
+                hostname=item.get('hostname', ''),
+            )
+            for item in data
+        ]
+
+    def backup(
+        self,
+        paths: Sequence[Path],
+        *,
+        tags: Sequence[str] = (),
+        on_progress: Callable[[Progress], None] | None = None,
+        timeout: float = 24 * 3600,
+    ) -> BackupSummary:
+        """Back up `paths`; `on_progress` gets restic's status lines as they come. Returns restic's summary."""
+        args = ['--json', 'backup', *(arg for tag in tags for arg in ('--tag', tag)), *(str(p) for p in paths)]
+        process = subprocess.Popen(  # noqa: S603 - argv list, no shell
+            self._argv(args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self._environment(),
+        )
+        summary: dict[str, Any] | None = None
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                message = _parse_line(line)
+                if message.get('message_type') == 'status' and on_progress is not None:
+                    on_progress(_progress(message))
+                elif message.get('message_type') == 'summary':
+                    summary = message
+            stderr = process.stderr.read() if process.stderr else ''
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            process.kill()
+            process.wait()
+            raise ResticTimeout(
+                N_('restic did not finish within {seconds} seconds and was stopped.'), seconds=int(timeout)
+            ) from error
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        # 3: some source files could not be read; the snapshot was still made (restic says which files).
+        if code not in (0, 3) or summary is None:
+            raise explain(code, stderr)
+        return BackupSummary(
+            snapshot_id=str(summary.get('snapshot_id', '')),
+            files_new=int(summary.get('files_new', 0)),
+            files_changed=int(summary.get('files_changed', 0)),
+            files_unmodified=int(summary.get('files_unmodified', 0)),
+            data_added=int(summary.get('data_added', 0)),
+            total_files_processed=int(summary.get('total_files_processed', 0)),
+            total_bytes_processed=int(summary.get('total_bytes_processed', 0)),
+            total_duration=float(summary.get('total_duration', 0.0)),
+        )
+
+    def restore(self, snapshot: str, target: Path, *, timeout: float = 24 * 3600) -> None:
+        """Restore a snapshot (an id or 'latest') into `target`, which must be empty or missing."""
+        if target.exists() and any(target.iterdir()):
+            raise ResticError(N_('The restore target {path} is not empty.'), path=str(target))
+        self.run(['restore', snapshot, '--target', str(target)], timeout=timeout)
+
+    def check(self, *, read_data_subset: str = '', timeout: float = 6 * 3600) -> None:
+        """Verify the repository's structure (and, with `read_data_subset` such as '5%', that much of its data)."""
+        args = ['check', *(['--read-data-subset', read_data_subset] if read_data_subset else [])]
+        try:
+            self.run(args, timeout=timeout)
+        except (RepositoryNotFound, WrongPassword, RepositoryLocked, NoSpace, ResticTimeout, ResticMissing):
+            raise
+        except ResticError as error:
+            raise ResticError(
+                N_(
+                    'The repository is damaged: restic check found errors. Do not rely on it; make a new backup '
+                    'to another target and look at the details.'
+                ),
+                detail=error.detail,
+            ) from error
+
+    def forget(
+        self,
+        *,
+        keep_daily: int = 7,
+        keep_weekly: int = 4,
+        keep_monthly: int = 12,
+        prune: bool = True,
+        timeout: float = 6 * 3600,
+    ) -> None:
+        """Drop snapshots outside the retention policy (and, with `prune`, the data only they used)."""
+        args = ['forget', '--keep-daily', str(keep_daily), '--keep-weekly', str(keep_weekly)]
+        args += ['--keep-monthly', str(keep_monthly), *(['--prune'] if prune else [])]
+        self.run(args, timeout=timeout)
+
+    def unlock(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Remove stale locks (left by a restic that was killed)."""
+        self.run(['unlock'], timeout=timeout)
+
+
+def _parse_line(line: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _progress(message: dict[str, Any]) -> Progress:
+    return Progress(
+        percent_done=float(message.get('percent_done', 0.0)),
+        total_files=int(message.get('total_files', 0)),
+        files_done=int(message.get('files_done', 0)),
+        total_bytes=int(message.get('total_bytes', 0)),
+        bytes_done=int(message.get('bytes_done', 0)),
+        seconds_elapsed=int(message.get('seconds_elapsed', 0)),
+    )
+
+
+def explain(code: int, stderr: str) -> ResticError:
+    """The error for a failed restic run, from its exit code and its `Fatal:` sentence."""
+    detail = stderr.strip()[-2000:]
+    text = stderr.lower()
+    if 'unable to open config file' in text or 'repository does not exist' in text or code == 10:
+        return RepositoryNotFound(
+            N_('There is no backup repository at this location. Check the address, or create the repository.'),
+            detail=detail,
+        )
+    if 'wrong password' in text or code == 12:
+        return WrongPassword(
+            N_('The password does not open this backup repository. Use the password from the recovery kit.'),
+            detail=detail,
+        )
+    if 'repository is already locked' in text or 'unable to create lock' in text or code == 11:
+        return RepositoryLocked(
+            N_('Another backup program is using this repository. Wait for it to finish, then try again.'),
+            detail=detail,
+        )
+    if 'no space left on device' in text:
+        return NoSpace(
+            N_('The backup disk is full. Free space on it or choose another target, then run the backup again.'),
+            detail=detail,
+        )
+    return ResticError(N_('restic failed (exit code {exit_code}). The details say why.'), exit_code=code, detail=detail)
