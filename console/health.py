@@ -1,0 +1,102 @@
+"""Health checks: each says green, amber or red and, when not green, what to do in a sentence.
+
+`run_checks` gives the core's checks (database, schema, free disk space on the data volume) followed by every
+module's own `HealthCheck`s; a check that crashes is red with its error, never a crash of the whole report.
+The backup, drill, repository and license checks join here as those parts of the console land.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from appliance.db import get_database
+from appliance.errors import N_
+from appliance.i18n import gettext
+from appliance.migrate import schema_state
+from appliance.modules import Registry
+
+GREEN, AMBER, RED = 'green', 'amber', 'red'
+DISK_AMBER = 0.15  # free share of the data volume below which the disk check turns amber
+DISK_RED = 0.05
+
+
+@dataclass(frozen=True)
+class Check:
+    """The result of one check, its sentence in the reader's language."""
+
+    name: str
+    status: str
+    message: str
+
+
+def disk_space(data_dir: Path, *, amber: float = DISK_AMBER, red: float = DISK_RED) -> Check:
+    """Free space on the volume that holds the data dir."""
+    usage = shutil.disk_usage(data_dir)
+    free = usage.free / usage.total if usage.total else 0.0
+    gib = usage.free / 2**30
+    if free < red:
+        return Check(
+            'disk',
+            RED,
+            gettext(
+                N_(
+                    'Only {gib} GiB ({pct}%) free on the data volume: free space now, or uploads and backups will fail.'
+                ),
+                gib=f'{gib:.1f}',
+                pct=round(free * 100),
+            ),
+        )
+    if free < amber:
+        return Check(
+            'disk',
+            AMBER,
+            gettext(
+                N_('{gib} GiB ({pct}%) free on the data volume: plan more space.'),
+                gib=f'{gib:.1f}',
+                pct=round(free * 100),
+            ),
+        )
+    return Check('disk', GREEN, gettext(N_('{gib} GiB free on the data volume.'), gib=f'{gib:.1f}'))
+
+
+def database() -> Check:
+    """The database answers, and its schema is the one this version expects."""
+    try:
+        engine = get_database().engine
+        with engine.connect() as connection:
+            connection.execute(text('SELECT 1'))
+        state = schema_state(engine)
+    except Exception as error:  # noqa: BLE001 - any failure to reach the database is the finding
+        return Check('database', RED, gettext(N_('The database does not answer: {error}'), error=str(error)[:200]))
+    if not state.up_to_date:
+        return Check('database', RED, state.message)
+    return Check('database', GREEN, gettext(N_('The database answers and its schema is current.')))
+
+
+def _guarded(name: str, run: Callable[..., tuple[str, str]]) -> Check:
+    try:
+        status, message = run()
+    except Exception as error:  # noqa: BLE001 - a broken check must not hide the others
+        return Check(name, RED, gettext(N_('The check failed: {error}'), error=str(error)[:200]))
+    if status not in (GREEN, AMBER, RED):
+        return Check(name, RED, gettext(N_('The check answered an unknown status "{status}".'), status=status))
+    return Check(name, status, message)
+
+
+def run_checks(*, data_dir: Path, registry: Registry) -> list[Check]:
+    """The core's checks, then each module's, in module order."""
+    checks = [database(), disk_space(data_dir)]
+    for spec in registry.modules():
+        checks.extend(_guarded(f'{spec.name}.{check.name}', check.run) for check in spec.health_checks)
+    return checks
+
+
+def worst(checks: list[Check]) -> str:
+    """red if any check is red, else amber if any is amber, else green."""
+    statuses = {check.status for check in checks}
+    return RED if RED in statuses else AMBER if AMBER in statuses else GREEN
