@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import shutil
 import time
 from pathlib import Path
 
@@ -16,13 +15,7 @@ from appliance.modules import Registry, load_modules
 from console.backup import backup_paths, drill, run_backup
 from console.lock import Busy, holder, maintenance_lock
 from console.restic import Repository, ResticError
-from tests.conftest import POSTGRES_URL
 from tests.modules.conftest import Team, make_project, make_task
-
-pytestmark = [
-    pytest.mark.skipif(shutil.which('restic') is None, reason='needs restic (make test installs it)'),
-    pytest.mark.skipif(bool(POSTGRES_URL), reason='the SQLite snapshot; pg_dump comes with the console'),
-]
 
 
 def registry() -> Registry:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,6 @@ from console.restic import (
     WrongPassword,
     explain,
 )
-
-pytestmark = pytest.mark.skipif(shutil.which('restic') is None, reason='needs restic (make test installs it)')
 
 
 def repository(tmp_path: Path, name: str = 'repo', password: str = 'correct horse') -> Repository:

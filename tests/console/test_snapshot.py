@@ -15,10 +15,7 @@ from appliance.core_module import CORE
 from appliance.db import get_database
 from appliance.modules import Registry, load_modules
 from console.snapshot import MANIFEST, Manifest, SnapshotError, stage, verify
-from tests.conftest import POSTGRES_URL
 from tests.modules.conftest import Team, make_project, make_task
-
-pytestmark = pytest.mark.skipif(bool(POSTGRES_URL), reason='the SQLite snapshot; pg_dump comes with the console')
 
 
 def registry() -> Registry:

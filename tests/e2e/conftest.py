@@ -1,7 +1,7 @@
 """A live server and a headless Chromium for the end-to-end stories; screenshots and the server log on failure.
 
 Each test module is one story: its tests run in file order against one server and one browser. When a step
-fails, the later steps of that story are skipped (they would only fail for the same reason).
+fails, the later steps of that story fail at once, naming it (they build on it).
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ _failed_story: dict[str, str] = {}
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip the rest of a story once one of its steps failed."""
+    """Once a step of a story failed, its later steps fail at once (they build on it) instead of running."""
     failed = _failed_story.get(str(item.fspath))
     if failed:
-        pytest.skip(f'an earlier step of this story failed: {failed}')
+        pytest.fail(f'not run: the earlier step {failed} of this story failed', pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -112,7 +112,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """A headless Chromium with a fresh profile, driven by the system chromedriver (no Selenium Manager)."""
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.skip(f'needs {CHROMIUM} and {CHROMEDRIVER}')
+        pytest.fail(f'needs {CHROMIUM} and {CHROMEDRIVER}: `make test` installs them (make test-system-deps)')
     profile = tmp_path_factory.mktemp('chromium-profile')
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM

@@ -1,6 +1,6 @@
 """First day with Enclave, in a real Chromium: set up, sign in, add a colleague, switch to Chinese, search, sign out.
 
-The steps run in file order against one server and one browser (see conftest.py); a failed step skips the rest.
+The steps run in file order against one server and one browser (see conftest.py); a failed step fails the rest at once.
 Labels are English until the profile switches to 简体中文; after that, elements are found by what does not
 depend on the language (the search box's `name=q`, the user menu's icon, the position of "Sign out").
 """

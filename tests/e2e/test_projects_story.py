@@ -3,7 +3,7 @@ an @mention that notifies, log time, read the timeline, and find a task by a Chi
 
 The org (alice the admin, bob and dave the members) is arranged through the services; everything after that goes
 through the browser. The steps run in file order against one server and one browser (see conftest.py); a failed
-step skips the rest. Board cards are found by their DOM ids (`card-<task id>`, `column-<status id>`), everything
+step fails the rest at once. Board cards are found by their DOM ids (`card-<task id>`, `column-<status id>`), everything
 else by visible text and aria-labels (NiceGUI's marks are not in the DOM). Before reloading after a drag, a step
 waits until the server's database holds the new order (read-only, through `server_database`), so the reload
 cannot overtake the drop.
