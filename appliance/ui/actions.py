@@ -50,6 +50,12 @@ def attempt(fn: Callable[[Session, User], object], *, success: str = '') -> bool
     return _run(fn, success)[0]
 
 
+def read(actor: User, fn: Callable[[Session, User], T]) -> T:
+    """Run a read-only service call while a page is built (errors propagate: the page decides what to show)."""
+    with get_database().session() as session:
+        return fn(session, actor)
+
+
 def act_anonymous(fn: Callable[[Session], T]) -> T | None:
     """Like `act`, for pages without a session (setup, login); returns None and notifies on error."""
     context.client_ip.set(_client_ip())

@@ -65,22 +65,38 @@ def setup_language(request: Request, user: User | None = None) -> str:
     return lang
 
 
-def forbidden_response(lang: str) -> Response:
-    """A plain 403 page in the reader's language."""
+def error_page(lang: str, *, status: int, title: str, text: str, back_href: str = '/', back: str = '') -> Response:
+    """A plain error page in the reader's language (messages are msgids, translated here)."""
     token = i18n.current_language.set(lang)
     try:
-        title = i18n.gettext(N_('Not allowed'))
-        text = i18n.gettext(N_('You do not have permission to open this page. Ask your administrator if you need it.'))
-        home = i18n.gettext(N_('Back to the home page'))
+        parts = [i18n.gettext(title), i18n.gettext(text), i18n.gettext(back or N_('Back to the home page'))]
     finally:
         i18n.current_language.reset(token)
-    title, text, home = (escape(part) for part in (title, text, home))
+    title, text, back = (escape(part) for part in parts)
     html = (
         f'<!doctype html><html lang="{lang.replace("_", "-")}"><meta charset="utf-8"><title>{title}</title>'
         f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
-        f'<p><a href="/">{home}</a></p></body></html>'
+        f'<p><a href="{escape(back_href)}">{back}</a></p></body></html>'
     )
-    return HTMLResponse(html, status_code=403)
+    return HTMLResponse(html, status_code=status)
+
+
+def forbidden_response(lang: str) -> Response:
+    """A plain 403 page in the reader's language."""
+    text = N_('You do not have permission to open this page. Ask your administrator if you need it.')
+    return error_page(lang, status=403, title=N_('Not allowed'), text=text)
+
+
+def not_found_response(lang: str, text: str, *, back_href: str = '/', back: str = '') -> Response:
+    """A plain 404 page in the reader's language; `text` should not say whether the thing exists."""
+    return error_page(lang, status=404, title=N_('Not found'), text=text, back_href=back_href, back=back)
+
+
+def path_int(name: str = 'id') -> int:
+    """An integer path parameter of the page being built (0 when malformed: nothing has that id, so a 404)."""
+    request = ui.context.client.request
+    value = str(request.path_params.get(name, '')) if request is not None else ''
+    return int(value) if value.isdigit() and len(value) < 12 else 0
 
 
 def protected_page(path: str, *, permission: str | None = None, title: str = '') -> Callable[..., Any]:

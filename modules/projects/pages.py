@@ -8,16 +8,13 @@ from typing import Any, TypeVar
 
 from fastapi.responses import Response
 from nicegui import ui
-from sqlalchemy.orm import Session
 
-from appliance.db import get_database
 from appliance.i18n import _, format_datetime
 from appliance.markdown import render
-from appliance.models import User
 from appliance.services.paging import Page
-from appliance.ui.actions import act
+from appliance.ui.actions import act, read
 from appliance.ui.frame import frame
-from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services
 from modules.projects.gantt import workload_options
 from modules.projects.labels import STATUS_LABELS, VISIBILITY_LABELS
@@ -36,19 +33,6 @@ def register() -> None:
     protected_page('/projects/{id}', permission='projects.use')(overview_page)
     pages_people.register()
     pages_feed.register()
-
-
-def path_int(name: str = 'id') -> int:
-    """An integer path parameter of the page being built (0 when malformed: no such project, so a 404)."""
-    request = ui.context.client.request
-    value = str(request.path_params.get(name, '')) if request is not None else ''
-    return int(value) if value.isdigit() and len(value) < 12 else 0
-
-
-def read(ctx: PageContext, fn: Callable[[Session, User], T]) -> T:
-    """Run a read-only service call while building a page."""
-    with get_database().session() as session:
-        return fn(session, ctx.user)
 
 
 def parse_date(value: Any) -> date | None:
@@ -109,7 +93,7 @@ def projects_page(ctx: PageContext) -> None:
         @ui.refreshable
         def listing() -> None:
             page = read(
-                ctx,
+                ctx.user,
                 lambda s, a: services.list_projects(
                     session=s,
                     actor=a,
@@ -119,7 +103,7 @@ def projects_page(ctx: PageContext) -> None:
                     limit=PAGE_SIZE,
                 ),
             )
-            counts = read(ctx, lambda s, a: services.progress(s, [p.id for p in page.items]))
+            counts = read(ctx.user, lambda s, a: services.progress(s, [p.id for p in page.items]))
             if not page.items:
                 ui.label(_('No projects here yet.')).classes('text-grey-7').mark('no-projects')
             with ui.column().classes('w-full gap-2').mark('project-list'):
@@ -207,7 +191,7 @@ def overview_page(ctx: PageContext) -> Response | None:
     project = open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
-    data = read(ctx, lambda s, a: services.overview(session=s, actor=a, project_id=project.id))
+    data = read(ctx.user, lambda s, a: services.overview(session=s, actor=a, project_id=project.id))
     with project_frame(ctx, data.project, 'overview'):
         if data.project.description:
             ui.html(render(data.project.description), sanitize=True).classes('prose max-w-none').mark(

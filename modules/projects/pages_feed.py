@@ -10,14 +10,14 @@ from nicegui import ui
 
 from appliance import i18n
 from appliance.i18n import _
-from appliance.ui.actions import act, attempt
-from appliance.ui.guard import PageContext, forbidden_response, protected_page
+from appliance.ui.actions import act, attempt, read
+from appliance.ui.guard import PageContext, forbidden_response, path_int, protected_page
 from modules.projects import services
 from modules.projects.common import UNSET
 from modules.projects.extensions import TimelineItem
 from modules.projects.gantt import gantt_height, gantt_options
 from modules.projects.labels import STATUS_LABELS, VISIBILITY_LABELS
-from modules.projects.pages import activity_list, date_input, pager, parse_date, path_int, read
+from modules.projects.pages import activity_list, date_input, pager, parse_date
 from modules.projects.services import EDITABLE_STATUSES
 from modules.projects.ui import open_project, project_frame
 from modules.projects.views import ProjectView
@@ -38,7 +38,7 @@ def timeline_page(ctx: PageContext) -> Response | None:
     project = open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
-    data = read(ctx, lambda s, a: services.timeline(session=s, actor=a, project_id=project.id))
+    data = read(ctx.user, lambda s, a: services.timeline(session=s, actor=a, project_id=project.id))
     with project_frame(ctx, data.project, 'timeline'):
         today = date.today()
         everything = [item for item in data.items if item.start or item.end]
@@ -105,7 +105,7 @@ def activity_page(ctx: PageContext) -> Response | None:
         @ui.refreshable
         def feed() -> None:
             page = read(
-                ctx,
+                ctx.user,
                 lambda s, a: services.list_activity(
                     session=s, actor=a, project_id=project.id, offset=state['offset'], limit=PAGE_SIZE
                 ),
@@ -198,7 +198,7 @@ def edit_form(ctx: PageContext, project: ProjectView) -> None:
 
 def read_members(ctx: PageContext, project: ProjectView) -> dict[int, str]:
     """{user_id: display name} of the project's members, for the owner choice."""
-    views = read(ctx, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
+    views = read(ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
     return {view.user_id: view.display_name for view in views}
 
 

@@ -9,11 +9,11 @@ from fastapi.responses import Response
 from nicegui import ui
 
 from appliance.i18n import _
-from appliance.ui.actions import act, attempt
-from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.actions import act, attempt, read
+from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services
 from modules.projects.labels import MILESTONE_STATUS_LABELS, ROLE_LABELS
-from modules.projects.pages import date_input, parse_date, path_int, progress_bar, read
+from modules.projects.pages import date_input, parse_date, progress_bar
 from modules.projects.ui import open_project, project_frame
 from modules.projects.views import MilestoneView, ProjectView
 
@@ -34,7 +34,7 @@ def members_page(ctx: PageContext) -> Response | None:
 
         @ui.refreshable
         def listing() -> None:
-            members = read(ctx, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
+            members = read(ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
             with ui.column().classes('w-full gap-1').mark('members'):
                 for member in members:
                     with ui.row().classes('w-full items-center gap-2').mark(f'member:{member.username}'):
@@ -99,7 +99,7 @@ def milestones_page(ctx: PageContext) -> Response | None:
 
         @ui.refreshable
         def listing() -> None:
-            rows = read(ctx, lambda s, a: services.list_milestones(session=s, actor=a, project_id=project.id))
+            rows = read(ctx.user, lambda s, a: services.list_milestones(session=s, actor=a, project_id=project.id))
             if not rows:
                 ui.label(_('No milestones yet.')).classes('text-grey-7')
             with ui.column().classes('w-full gap-2').mark('milestones'):

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from html import escape
 
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from nicegui import ui
 
 from appliance import i18n
-from appliance.db import get_database
 from appliance.errors import N_, NotFound, PermissionDenied
 from appliance.i18n import _
+from appliance.ui.actions import read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, forbidden_response
+from appliance.ui.guard import not_found_response as guard_not_found
 from modules.projects import extensions
 from modules.projects.labels import STATUS_COLORS, STATUS_LABELS
 from modules.projects.views import ProjectView
@@ -32,20 +32,12 @@ SETTINGS_TAB = ('settings', N_('Settings'), 'settings', '/projects/{id}/settings
 
 def not_found_response(lang: str) -> Response:
     """A plain 404 page in the reader's language, which does not say whether the project exists."""
-    token = i18n.current_language.set(lang)
-    try:
-        title = i18n.gettext(N_('Not found'))
-        text = i18n.gettext(N_('This project does not exist, or you are not one of its members.'))
-        back = i18n.gettext(N_('Back to the projects'))
-    finally:
-        i18n.current_language.reset(token)
-    title, text, back = (escape(part) for part in (title, text, back))
-    html = (
-        f'<!doctype html><html lang="{lang.replace("_", "-")}"><meta charset="utf-8"><title>{title}</title>'
-        f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
-        f'<p><a href="/projects">{back}</a></p></body></html>'
+    return guard_not_found(
+        lang,
+        N_('This project does not exist, or you are not one of its members.'),
+        back_href='/projects',
+        back=N_('Back to the projects'),
     )
-    return HTMLResponse(html, status_code=404)
 
 
 def open_project(ctx: PageContext, project_id: int) -> ProjectView | Response:
@@ -53,8 +45,7 @@ def open_project(ctx: PageContext, project_id: int) -> ProjectView | Response:
     from modules.projects import services
 
     try:
-        with get_database().session() as session:
-            return services.get_project(session=session, actor=ctx.user, project_id=project_id)
+        return read(ctx.user, lambda s, a: services.get_project(session=s, actor=a, project_id=project_id))
     except NotFound:
         return not_found_response(i18n.language())
     except PermissionDenied:

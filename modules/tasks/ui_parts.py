@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from html import escape
 from typing import TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from appliance.db import get_database
+from appliance import i18n
 from appliance.errors import N_, NotFound, PermissionDenied
 from appliance.i18n import _
 from appliance.models import User
+from appliance.ui.actions import read as read
+from appliance.ui.guard import not_found_response as guard_not_found
+from appliance.ui.guard import path_int as path_int
 from modules.tasks.models import PRIORITIES
 from modules.tasks.views import PersonRef, TaskFilter
 
@@ -123,20 +125,7 @@ def with_query(path: str, pairs: dict[str, str]) -> str:
 
 def not_found_response(message: str = N_('This task does not exist, or you cannot see its project.')) -> Response:
     """A plain 404 page in the reader's language (the same look as the platform's 403 page)."""
-    title, text, home = _('Not found'), _(message), _('Back to the home page')
-    title, text, home = (escape(part) for part in (title, text, home))
-    html = (
-        f'<!doctype html><html><meta charset="utf-8"><title>{title}</title>'
-        f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
-        f'<p><a href="/">{home}</a></p></body></html>'
-    )
-    return HTMLResponse(html, status_code=404)
-
-
-def read(actor: User, fn: Callable[[Session, User], T]) -> T:
-    """Run a read-only service call while building a page (errors propagate: the page turns them into a 404)."""
-    with get_database().session() as session:
-        return fn(session, actor)
+    return guard_not_found(i18n.language(), message)
 
 
 def read_or_404(actor: User, fn: Callable[[Session, User], T]) -> T | Response:
@@ -145,15 +134,6 @@ def read_or_404(actor: User, fn: Callable[[Session, User], T]) -> T | Response:
         return read(actor, fn)
     except (NotFound, PermissionDenied):
         return not_found_response()
-
-
-def path_int(name: str = 'id') -> int:
-    """An integer path parameter of the page being built (0 when malformed: no such thing, so a 404)."""
-    from nicegui import ui
-
-    request = ui.context.client.request
-    value = str(request.path_params.get(name, '')) if request is not None else ''
-    return int(value) if value.isdigit() and len(value) < 12 else 0
 
 
 def add_board_css() -> None:
