@@ -12,7 +12,7 @@ The projects module never imports the modules that contribute.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -101,6 +101,17 @@ def tabs() -> list[ProjectTab]:
 def stats() -> list[ProjectStats]:
     """Contributed statistics providers."""
     return list(current_registry().contributions('projects.stats'))
+
+
+def add_up(ids: list[int], parts: Iterable[dict[int, tuple[int, int]]]) -> dict[int, tuple[int, int]]:
+    """{id: (closed, total)} summed over the contributors' answers; (0, 0) for an id nobody counted."""
+    result = dict.fromkeys(ids, (0, 0))
+    for part in parts:
+        for key, (closed, total) in part.items():
+            if key in result:
+                done, all_ = result[key]
+                result[key] = (done + closed, all_ + total)
+    return result
 
 
 def activity_texts() -> dict[str, str]:

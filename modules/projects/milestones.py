@@ -19,15 +19,10 @@ from modules.projects.views import MilestoneView
 
 def milestone_progress(session: Session, milestone_ids: list[int]) -> dict[int, tuple[int, int]]:
     """{milestone_id: (closed, total)} summed over the contributing modules; (0, 0) when there is none."""
-    result = {mid: (0, 0) for mid in milestone_ids}
-    if not milestone_ids:
-        return result
-    for provider in extensions.stats():
-        for mid, (closed, total) in provider.milestone_progress(session, milestone_ids).items():
-            if mid in result:
-                done, all_ = result[mid]
-                result[mid] = (done + closed, all_ + total)
-    return result
+    return extensions.add_up(
+        milestone_ids,
+        (p.milestone_progress(session, milestone_ids) for p in extensions.stats()) if milestone_ids else (),
+    )
 
 
 def _views(session: Session, rows: list[Milestone]) -> list[MilestoneView]:

@@ -120,15 +120,9 @@ def get_project(*, session: Session, actor: User, project_id: int) -> ProjectVie
 
 def progress(session: Session, project_ids: list[int]) -> dict[int, tuple[int, int]]:
     """{project_id: (closed, total)} summed over every contributing module; (0, 0) when there is none."""
-    result = {pid: (0, 0) for pid in project_ids}
-    if not project_ids:
-        return result
-    for provider in extensions.stats():
-        for pid, (closed, total) in provider.progress(session, project_ids).items():
-            if pid in result:
-                done, all_ = result[pid]
-                result[pid] = (done + closed, all_ + total)
-    return result
+    return extensions.add_up(
+        project_ids, (p.progress(session, project_ids) for p in extensions.stats()) if project_ids else ()
+    )
 
 
 def list_projects(

@@ -29,6 +29,7 @@ from modules.projects import activity
 from modules.projects.access import role_in
 from modules.tasks.access import require_task, task_ref
 from modules.tasks.comments import people
+from modules.tasks.common import record_activity
 from modules.tasks.models import Attachment
 from modules.tasks.views import AttachmentView, PersonRef
 
@@ -129,16 +130,8 @@ def record_attachment(
     session.flush()
     store.add_ref(session=session, sha256=sha256, owner=BLOB_OWNER, owner_id=str(attachment.id))
     store.remove_ref(session=session, sha256=sha256, owner=BLOB_OWNER, owner_id=holder)
-    activity.record(
-        session,
-        project_id=project.id,
-        actor=actor,
-        action='attachment.added',
-        target_kind='task',
-        target_id=task.id,
-        ref=task_ref(project, task),
-        title=task.title,
-        filename=attachment.filename,
+    record_activity(
+        session, actor=actor, project=project, task=task, action='attachment.added', filename=attachment.filename
     )
     return attachment
 

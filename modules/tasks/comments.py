@@ -21,11 +21,11 @@ from appliance.models import User
 from appliance.search import SearchHit, like_pattern, match_score
 from appliance.services import audit
 from appliance.services.permissions import has_permission
-from modules.projects import activity
 from modules.projects.access import role_in, visible_project_ids
 from modules.projects.models import Member, Project
 from modules.tasks import notify
 from modules.tasks.access import require_task, task_ref, task_url
+from modules.tasks.common import record_activity
 from modules.tasks.models import Comment, Task, Watcher
 from modules.tasks.views import CommentView, PersonRef
 
@@ -134,16 +134,7 @@ def add_comment(*, session: Session, actor: User, task_id: int, body: str) -> Co
     )
     _watch(session, task.id, actor.id)
     search_index.index(session, INDEX_KIND, comment.id, body)
-    activity.record(
-        session,
-        project_id=project.id,
-        actor=actor,
-        action='comment.added',
-        target_kind='task',
-        target_id=task.id,
-        ref=task_ref(project, task),
-        title=task.title,
-    )
+    record_activity(session, actor=actor, project=project, task=task, action='comment.added')
     session.flush()
     return comment
 
@@ -187,16 +178,7 @@ def edit_comment(*, session: Session, actor: User, comment_id: int, body: str) -
         target=f'comment:{comment.id}',
         details={'task': task_ref(project, task), 'old_length': len(old), 'new_length': len(body)},
     )
-    activity.record(
-        session,
-        project_id=project.id,
-        actor=actor,
-        action='comment.edited',
-        target_kind='task',
-        target_id=task.id,
-        ref=task_ref(project, task),
-        title=task.title,
-    )
+    record_activity(session, actor=actor, project=project, task=task, action='comment.edited')
     session.flush()
     return comment
 
@@ -219,16 +201,7 @@ def delete_comment(*, session: Session, actor: User, comment_id: int) -> None:
         target=f'comment:{comment_id}',
         details={'task': task_ref(project, task), 'length': length, 'author_id': author_id},
     )
-    activity.record(
-        session,
-        project_id=project.id,
-        actor=actor,
-        action='comment.deleted',
-        target_kind='task',
-        target_id=task.id,
-        ref=task_ref(project, task),
-        title=task.title,
-    )
+    record_activity(session, actor=actor, project=project, task=task, action='comment.deleted')
     session.flush()
 
 

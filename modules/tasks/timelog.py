@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from appliance.errors import N_, NotFound, PermissionDenied, ValidationError
 from appliance.models import User
-from modules.projects import activity
 from modules.projects.access import is_member, role_in
-from modules.tasks.access import require_task, task_ref
+from modules.tasks.access import require_task
 from modules.tasks.comments import people
+from modules.tasks.common import record_activity
 from modules.tasks.models import TimeEntry
 from modules.tasks.views import TimeEntryView
 
@@ -74,17 +74,8 @@ def log_time(
     entry = TimeEntry(task_id=task.id, user_id=person_id, day=day, hours=amount, note=note)
     session.add(entry)
     session.flush()
-    activity.record(
-        session,
-        project_id=project.id,
-        actor=actor,
-        action='time.logged',
-        target_kind='task',
-        target_id=task.id,
-        ref=task_ref(project, task),
-        title=task.title,
-        hours=str(amount),
-        day=day.isoformat(),
+    record_activity(
+        session, actor=actor, project=project, task=task, action='time.logged', hours=str(amount), day=day.isoformat()
     )
     return entry
 
@@ -126,17 +117,7 @@ def delete_time(*, session: Session, actor: User, entry_id: int) -> None:
     require_task(session, actor, task.id, 'member' if entry.user_id == actor.id else 'manager')
     hours = entry.hours
     session.delete(entry)
-    activity.record(
-        session,
-        project_id=project.id,
-        actor=actor,
-        action='time.deleted',
-        target_kind='task',
-        target_id=task.id,
-        ref=task_ref(project, task),
-        title=task.title,
-        hours=str(hours),
-    )
+    record_activity(session, actor=actor, project=project, task=task, action='time.deleted', hours=str(hours))
     session.flush()
 
 
