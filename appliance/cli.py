@@ -48,21 +48,23 @@ PasswordStdin = Annotated[
 OPERATOR = Operator(username=ACTOR)
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print `message` on stderr and end the command with `code`."""
     typer.echo(message, err=True)
     raise typer.Exit(code)
 
 
-def _settings() -> Settings:
+def cli_settings() -> Settings:
+    """The settings, or the end of the command with a sentence when the configuration is invalid."""
     try:
         return get_settings()
     except (pydantic.ValidationError, tomllib.TOMLDecodeError) as error:
-        _fail(f'The configuration is invalid; fix it and run the command again.\n{error}', 2)
+        fail(f'The configuration is invalid; fix it and run the command again.\n{error}', 2)
 
 
 def _unreachable(settings: Settings, error: OperationalError) -> NoReturn:
     where = settings.redacted()['database_url'] or settings.sqlalchemy_url
-    _fail(
+    fail(
         f'Cannot open the database at {where}: {error.orig}\n'
         'Check data_dir and database_url in the configuration; on a new install run "enclave migrate" first.',
         2,
@@ -75,22 +77,22 @@ def _load_registry(settings: Settings) -> None:
 
 
 @contextmanager
-def _operator_session() -> Iterator[Session]:
+def operator_session() -> Iterator[Session]:
     """One transaction on a database whose schema is current; any error rolls it back and ends the command."""
-    settings = _settings()
+    settings = cli_settings()
     try:
         database = init_database(settings.sqlalchemy_url)
         ensure_current(database.engine)
         _load_registry(settings)
     except (SchemaError, ModuleError) as error:
-        _fail(f'Enclave cannot run this command: {error}', 2)
+        fail(f'Enclave cannot run this command: {error}', 2)
     except OperationalError as error:
         _unreachable(settings, error)
     try:
         with database.session() as session:
             yield session
     except ServiceError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -99,7 +101,7 @@ def _read_password(from_stdin: bool) -> str:
         return password
     password = sys.stdin.readline().rstrip('\r\n')
     if not password:
-        _fail('No password on standard input: pipe it in as one line, or leave out --password-stdin to be asked.')
+        fail('No password on standard input: pipe it in as one line, or leave out --password-stdin to be asked.')
     return password
 
 
@@ -131,7 +133,7 @@ def serve(
     migrate: Annotated[bool, typer.Option('--migrate/--no-migrate', help='Bring the schema up to date first.')] = True,
 ) -> None:
     """Serve Enclave on the configured host and port."""
-    settings = _settings()
+    settings = cli_settings()
     # NiceGUI resolves its storage folder at import time; keep it inside the data dir.
     os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.data_dir / 'nicegui'))
     from nicegui import ui
@@ -141,7 +143,7 @@ def serve(
     try:
         build(settings, migrate=migrate)
     except (SchemaError, ModuleError) as error:
-        _fail(f'Enclave cannot start: {error}', 2)
+        fail(f'Enclave cannot start: {error}', 2)
     except OperationalError as error:
         _unreachable(settings, error)
     ui.run(**run_kwargs(settings))  # type: ignore[arg-type]
@@ -150,20 +152,20 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Create the data dir and bring the database schema to this version's newest revision."""
-    settings = _settings()
+    settings = cli_settings()
     os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.data_dir / 'nicegui'))
     from appliance.config import prepare_data_dir
 
     try:
         prepare_data_dir(settings)
     except OSError as error:
-        _fail(f'Cannot prepare the data dir {settings.data_dir}: {error}\nRun as the account that owns it.', 2)
+        fail(f'Cannot prepare the data dir {settings.data_dir}: {error}\nRun as the account that owns it.', 2)
     database = init_database(settings.sqlalchemy_url)
     try:
         before = schema_state(database.engine)
         upgrade(database.engine)
     except SchemaError as error:
-        _fail(f'Not migrated: {error}', 2)
+        fail(f'Not migrated: {error}', 2)
     except OperationalError as error:
         _unreachable(settings, error)
     if before.up_to_date:
@@ -189,7 +191,7 @@ def user_create(
 ) -> None:
     """Create an account. The first account must be an admin; creating it completes setup."""
     password = _read_password(password_stdin)
-    with _operator_session() as session:
+    with operator_session() as session:
         first = accounts.setup_required(session)
         user = accounts.create_user(
             session=session,
@@ -208,7 +210,7 @@ def user_create(
 @user_app.command('list')
 def user_list(json_output: Annotated[bool, typer.Option('--json', help='Print JSON for scripts.')] = False) -> None:
     """List every account, active or not."""
-    with _operator_session() as session:
+    with operator_session() as session:
         users = _all_users(session)
         rows: list[dict[str, Any]] = [
             {
@@ -241,7 +243,7 @@ def user_list(json_output: Annotated[bool, typer.Option('--json', help='Print JS
 @user_app.command('disable')
 def user_disable(username: str) -> None:
     """Disable an account and end its sessions; its tokens stop working."""
-    with _operator_session() as session:
+    with operator_session() as session:
         user = _find_user(session, username)
         ended = _live_sessions(session, user)
         accounts.set_active(session=session, actor=OPERATOR, user_id=user.id, active=False)
@@ -251,7 +253,7 @@ def user_disable(username: str) -> None:
 @user_app.command('enable')
 def user_enable(username: str) -> None:
     """Enable a disabled account again."""
-    with _operator_session() as session:
+    with operator_session() as session:
         user = _find_user(session, username)
         accounts.set_active(session=session, actor=OPERATOR, user_id=user.id, active=True)
     typer.echo(f'Enabled {user.username}.')
@@ -260,10 +262,10 @@ def user_enable(username: str) -> None:
 @user_app.command('reset-password')
 def user_reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
     """Set a new password for an account and end its sessions."""
-    with _operator_session() as session:
+    with operator_session() as session:
         _find_user(session, username)  # ask for the password only once the user is known
     password = _read_password(password_stdin)
-    with _operator_session() as session:
+    with operator_session() as session:
         user = _find_user(session, username)
         ended = _live_sessions(session, user)
         accounts.reset_password(session=session, actor=OPERATOR, user_id=user.id, new_password=password)
@@ -277,7 +279,7 @@ def token_create(
     expires_days: Annotated[int | None, typer.Option('--expires-days', help='1 to 3650; default: never.')] = None,
 ) -> None:
     """Create a personal access token and print only the token (shown once)."""
-    with _operator_session() as session:
+    with operator_session() as session:
         owner = _find_user(session, username)
         _row, raw = tokens.create_token(
             session=session, actor=OPERATOR, owner=owner, name=name, expires_days=expires_days
@@ -288,11 +290,17 @@ def token_create(
 @audit_app.command('verify')
 def audit_verify() -> None:
     """Check every link of the audit chain; exit 1 at the first altered, removed or inserted event."""
-    with _operator_session() as session:
+    with operator_session() as session:
         result = audit.verify(session=session)
     if not result.ok:
-        _fail(f'audit log BROKEN at event #{result.broken_id}: {result.reason}')
+        fail(f'audit log BROKEN at event #{result.broken_id}: {result.reason}')
     typer.echo(f'audit log OK: {result.checked} events')
+
+
+# The console's commands (backup, restore, health, license) use the helpers above.
+from console.cli import register as _register_console  # noqa: E402
+
+_register_console(app)
 
 
 def main() -> None:

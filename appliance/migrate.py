@@ -24,6 +24,7 @@ class SchemaError(RuntimeError):
 def import_all_models() -> None:
     """Import the core's models and every installed module's models, so the metadata is complete."""
     importlib.import_module('appliance.models')
+    importlib.import_module('console.models')
     try:
         package = importlib.import_module('modules')
     except ModuleNotFoundError:

@@ -205,13 +205,25 @@ def load_modules(registry: Registry, names: Sequence[str], *, package: str = 'mo
 
 def build_registry(names: Sequence[str], *, package: str = 'modules') -> Registry:
     """A fresh process-wide registry: the core first, then the enabled modules in order; frozen."""
-    from appliance.core_module import CORE  # the core's spec imports services, which import this module
-
     fresh = reset_registry()
-    fresh.register(CORE)
+    register_builtins(fresh)
     load_modules(fresh, names, package=package)
     fresh.freeze()
     return fresh
+
+
+def builtin_specs() -> list[ModuleSpec]:
+    """The parts every install has, in order: the core, then the maintenance console."""
+    from appliance.core_module import CORE  # the core's spec imports services, which import this module
+    from console.spec import CONSOLE
+
+    return [CORE, CONSOLE]
+
+
+def register_builtins(registry: Registry) -> None:
+    """Register the core and the console, before any module."""
+    for spec in builtin_specs():
+        registry.register(spec)
 
 
 registry = Registry()

@@ -36,3 +36,13 @@ def session_secret(data_dir: Path) -> str:
 def data_encryption_key(data_dir: Path) -> bytes:
     """Key material for encrypting sensitive fields at rest (used by modules such as people)."""
     return get_or_create_secret(data_dir, 'data-key')
+
+
+def install_id(data_dir: Path) -> str:
+    """This installation's id, e.g. `ENC-7Q2M-4KX9-T1BD`: shown to the vendor to bind a license, printed in the
+    recovery kit. Made once from random bytes (not secret, but kept with the keys so a restore brings it back)."""
+    raw = get_or_create_secret(data_dir, 'install-id', nbytes=16)
+    alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'  # Crockford base32
+    number = int.from_bytes(raw[:8], 'big')
+    chars = ''.join(alphabet[(number >> (5 * i)) & 31] for i in range(12))
+    return f'ENC-{chars[0:4]}-{chars[4:8]}-{chars[8:12]}'

@@ -19,11 +19,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from appliance.config import get_settings
-from appliance.core_module import CORE
 from appliance.db import Database, get_database, init_database
 from appliance.migrate import upgrade
 from appliance.models import User
-from appliance.modules import current_registry, reset_registry
+from appliance.modules import current_registry, register_builtins, reset_registry
 from appliance.services import accounts, passwords, tokens
 
 PASSWORD = 'Correct-Horse-Battery-42'
@@ -80,7 +79,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
     init_database(get_settings().sqlalchemy_url)
     registry = reset_registry()
-    registry.register(CORE)
+    register_builtins(registry)
     yield directory
     get_database().dispose()
     get_settings.cache_clear()

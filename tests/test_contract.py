@@ -15,8 +15,16 @@ from urllib.parse import quote
 
 import pytest
 
-from appliance.core_module import CORE
-from appliance.modules import PERMISSION_RE, ModuleSpec, Registry, current_registry, load_modules, reset_registry
+from appliance.modules import (
+    PERMISSION_RE,
+    ModuleSpec,
+    Registry,
+    builtin_specs,
+    current_registry,
+    load_modules,
+    register_builtins,
+    reset_registry,
+)
 from tests.appliance.support import (  # noqa: F401 - fixtures
     Keys,
     TestClient,
@@ -30,17 +38,17 @@ from tests.conftest import People
 
 
 def installed_modules() -> list[ModuleSpec]:
-    """The core, then every module under `modules/`, each after the modules it requires."""
+    """The core and the console, then every module under `modules/`, each after the modules it requires."""
     try:
         package = importlib.import_module('modules')
     except ModuleNotFoundError:
-        return [CORE]
+        return builtin_specs()
     found: list[ModuleSpec] = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
         spec = getattr(importlib.import_module(f'modules.{info.name}'), 'MODULE', None)
         if isinstance(spec, ModuleSpec):
             found.append(spec)
-    ordered = [CORE]
+    ordered = builtin_specs()
     while found:
         ready = [spec for spec in found if set(spec.requires) <= {done.name for done in ordered}]
         assert ready, f'modules with unmet requirements: {[spec.name for spec in found]}'
@@ -50,7 +58,7 @@ def installed_modules() -> list[ModuleSpec]:
 
 
 MODULES = installed_modules()
-ENABLED = [spec.name for spec in MODULES if spec is not CORE]
+ENABLED = [spec.name for spec in MODULES if spec not in builtin_specs()]
 PROTECTED = [(spec.name, path) for spec in MODULES for path in spec.protected_paths]
 
 
@@ -71,7 +79,7 @@ def app(
 def client(app: tuple[TestClient, Registry], data_dir: object) -> TestClient:
     """A cookie-less client; the registry of this test holds every module, as the app's does."""
     registry = reset_registry()
-    registry.register(CORE)
+    register_builtins(registry)
     load_modules(registry, ENABLED)
     registry.freeze()
     app[0].cookies.clear()

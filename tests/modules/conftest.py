@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from appliance.core_module import CORE
 from appliance.db import get_database
 from appliance.models import User
-from appliance.modules import load_modules, reset_registry
+from appliance.modules import load_modules, register_builtins, reset_registry
 from modules.projects.models import Member, Project
 from modules.tasks.models import DEFAULT_WORKFLOW, Status, Task
 from tests.conftest import make_user
@@ -30,7 +29,7 @@ ENABLED = ['projects', 'tasks']
 def module_registry(data_dir: Path) -> Iterator[None]:
     """The registry holds the core, projects and tasks for every module test."""
     registry = reset_registry()
-    registry.register(CORE)
+    register_builtins(registry)
     load_modules(registry, ENABLED)
     registry.freeze()
     yield
