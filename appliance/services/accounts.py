@@ -68,6 +68,13 @@ def _active_admin_count(session: Session) -> int:
     return session.scalar(query) or 0
 
 
+def check_seats(session: Session, *, adding: int = 1) -> None:
+    """Ask every 'core.seat_guard' contribution whether `adding` more active accounts fit; a guard that says no
+    raises a ServiceError saying why and what to do. Called before an account is created active or enabled."""
+    for guard in current_registry().contributions('core.seat_guard'):
+        guard(session=session, adding=adding)
+
+
 def setup_required(session: Session) -> bool:
     """True while the database has no user at all: every page then leads to the setup wizard."""
     return _active_admin_count(session) == 0 and session.scalar(select(func.count()).select_from(User)) == 0
@@ -158,7 +165,8 @@ def create_user(
     first = setup_required(session)
     if first and 'admin' not in (roles or []):
         raise Conflict(N_('No administrator exists yet: the first account must be an administrator.'))
-    # Seat limits (the license issue) hook in here: a user is created only when a seat is free.
+    if not first:  # the first administrator is never refused: without one nobody could manage anything
+        check_seats(session)
     user = _new_user(
         session,
         username=username,
@@ -264,6 +272,8 @@ def set_active(*, session: Session, actor: Actor, user_id: int, active: bool) ->
         return user  # nothing to do, nothing to audit
     if not active and 'admin' in user.role_names and _active_admin_count(session) <= 1:
         raise Conflict(N_('This is the last administrator; make someone else an administrator first.'))
+    if active:
+        check_seats(session)
     user.is_active = active
     if not active:
         auth.end_user_sessions(session=session, user_id=user.id, reason='disabled')
