@@ -34,7 +34,7 @@ system-deps:
 
 # ... and the browser the end-to-end tests drive.
 test-system-deps: system-deps
-	@scripts/apt-ensure.sh chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver
+	@scripts/apt-ensure.sh chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver openssh-server:/usr/sbin/sshd
 
 test: test-system-deps $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nicegui import app, core
 
-from appliance import i18n
+from appliance import i18n, logs
 from appliance.api import core as api_core
 from appliance.api import errors as api_errors
 from appliance.api import health, openapi
@@ -20,6 +20,7 @@ from appliance.scheduler import create_scheduler
 from appliance.secrets import session_secret
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
 from appliance.web import sessions
+from appliance.web.maintenance import MaintenanceMiddleware
 from appliance.web.security import SecurityMiddleware
 
 log = logging.getLogger('enclave')
@@ -29,6 +30,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     """Wire everything onto NiceGUI's app. Raises SchemaError / ModuleError with a message for the admin."""
     settings = settings or get_settings()
     prepare_data_dir(settings)
+    logs.configure(settings)
     from nicegui.storage import Storage
 
     Storage.path = settings.data_dir / 'nicegui'
@@ -42,6 +44,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
 
     # Socket.IO from another origin is refused (engine.io's same-origin check, proxy headers included).
     core.sio.eio.cors_allowed_origins = None
+    app.add_middleware(MaintenanceMiddleware)
     app.add_middleware(SecurityMiddleware, https=settings.https)
     api_errors.install(app)
     # FastAPI wraps the app's lifespan around each included router's (ours have none). Keep NiceGUI's as it is,

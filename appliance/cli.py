@@ -7,6 +7,7 @@ a database or configuration that does not fit this version ends it with exit cod
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -146,6 +147,12 @@ def serve(
         fail(f'Enclave cannot start: {error}', 2)
     except OperationalError as error:
         _unreachable(settings, error)
+    # Held while serving: `enclave restore` refuses to swap the data under a running app.
+    server_lock = (settings.data_dir / 'server.lock').open('a')
+    try:
+        fcntl.flock(server_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fail(f'Another Enclave is already serving the data folder {settings.data_dir}.', 2)
     ui.run(**run_kwargs(settings))  # type: ignore[arg-type]
 
 

@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from appliance.db import get_database
 from appliance.modules import Registry, ScheduledJob
 from appliance.services import auth, mail
+from appliance.web import maintenance
 
 log = logging.getLogger('enclave.scheduler')
 
@@ -35,6 +36,9 @@ CORE_JOBS = (
 
 def _guarded(job: ScheduledJob) -> object:
     def run() -> None:
+        if maintenance.active():
+            log.info('scheduled job %s skipped: maintenance in progress', job.id)
+            return
         try:
             job.func()
         except Exception:

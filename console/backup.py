@@ -2,7 +2,8 @@
 
 A backup holds the staged database copy and manifest, the blob store, the keys (without them encrypted fields
 cannot be read) and the config file when there is one. Both operations take the maintenance lock.
-Scheduling, targets kept in the database, history and the console pages come on top of these functions.
+The `*_unlocked` / `stage_and_back_up` forms do the work for a caller that already holds the lock
+(console.runs, which records each run in the history; an upgrade, which backs up before it starts).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from pathlib import Path
 
 from appliance import __version__
 from appliance.config import Settings
-from appliance.db import utcnow
+from appliance.db import get_database, utcnow
 from appliance.errors import N_
 from appliance.modules import Registry
 from console.lock import maintenance_lock
-from console.restic import BackupSummary, Progress, Repository, ResticError
-from console.snapshot import Finding, Manifest, stage, verify
+from console.restic import BackupSummary, Progress, Repository, ResticError, Snapshot
+from console.snapshot import MANIFEST, Finding, Manifest, SnapshotError, stage, verify
 
 TAG = 'enclave'
 STAGING = 'backup-staging'
@@ -35,6 +36,44 @@ def backup_paths(settings: Settings, config_file: Path | None = None) -> list[Pa
     return [path for path in paths if path.exists()]
 
 
+def scratch_dir(settings: Settings) -> Path:
+    """Where drills and restores unpack a snapshot: on the data volume (never a RAM-backed /tmp), outside the
+    paths that are backed up."""
+    path = settings.data_dir / 'scratch'
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def stage_and_back_up(
+    *,
+    settings: Settings,
+    registry: Registry,
+    repository: Repository,
+    config_file: Path | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> tuple[Manifest, BackupSummary]:
+    """Stage a consistent copy and back it up with restic. The caller holds the maintenance lock."""
+    staging = settings.data_dir / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    (settings.data_dir / 'blobs').mkdir(exist_ok=True)
+    for spec in registry.modules():
+        if spec.backup_hooks and spec.backup_hooks.before_backup:
+            with get_database().session() as session:
+                spec.backup_hooks.before_backup(session=session)
+    manifest = stage(
+        database=settings.data_dir / 'enclave.db',
+        blob_root=settings.data_dir / 'blobs',
+        staging=staging,
+        registry=registry,
+        app_version=__version__,
+        created_at=utcnow().isoformat(),
+        data_dir=str(settings.data_dir.resolve()),
+        config_file=str(config_file.resolve()) if config_file is not None and config_file.is_file() else '',
+    )
+    summary = repository.backup(backup_paths(settings, config_file), tags=[TAG], on_progress=on_progress)
+    return manifest, summary
+
+
 def run_backup(
     *,
     settings: Settings,
@@ -44,20 +83,14 @@ def run_backup(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> tuple[Manifest, BackupSummary]:
     """Stage a consistent copy and back it up with restic, under the maintenance lock."""
-    with maintenance_lock(settings.data_dir, 'backup'):
-        staging = settings.data_dir / STAGING
-        shutil.rmtree(staging, ignore_errors=True)
-        (settings.data_dir / 'blobs').mkdir(exist_ok=True)
-        manifest = stage(
-            database=settings.data_dir / 'enclave.db',
-            blob_root=settings.data_dir / 'blobs',
-            staging=staging,
+    with maintenance_lock(settings.data_dir, N_('backup')):
+        return stage_and_back_up(
+            settings=settings,
             registry=registry,
-            app_version=__version__,
-            created_at=utcnow().isoformat(),
+            repository=repository,
+            config_file=config_file,
+            on_progress=on_progress,
         )
-        summary = repository.backup(backup_paths(settings, config_file), tags=[TAG], on_progress=on_progress)
-        return manifest, summary
 
 
 @dataclass(frozen=True)
@@ -66,6 +99,7 @@ class DrillResult:
 
     snapshot: str
     findings: tuple[Finding, ...]
+    manifest: Manifest | None = None
 
     @property
     def proven(self) -> bool:
@@ -73,22 +107,53 @@ class DrillResult:
         return not self.findings
 
 
-def drill(*, settings: Settings, repository: Repository, scratch_root: Path | None = None) -> DrillResult:
+def find_data_root(restored: Path) -> Path:
+    """The folder of a restored snapshot that holds the data dir (the one with the staged manifest)."""
+    for manifest in sorted(restored.rglob(f'{STAGING}/{MANIFEST}')):
+        return manifest.parent.parent
+    raise SnapshotError(N_('The snapshot holds no Enclave backup (no manifest); it was not made by Enclave.'))
+
+
+def latest_snapshot(repository: Repository, snapshot: str = 'latest') -> Snapshot:
+    """The snapshot to restore: the newest Enclave snapshot, or the one whose id starts with `snapshot`."""
+    snapshots = repository.snapshots(tag=TAG)
+    if not snapshots:
+        raise ResticError(N_('There is no backup in this repository yet. Run a backup first.'))
+    if snapshot == 'latest':
+        return snapshots[-1]
+    wanted = snapshot.strip().lower()
+    matches = [item for item in snapshots if len(wanted) >= 6 and item.id.startswith(wanted)]
+    if len(matches) != 1:
+        raise ResticError(
+            N_('There is no Enclave snapshot "{snapshot}" in this repository; see "enclave backup list".'),
+            snapshot=snapshot,
+        )
+    return matches[0]
+
+
+def restore_and_prove(*, settings: Settings, repository: Repository, snapshot: Snapshot, target: Path) -> DrillResult:
+    """Restore `snapshot` into the empty folder `target` and prove the copy against its manifest."""
+    repository.restore(snapshot.id, target)
+    data_root = find_data_root(target)
+    manifest = Manifest.read(data_root / STAGING / MANIFEST)
+    findings = verify(staging=data_root / STAGING, blob_root=data_root / 'blobs')
+    return DrillResult(snapshot=snapshot.short_id, findings=tuple(findings), manifest=manifest)
+
+
+def drill_unlocked(*, settings: Settings, repository: Repository) -> DrillResult:
+    """The drill's work; the caller holds the maintenance lock."""
+    snapshot = latest_snapshot(repository)
+    scratch = Path(tempfile.mkdtemp(prefix='drill-', dir=scratch_dir(settings)))
+    try:
+        return restore_and_prove(settings=settings, repository=repository, snapshot=snapshot, target=scratch / 'r')
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def drill(*, settings: Settings, repository: Repository) -> DrillResult:
     """Restore the latest snapshot into a scratch folder, prove it against its manifest, delete the scratch copy.
 
     A repository that cannot be read or restored raises its ResticError; the caller records the drill as failed.
     """
-    with maintenance_lock(settings.data_dir, 'restore drill'):
-        snapshots = repository.snapshots(tag=TAG)
-        if not snapshots:
-            raise ResticError(N_('There is no backup in this repository yet. Run a backup first.'))
-        latest = snapshots[-1]
-        scratch = Path(tempfile.mkdtemp(prefix='enclave-drill-', dir=scratch_root))
-        try:
-            target = scratch / 'restore'
-            repository.restore(latest.id, target)
-            restored_data = target / settings.data_dir.resolve().relative_to('/')
-            findings = verify(staging=restored_data / STAGING, blob_root=restored_data / 'blobs')
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        return DrillResult(snapshot=latest.short_id, findings=tuple(findings))
+    with maintenance_lock(settings.data_dir, N_('restore drill')):
+        return drill_unlocked(settings=settings, repository=repository)

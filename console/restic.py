@@ -122,6 +122,8 @@ class Repository:
     cache_dir: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     binary: str = RESTIC
+    # Extended options (`-o key=value` pairs), e.g. the sftp.command that gives ssh the box's own key.
+    options: tuple[str, ...] = ()
 
     # --- running restic ---------------------------------------------------------------------------------------
 
@@ -131,7 +133,7 @@ class Repository:
             raise ResticMissing(N_('restic is not installed. Install the Debian package "restic" and try again.'))
         argv = [binary, '--repo', self.location, '--password-file', str(self.password_file)]
         argv += ['--cache-dir', str(self.cache_dir)] if self.cache_dir else ['--no-cache']
-        return argv + list(args)
+        return argv + list(self.options) + list(args)
 
     def _environment(self) -> dict[str, str]:
         keep = ('PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK')

@@ -46,6 +46,9 @@ class Manifest:
     database_sha256: str
     created_at: str
     modules: list[str] = field(default_factory=list)
+    # Where the data dir and the config file were on the box that made the backup (restic stores full paths).
+    data_dir: str = ''
+    config_file: str = ''
 
     def to_json(self) -> bytes:
         """The manifest as written into the backup."""
@@ -56,7 +59,8 @@ class Manifest:
         """Read a manifest file; SnapshotError when it is missing or not one."""
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding='utf-8'))
-            return cls(**data)
+            known = set(cls.__dataclass_fields__)
+            return cls(**{key: value for key, value in data.items() if key in known})
         except (OSError, ValueError, TypeError) as error:
             raise SnapshotError(N_('The backup has no readable manifest; it was not made by Enclave.')) from error
 
@@ -108,7 +112,15 @@ def blob_totals(blob_root: Path) -> tuple[int, int]:
 
 
 def stage(
-    *, database: Path, blob_root: Path, staging: Path, registry: Registry, app_version: str, created_at: str
+    *,
+    database: Path,
+    blob_root: Path,
+    staging: Path,
+    registry: Registry,
+    app_version: str,
+    created_at: str,
+    data_dir: str = '',
+    config_file: str = '',
 ) -> Manifest:
     """Copy the live database consistently into `staging` and write the manifest beside it."""
     staging.mkdir(parents=True, exist_ok=True)
@@ -135,6 +147,8 @@ def stage(
         database_sha256=_sha256(copy),
         created_at=created_at,
         modules=[spec.name for spec in registry.modules()],
+        data_dir=data_dir,
+        config_file=config_file,
     )
     atomic_write_bytes(staging / MANIFEST, manifest.to_json())
     return manifest

@@ -50,7 +50,7 @@ def test_it_backs_up_and_proves_the_backup_by_a_drill(team: Team, tmp_path: Path
     assert manifest.tables['tasks_tasks'] == 20 and summary.snapshot_id
     assert {p.name for p in backup_paths(settings)} >= {'backup-staging', 'blobs', 'keys'}
 
-    result = drill(settings=settings, repository=repository, scratch_root=tmp_path)
+    result = drill(settings=settings, repository=repository)
     assert result.proven, result.findings
     assert result.snapshot == summary.snapshot_id[:8]
     assert (settings.data_dir / 'keys').is_dir()
@@ -69,12 +69,12 @@ def test_a_drill_reports_a_damaged_backup_and_never_passes_it(team: Team, tmp_pa
         pack.chmod(0o600)
         pack.write_bytes(bytes(raw))
     with pytest.raises(ResticError):
-        drill(settings=settings, repository=repository, scratch_root=tmp_path)
+        drill(settings=settings, repository=repository)
 
 
 def test_a_drill_without_any_backup_says_so(team: Team, tmp_path: Path) -> None:
     with pytest.raises(ResticError) as error:
-        drill(settings=get_settings(), repository=new_repository(tmp_path), scratch_root=tmp_path)
+        drill(settings=get_settings(), repository=new_repository(tmp_path))
     assert 'Run a backup first' in error.value.message
 
 
