@@ -99,6 +99,7 @@ def parse_line(line: str) -> Record:
         return Record(time=None, level='', logger='', message=line, raw=True)
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
 _ROTATED = re.compile(rf'^{re.escape(LOG_NAME)}\.(\d+)$')
 
 
@@ -154,17 +155,23 @@ def read_page(folder: Path, log_filter: LogFilter | None = None, *, offset: int 
     wanted = log_filter or LogFilter()
     records: list[Record] = []
     skipped = 0
-    for record in records_backwards(folder):
-        if wanted.since and record.time is not None and record.time < wanted.since:
-            break  # the log is in time order: everything further back is older still
-        if not wanted.matches(record):
-            continue
-        if skipped < offset:
-            skipped += 1
-            continue
-        if len(records) == limit:
-            return LogPage(records=records, offset=offset, has_more=True)
-        records.append(record)
+    # A needle that JSON writes as it is cannot be in a record whose line lacks it: skip parsing that line.
+    needle = wanted.text.casefold() if wanted.text and not _NEEDS_ESCAPE.search(wanted.text) else ''
+    for path in log_files(folder):
+        for line in lines_backwards(path):
+            if needle and needle not in line.casefold():
+                continue
+            record = parse_line(line)
+            if wanted.since and record.time is not None and record.time < wanted.since:
+                return LogPage(records=records, offset=offset, has_more=False)  # older still from here on
+            if not wanted.matches(record):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            if len(records) == limit:
+                return LogPage(records=records, offset=offset, has_more=True)
+            records.append(record)
     return LogPage(records=records, offset=offset, has_more=False)
 
 

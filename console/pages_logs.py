@@ -54,7 +54,7 @@ def _row(index: int, record: logview.Record, timezone: str) -> dict[str, Any]:
     }
 
 
-def logs_page(ctx: PageContext) -> None:
+async def logs_page(ctx: PageContext) -> None:
     """The app log, newest first: filter by level (at least), time range and text; a page at a time."""
     state: dict[str, Any] = {'offset': 0}
     timezone = ctx.user.timezone
@@ -86,7 +86,7 @@ def logs_page(ctx: PageContext) -> None:
                 return i18n.translate_error(error)
 
         @ui.refreshable
-        def table() -> None:
+        async def table() -> None:
             wanted = current_filter()
             if isinstance(wanted, str):
                 ui.label(wanted).classes('text-negative').mark('log-filter-error')
@@ -96,9 +96,16 @@ def logs_page(ctx: PageContext) -> None:
             except ServiceError as error:  # the session ended or the role changed since the page opened
                 ui.label(i18n.translate_error(error)).classes('text-negative').mark('log-filter-error')
                 return
-            page = logview.read_page(
-                log_dir(get_settings().data_dir), wanted, offset=int(state['offset']), limit=PAGE_SIZE
+            # Off the event loop: a text that matches little reads far back into the log.
+            page = await run.io_bound(
+                logview.read_page,
+                log_dir(get_settings().data_dir),
+                wanted,
+                offset=int(state['offset']),
+                limit=PAGE_SIZE,
             )
+            if page is None:  # the app is shutting down
+                return
             if not page.records:
                 ui.label(_('No log records match.')).classes('text-gray-600').mark('log-empty')
             columns = [
@@ -134,7 +141,7 @@ def logs_page(ctx: PageContext) -> None:
                 newer.set_enabled(page.offset > 0)
                 newer.mark('log-newer')
 
-        table()
+        await table()
 
 
 def _size(size: int) -> str:

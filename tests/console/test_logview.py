@@ -229,10 +229,13 @@ def shown(user: UIUser, prefix: str) -> list[str]:
 
 
 async def should_show(user: UIUser, prefix: str, expected: list[str]) -> None:
-    """Wait for the table to show `expected` (a click refreshes it in a task of its own)."""
-    for _attempt in range(40):
-        if shown(user, prefix) == expected:
-            return
+    """Wait for the table to show `expected` (a click refreshes it in a task of its own, reading off the loop)."""
+    for _attempt in range(100):
+        try:
+            if shown(user, prefix) == expected:
+                return
+        except AssertionError:  # no table while it is being rebuilt
+            pass
         await asyncio.sleep(0.05)
     assert shown(user, prefix) == expected
 
