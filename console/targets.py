@@ -173,7 +173,8 @@ def _fernet(data_dir: Path) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def _encrypt_env(data_dir: Path, environment: dict[str, str]) -> str:
+def encrypt_environment(data_dir: Path, environment: dict[str, str]) -> str:
+    """The environment as stored: JSON encrypted with a key derived from the data key."""
     return _fernet(data_dir).encrypt(json.dumps(environment).encode()).decode() if environment else ''
 
 
@@ -328,7 +329,7 @@ def add_target(
         os.replace(scratch, final)
     finally:
         scratch.unlink(missing_ok=True)
-    target.environment = _encrypt_env(data_dir, environment)
+    target.environment = encrypt_environment(data_dir, environment)
     session.add(target)
     session.flush()
     audit.record(

@@ -1,0 +1,66 @@
+"""Shared arrangements for the backup tests: real data of every module, a target on a real restic repository,
+and a full export of the database and the blob store to compare a restore against."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, select
+
+from appliance.blobstore import get_blobstore
+from appliance.config import get_settings, prepare_data_dir
+from appliance.db import get_database
+from appliance.models import User
+from console import targets
+from console.models import Target
+from tests.modules.conftest import Team, make_project, make_task
+
+# Tables whose rows a restore changes on purpose: sessions end (everyone signs in again), the restore is recorded.
+CHANGED_BY_RESTORE = {'core_sessions', 'core_login_tickets', 'console_runs', 'core_audit'}
+
+
+def arrange(team: Team, *, tasks: int = 12) -> None:
+    """Keys as at start-up, a project with tasks (Chinese titles), and two files in the blob store."""
+    prepare_data_dir(get_settings())
+    project = make_project(owner=team.bob, members={team.bob.id: 'manager'}, name='备份演练 Backup drill')
+    for n in range(tasks):
+        make_task(project=project, title=f'任务 {n} task')
+    store = get_blobstore()
+    store.write_bytes(b'minutes of the kick-off meeting')
+    store.write_bytes('会议纪要'.encode() * 5000)
+
+
+def add_target(actor: User, repository: Path | str, *, name: str = 'usb', password: str = '') -> Target:
+    """A saved target (creates the restic repository when there is none)."""
+    with get_database().session() as session:
+        target = targets.add_target(
+            session=session,
+            actor=actor,
+            data_dir=get_settings().data_dir,
+            name=name,
+            repository=str(repository),
+            password=password,
+        )
+        session.expunge(target)
+    return target
+
+
+def export() -> dict[str, Any]:
+    """Every row of every table (as sorted tuples) and every blob file's sha256: the state a restore must bring back."""
+    database = get_database()
+    metadata = MetaData()
+    metadata.reflect(database.engine)
+    rows: dict[str, Any] = {}
+    with database.engine.connect() as connection:
+        for name, table in sorted(metadata.tables.items()):
+            if name in CHANGED_BY_RESTORE or '_fts' in name:
+                continue
+            rows[name] = sorted(tuple(map(repr, row)) for row in connection.execute(select(table)))
+    blobs = {}
+    root = get_settings().data_dir / 'blobs'
+    for path in sorted(root.rglob('*')):
+        if path.is_file():
+            blobs[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {'rows': rows, 'blobs': blobs}
