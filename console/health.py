@@ -2,7 +2,8 @@
 
 `run_checks` gives the core's checks (database, schema, free disk space on the data volume) followed by every
 module's own `HealthCheck`s; a check that crashes is red with its error, never a crash of the whole report.
-The backup, drill, repository and license checks join here as those parts of the console land.
+The console's own checks (scheduler alive here; backups, drill, repository, license and the app log in their
+parts) arrive as the console's registry health checks, like any module's.
 """
 
 from __future__ import annotations
@@ -10,19 +11,23 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
 
-from appliance.db import get_database
+from appliance.config import get_settings
+from appliance.db import get_database, utcnow
 from appliance.errors import N_
 from appliance.i18n import gettext
 from appliance.migrate import schema_state
 from appliance.modules import Registry
+from console.sampler import read_heartbeat
 
 GREEN, AMBER, RED = 'green', 'amber', 'red'
 DISK_AMBER = 0.15  # free share of the data volume below which the disk check turns amber
 DISK_RED = 0.05
+HEARTBEAT_RED = timedelta(minutes=5)  # the sampler beats every minute; five missed beats mean the scheduler stopped
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,34 @@ def database() -> Check:
     if not state.up_to_date:
         return Check('database', RED, state.message)
     return Check('database', GREEN, gettext(N_('The database answers and its schema is current.')))
+
+
+def scheduler_alive(*, now: datetime | None = None) -> tuple[str, str]:
+    """The scheduler ran a job lately (its heartbeat, written by the sampler every minute, is recent)."""
+    if not get_settings().scheduler_enabled:
+        return AMBER, gettext(
+            N_(
+                'The scheduler is turned off (scheduler_enabled = false): scheduled backups, checks and drills do '
+                'not run. Turn it on in the configuration unless another machine runs them.'
+            )
+        )
+    with get_database().session() as session:
+        beat = read_heartbeat(session)
+    if beat is None:
+        return AMBER, gettext(
+            N_('The scheduler has not reported yet; it does a minute after start. If this stays, restart Enclave.')
+        )
+    age = (now or utcnow()) - beat
+    minutes = max(0, int(age.total_seconds() // 60))
+    if age > HEARTBEAT_RED:
+        return RED, gettext(
+            N_(
+                'The scheduler last ran {minutes} minutes ago: scheduled backups and checks are not running. '
+                'Restart Enclave and look at its log.'
+            ),
+            minutes=minutes,
+        )
+    return GREEN, gettext(N_('The scheduler is running (last run {minutes} min ago).'), minutes=minutes)
 
 
 def _guarded(name: str, run: Callable[..., tuple[str, str]]) -> Check:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,6 +12,15 @@ from appliance.db import get_database
 from appliance.i18n import _
 from appliance.modules import current_registry
 from appliance.ui.guard import PageContext, sign_out
+
+log = logging.getLogger('enclave.ui')
+
+BANNER_POINT = 'core.banners'
+BANNER_STYLES = {
+    'red': ('bg-red-100 text-red-900', 'error'),
+    'amber': ('bg-amber-100 text-amber-900', 'warning'),
+    'info': ('bg-blue-50 text-blue-900', 'info'),
+}
 
 
 def nav_items(ctx: PageContext) -> list[tuple[str, str, str]]:
@@ -56,6 +66,34 @@ def notifications_bell(ctx: PageContext) -> None:
     ui.timer(BELL_REFRESH_SECONDS, refresh)
 
 
+def banners(ctx: PageContext) -> list[tuple[str, str, str]]:
+    """(level, text, href) from every callable contributed to 'core.banners', called with the page's context.
+
+    A contributor decides who sees what (and must be cheap: it runs on every page). One that fails is left out.
+    """
+    found: list[tuple[str, str, str]] = []
+    for contribute in current_registry().contributions(BANNER_POINT):
+        try:
+            found.extend((str(level), str(text), str(href)) for level, text, href in contribute(ctx))
+        except Exception:  # a broken banner must not break every page
+            log.warning('banner contribution %r failed', contribute, exc_info=True)
+    return found
+
+
+def show_banners(ctx: PageContext) -> None:
+    """The banners for this reader, above the page's title; a local href makes the text a link."""
+    from appliance.services.notifications import safe_local_url
+
+    for level, text, href in banners(ctx):
+        classes, icon = BANNER_STYLES.get(level, BANNER_STYLES['info'])
+        with ui.row().classes(f'w-full items-center gap-2 px-3 py-2 rounded {classes}').mark(f'banner-{level}'):
+            ui.icon(icon)
+            if href:
+                ui.link(text, safe_local_url(href)).classes('font-medium text-inherit')
+            else:
+                ui.label(text).classes('font-medium')
+
+
 @contextmanager
 def frame(ctx: PageContext, title: str) -> Iterator[None]:
     """Wrap a page's content in the shared layout."""
@@ -89,5 +127,6 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
                 ui.menu_item(_('Profile'), on_click=lambda: ui.navigate.to('/profile'))
                 ui.menu_item(_('Sign out'), on_click=sign_out).mark('logout')
     with ui.column().classes('w-full max-w-6xl mx-auto p-4 gap-4'):
+        show_banners(ctx)
         ui.label(title).classes('text-2xl font-medium')
         yield
