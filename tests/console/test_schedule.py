@@ -40,7 +40,7 @@ def test_a_missed_night_is_caught_up_in_order_backup_before_drill(team: Team, tm
     assert due[0] == ('usb', 'backup')
     assert {('usb', 'check'), ('usb', 'drill')} <= set(due)  # weekly; the monthly read-back depends on the date
     done = schedule.tick()
-    assert [view.kind for view in done][0] == 'backup'
+    assert done[0].kind == 'backup'
     assert all(view.status == 'ok' for view in done)
     assert ('drill', 'ok', 'schedule') in kinds_done()
     assert ('forget', 'ok', 'schedule') in kinds_done()
