@@ -136,7 +136,8 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if defaults:
         rows = [{**defaults, **row} for row in rows]
         keys += list(defaults)
-    processors = [table.c[key].type.bind_processor(connection.dialect) for key in keys]
+    # dialect_impl: the dialect's own processor (SQLite writes datetimes as text with microseconds, as the ORM does).
+    processors = [table.c[key].type.dialect_impl(connection.dialect).bind_processor(connection.dialect) for key in keys]
     quote = connection.dialect.identifier_preparer.quote
     sql = (
         f'INSERT INTO {quote(table.name)} ({", ".join(quote(key) for key in keys)}) '  # noqa: S608 - names from code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import Table, select
+from sqlalchemy import String, Table, select
 
 from appliance.db import bulk_insert, get_database
 from appliance.models import Notification
@@ -69,3 +69,23 @@ def test_it_stores_what_the_orm_reads_back(people: People) -> None:
         assert first.created_at == created and first.created_at.tzinfo is not None
         note = session.scalars(select(Notification)).one()
         assert note.created_at == created.astimezone(UTC) and note.read_at is None
+
+
+def test_it_writes_datetimes_as_the_orm_does_so_range_queries_agree(people: People) -> None:
+    """On SQLite datetimes are text: a whole-second value must still carry `.000000`, or `>=` misses it."""
+    moment = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+    with get_database().session() as session:
+        table = Notification.__table__
+        assert isinstance(table, Table)
+        bulk_insert(
+            session,
+            table,
+            [{'user_id': people.bob.id, 'module': 'core', 'kind': 'test', 'title': 'bulk', 'created_at': moment}],
+        )
+        session.add(Notification(user_id=people.bob.id, module='core', kind='test', title='orm', created_at=moment))
+        session.flush()
+        found = session.scalars(select(Notification.title).where(Notification.created_at >= moment)).all()
+        raw = [row[0] for row in session.execute(select(table.c.created_at.cast(String)))]
+    assert sorted(found) == ['bulk', 'orm']
+    if get_database().engine.dialect.name == 'sqlite':
+        assert len(set(raw)) == 1
