@@ -227,7 +227,9 @@ def choose_target(session: Session, actor: Actor, name: str | None) -> Target:
         return get_target(session=session, actor=actor, name=name)
     targets = [target for target in list_targets(session=session, actor=actor) if target.enabled]
     if not targets:
-        raise ServiceError(N_('There is no backup target yet. Add one in Maintenance → Backups (or: enclave backup target add).'))
+        raise ServiceError(
+            N_('There is no backup target yet. Add one in Maintenance → Backups (or: enclave backup target add).')
+        )
     return targets[0]
 
 
