@@ -53,6 +53,13 @@ def stage_and_back_up(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> tuple[Manifest, BackupSummary]:
     """Stage a consistent copy and back it up with restic. The caller holds the maintenance lock."""
+    if not settings.is_sqlite:
+        raise SnapshotError(
+            N_(
+                'Backups of a PostgreSQL database are not supported yet: back it up with pg_dump, or use the '
+                'built-in database.'
+            )
+        )
     staging = settings.data_dir / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     (settings.data_dir / 'blobs').mkdir(exist_ok=True)
