@@ -59,7 +59,12 @@ def translate_error(error: Exception) -> str:
     message = getattr(error, 'message', None)
     if message is None:
         return str(error)
-    return gettext(message, **getattr(error, 'params', {}))
+    params = dict(getattr(error, 'params', {}))
+    # Parameters that are themselves messages (e.g. the name of the maintenance task holding a lock).
+    for name in getattr(error, 'translated_params', ()):
+        if isinstance(params.get(name), str):
+            params[name] = gettext(params[name])
+    return gettext(message, **params)
 
 
 def negotiate(accept_language: str | None) -> str:

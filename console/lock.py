@@ -24,6 +24,7 @@ class Busy(Conflict):
     """Another maintenance operation holds the lock."""
 
     code = 'maintenance_busy'
+    translated_params = ('operation',)  # the holder's operation is itself a message (N_('backup'), ...)
 
 
 def holder(data_dir: Path) -> dict[str, str]:
@@ -50,7 +51,7 @@ def maintenance_lock(data_dir: Path, operation: str, *, wait_seconds: float = 0.
                     current = holder(data_dir)
                     raise Busy(
                         N_('A {operation} has been running since {since}. Wait for it to finish, then try again.'),
-                        operation=current.get('operation', 'maintenance task'),
+                        operation=current.get('operation', N_('maintenance task')),
                         since=current.get('since', '?'),
                     ) from None
                 time.sleep(0.2)

@@ -84,7 +84,8 @@ def _install_id_row(install_id: str) -> None:
             ui.clipboard.write(install_id)
             ui.notify(_('Install id copied.'))
 
-        ui.button(icon='content_copy', on_click=copy).props(f'flat dense aria-label="{_("Copy")}"').mark(
+        copy_label = _('Copy')
+        ui.button(icon='content_copy', on_click=copy).props(f'flat dense aria-label="{copy_label}"').mark(
             'copy-install-id'
         )
 

@@ -148,8 +148,8 @@ def _size(size: int) -> str:
     if size < 1024:
         return _('{n} bytes', n=size)
     if size < 2**20:
-        return _('{n} KB', n=f'{size / 1024:.1f}')
-    return _('{n} MB', n=f'{size / 2**20:.1f}')
+        return _('{n} KB', n=format(size / 1024, '.1f'))
+    return _('{n} MB', n=format(size / 2**20, '.1f'))
 
 
 def support_page(ctx: PageContext) -> None:

@@ -208,3 +208,18 @@ def test_it_marks_runs_of_a_dead_process_interrupted(team: Team) -> None:
     with get_database().session() as session:
         run = session.query(Run).one()
         assert run.status == 'interrupted' and run.finished_at is not None
+
+
+def test_the_busy_message_names_the_running_task_in_the_readers_language(team: Team, tmp_path: Path) -> None:
+    from appliance import i18n
+
+    add_target(team.alice, tmp_path / 'usb')
+    with maintenance_lock(get_settings().data_dir, 'restore drill'):
+        with pytest.raises(Busy) as caught:
+            runs.check(actor=team.alice)
+    token = i18n.current_language.set('zh_CN')
+    try:
+        text = i18n.translate_error(caught.value)
+    finally:
+        i18n.current_language.reset(token)
+    assert '恢复演练' in text and 'restore drill' not in text
