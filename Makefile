@@ -41,7 +41,7 @@ test: test-system-deps $(STAMP)
 
 # The service and API tests again, against a throwaway PostgreSQL on loopback.
 test-postgres: $(STAMP)
-	scripts/pg-test.sh $(BIN)/pytest -q tests/appliance tests/modules tests/test_contract.py -m 'not e2e' \
+	scripts/pg-test.sh $(BIN)/pytest -q tests/appliance tests/modules tests/test_contract.py tests/console/test_database_kinds.py -m 'not e2e' \
 		--ignore=tests/appliance/ui --ignore=tests/appliance/test_cli.py --ignore-glob='*test_pages*' --ignore-glob='*_ui.py' $(PYTEST_ARGS)
 
 check: $(STAMP)
@@ -51,9 +51,11 @@ check: $(STAMP)
 	$(BIN)/python scripts/i18n.py check
 	scripts/alembic-check.sh $(BIN)
 
-# Speed figures of the projects and tasks modules against same-run baselines (see tests/bench/bench_tasks.py).
+# Speed figures against same-run baselines: projects and tasks (tests/bench/bench_tasks.py, BENCH_ARGS) and
+# backups vs bare restic on ~1 GiB (tests/bench/bench_backup.py, BACKUP_BENCH_ARGS, e.g. --backup-mib 256).
 bench: test-system-deps $(STAMP)
 	$(BIN)/python -m tests.bench.bench_tasks $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_backup $(BACKUP_BENCH_ARGS)
 
 i18n: $(STAMP)
 	$(BIN)/python scripts/i18n.py extract

@@ -122,12 +122,18 @@ def server_env(data_dir: Path, port: int) -> dict[str, str]:
 
 
 def start_server(
-    data_dir: Path, *, port: int | None = None, timeout: float = START_TIMEOUT, network_audit: bool = False
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    timeout: float = START_TIMEOUT,
+    network_audit: bool = False,
+    env: dict[str, str] | None = None,
 ) -> LiveServer:
     """Start the server and wait until /healthz says ok; raise RuntimeError with the server's log otherwise.
 
     With `network_audit`, the server runs under `python -m tests.livesrv`, which installs `install_network_audit`
     and then runs `appliance.main` exactly as `-m` would: every attempt to reach another host is logged.
+    `env` overrides `server_env` (e.g. ENCLAVE_SCHEDULER_ENABLED=true).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -137,7 +143,7 @@ def start_server(
     process = subprocess.Popen(
         [sys.executable, '-m', 'tests.livesrv' if network_audit else 'appliance.main'],
         cwd=REPO,
-        env=server_env(data_dir, port),
+        env={**server_env(data_dir, port), **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=handle,
         stderr=subprocess.STDOUT,
