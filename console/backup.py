@@ -53,13 +53,6 @@ def stage_and_back_up(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> tuple[Manifest, BackupSummary]:
     """Stage a consistent copy and back it up with restic. The caller holds the maintenance lock."""
-    if not settings.is_sqlite:
-        raise SnapshotError(
-            N_(
-                'Backups of a PostgreSQL database are not supported yet: back it up with pg_dump, or use the '
-                'built-in database.'
-            )
-        )
     staging = settings.data_dir / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     (settings.data_dir / 'blobs').mkdir(exist_ok=True)
@@ -76,6 +69,7 @@ def stage_and_back_up(
         created_at=utcnow().isoformat(),
         data_dir=str(settings.data_dir.resolve()),
         config_file=str(config_file.resolve()) if config_file is not None and config_file.is_file() else '',
+        postgres=None if settings.is_sqlite else (get_database().engine, settings.sqlalchemy_url),
     )
     summary = repository.backup(backup_paths(settings, config_file), tags=[TAG], on_progress=on_progress)
     return manifest, summary
@@ -143,7 +137,7 @@ def restore_and_prove(*, settings: Settings, repository: Repository, snapshot: S
     repository.restore(snapshot.id, target)
     data_root = find_data_root(target)
     manifest = Manifest.read(data_root / STAGING / MANIFEST)
-    findings = verify(staging=data_root / STAGING, blob_root=data_root / 'blobs')
+    findings = verify(staging=data_root / STAGING, blob_root=data_root / 'blobs', database_url=settings.sqlalchemy_url)
     return DrillResult(snapshot=snapshot.short_id, findings=tuple(findings), manifest=manifest)
 
 

@@ -11,7 +11,8 @@ In order, under the maintenance lock, and refusing before anything changes when 
    hook (e.g. rebuild the search index), end every sign-in session, record the restore in the history and the
    audit log, leave maintenance mode and check health.
 The backed-up config file is put into the aside folder for reference; the box keeps its own config, which says
-where its data and database are. The PostgreSQL path is not built: a restore there is refused with a sentence.
+where its data and database are. On PostgreSQL the database is swapped by console.pgdump.replace (the current
+content dumped into the aside folder first) instead of by moving files.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from appliance.services import audit
 from appliance.services.actors import Actor
 from appliance.services.permissions import require
 from appliance.web import maintenance
-from console import backup
+from console import backup, pgdump
 from console.health import Check, run_checks
 from console.lock import maintenance_lock
 from console.models import Run
@@ -107,8 +108,9 @@ def _move_aside(data_dir: Path, stamp: str) -> Path:
     return aside
 
 
-def _move_in(data_root: Path, data_dir: Path) -> None:
-    os.replace(data_root / backup.STAGING / DATABASE, data_dir / DATABASE)
+def _move_in(data_root: Path, data_dir: Path, *, database: bool) -> None:
+    if database:
+        os.replace(data_root / backup.STAGING / DATABASE, data_dir / DATABASE)
     for name in ('blobs', 'keys'):
         source = data_root / name
         if source.exists():
@@ -130,10 +132,6 @@ def restore(
 ) -> RestoreResult:
     """Replace this box's data with a snapshot (see the module's docstring for the steps)."""
     require(actor, PERMISSION)
-    if not settings.is_sqlite:
-        raise RestoreRefused(
-            N_('Restoring into PostgreSQL is not supported yet; restore on a box that uses the built-in database.')
-        )
     data_dir = settings.data_dir
     with maintenance_lock(data_dir, N_('restore'), wait_seconds=wait_seconds):
         chosen = backup.latest_snapshot(repository, snapshot)
@@ -145,6 +143,14 @@ def restore(
             manifest = proof.manifest
             assert manifest is not None
             _refuse_unusable(manifest, proof.findings)
+            if (manifest.database_kind == 'postgresql') == settings.is_sqlite:
+                raise RestoreRefused(
+                    N_(
+                        'This backup holds a {kind} database and this box uses another kind; restore it on a box '
+                        'configured like the one that made it. Nothing was changed.'
+                    ),
+                    kind='PostgreSQL' if manifest.database_kind == 'postgresql' else 'SQLite',
+                )
             data_root = backup.find_data_root(scratch / 'r')
             stamp = utcnow().strftime('%Y%m%d-%H%M%S')
             with maintenance.during('A backup is being restored. Enclave will be back in a few minutes.'):
@@ -155,8 +161,15 @@ def restore(
                     if kept.is_file():
                         shutil.copy2(kept, aside / 'restored-config.toml')
                 try:
-                    _move_in(data_root, data_dir)
-                except OSError:
+                    _move_in(data_root, data_dir, database=settings.is_sqlite)
+                    if not settings.is_sqlite:
+                        pgdump.replace(
+                            get_database().engine,
+                            settings.sqlalchemy_url,
+                            data_root / backup.STAGING / pgdump.DUMP,
+                            aside,
+                        )
+                except (OSError, ServiceError):
                     _put_back(aside, data_dir)
                     raise
                 database = init_database(settings.sqlalchemy_url)

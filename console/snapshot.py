@@ -15,11 +15,14 @@ import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.errors import N_, ServiceError
 from appliance.fsutil import atomic_write_bytes
 from appliance.modules import Registry
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 MANIFEST = 'manifest.json'
 DATABASE = 'enclave.db'
@@ -49,6 +52,8 @@ class Manifest:
     # Where the data dir and the config file were on the box that made the backup (restic stores full paths).
     data_dir: str = ''
     config_file: str = ''
+    # 'sqlite' (the database file is enclave.db) or 'postgresql' (a pg_dump archive, enclave.pgdump).
+    database_kind: str = 'sqlite'
 
     def to_json(self) -> bytes:
         """The manifest as written into the backup."""
@@ -121,21 +126,30 @@ def stage(
     created_at: str,
     data_dir: str = '',
     config_file: str = '',
+    postgres: tuple[Engine, str] | None = None,
 ) -> Manifest:
-    """Copy the live database consistently into `staging` and write the manifest beside it."""
+    """Copy the live database consistently into `staging` and write the manifest beside it.
+
+    With `postgres` (the app's engine and URL), the copy is a pg_dump archive taken on one snapshot.
+    """
     staging.mkdir(parents=True, exist_ok=True)
-    copy = staging / DATABASE
-    copy.unlink(missing_ok=True)
-    source = sqlite3.connect(f'file:{database}?mode=ro', uri=True, timeout=30)
-    target = sqlite3.connect(copy)
-    try:
-        # The online backup API copies a consistent snapshot while other connections keep writing.
-        source.backup(target, pages=4096)
-        tables = _count_rows(target, _tables(registry))
-        revision = _revision(target)
-    finally:
-        target.close()
-        source.close()
+    if postgres is not None:
+        from console import pgdump
+
+        tables, revision, copy = pgdump.dump(postgres[0], postgres[1], staging, _tables(registry))
+    else:
+        copy = staging / DATABASE
+        copy.unlink(missing_ok=True)
+        source = sqlite3.connect(f'file:{database}?mode=ro', uri=True, timeout=30)
+        target = sqlite3.connect(copy)
+        try:
+            # The online backup API copies a consistent snapshot while other connections keep writing.
+            source.backup(target, pages=4096)
+            tables = _count_rows(target, _tables(registry))
+            revision = _revision(target)
+        finally:
+            target.close()
+            source.close()
     files, size = blob_totals(blob_root)
     manifest = Manifest(
         format=FORMAT,
@@ -149,20 +163,32 @@ def stage(
         modules=[spec.name for spec in registry.modules()],
         data_dir=data_dir,
         config_file=config_file,
+        database_kind='postgresql' if postgres is not None else 'sqlite',
     )
     atomic_write_bytes(staging / MANIFEST, manifest.to_json())
     return manifest
 
 
-def verify(*, staging: Path, blob_root: Path, check_blob_hashes: bool = True) -> list[Finding]:
-    """Everything in a restored copy that differs from its manifest (an empty list: the copy is proven)."""
+def verify(*, staging: Path, blob_root: Path, check_blob_hashes: bool = True, database_url: str = '') -> list[Finding]:
+    """Everything in a restored copy that differs from its manifest (an empty list: the copy is proven).
+
+    A PostgreSQL dump is proven by restoring it into a scratch database on the server at `database_url`.
+    """
     manifest = Manifest.read(staging / MANIFEST)
-    copy = staging / DATABASE
+    postgres = manifest.database_kind == 'postgresql'
+    copy = staging / ('enclave.pgdump' if postgres else DATABASE)
     findings: list[Finding] = []
     if not copy.is_file():
         return [Finding('database', 'present', 'missing')]
     if _sha256(copy) != manifest.database_sha256:
         findings.append(Finding('database checksum', manifest.database_sha256, _sha256(copy)))
+    if postgres:
+        if not database_url.startswith('postgresql'):
+            return [*findings, Finding('database', 'a PostgreSQL server to prove it on', 'this box uses SQLite')]
+        from console import pgdump
+
+        findings += pgdump.prove(database_url, copy, manifest.tables, manifest.schema_revision)
+        return findings + _blob_findings(manifest, blob_root, check_blob_hashes)
     connection = sqlite3.connect(f'file:{copy}?mode=ro', uri=True)
     try:
         try:
@@ -179,6 +205,11 @@ def verify(*, staging: Path, blob_root: Path, check_blob_hashes: bool = True) ->
     for table, expected in manifest.tables.items():
         if counts.get(table) != expected:
             findings.append(Finding(f'rows in {table}', str(expected), str(counts.get(table, 'missing'))))
+    return findings + _blob_findings(manifest, blob_root, check_blob_hashes)
+
+
+def _blob_findings(manifest: Manifest, blob_root: Path, check_blob_hashes: bool) -> list[Finding]:
+    findings: list[Finding] = []
     files, size = blob_totals(blob_root)
     if (files, size) != (manifest.blob_files, manifest.blob_bytes):
         findings.append(
