@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from appliance.db import Base, utcnow
 from appliance.errors import N_, NotFound, ValidationError
-from appliance.fsutil import fsync_dir
+from appliance.fsutil import format_size, fsync_dir
 from appliance.models import BlobRecord, BlobRef
 
 CHUNK_SIZE = 1024 * 1024
@@ -97,16 +97,6 @@ def validate_sha256(sha256: str) -> str:
     return sha256
 
 
-def _format_size(size: int) -> str:
-    units = ('bytes', 'KiB', 'MiB', 'GiB', 'TiB')
-    exponent = 0
-    while exponent < len(units) - 1 and size >= 1024 ** (exponent + 1):
-        exponent += 1
-    if exponent == 0:
-        return f'{size} bytes'
-    return f'{size / 1024**exponent:.1f} {units[exponent]}'
-
-
 class _Spool:
     """A temp file being filled; hashes and counts while writing and enforces the size limit.
 
@@ -134,7 +124,7 @@ class _Spool:
                         'raise the limit.'
                     ),
                     field='file',
-                    limit=_format_size(self._max_bytes),
+                    limit=format_size(self._max_bytes),
                     max_bytes=self._max_bytes,
                 )
             self._hash.update(chunk)

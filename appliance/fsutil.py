@@ -42,3 +42,13 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, exclusive:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def format_size(size: int) -> str:
+    """A size for people, in binary units: `512 B`, `3.4 KiB`, `12.0 MiB`, `1.2 GiB` (the same in every language)."""
+    value = float(size)
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if abs(value) < 1024:
+            return f'{value:.0f} {unit}' if unit == 'B' else f'{value:.1f} {unit}'
+        value /= 1024
+    return f'{value:.1f} TiB'

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from appliance.errors import ServiceError
+from appliance.fsutil import format_size
 
 backup_app = typer.Typer(help='Backups: targets, runs, history, checks and restore drills.', no_args_is_help=True)
 target_app = typer.Typer(help='Backup targets (restic repositories).', no_args_is_help=True)
@@ -25,15 +26,6 @@ TargetOption = Annotated[str, typer.Option('--target', help='Target name (defaul
 
 def _echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
-def _size(value: int) -> str:
-    amount = float(value)
-    for unit in ('B', 'KiB', 'MiB', 'GiB'):
-        if amount < 1024 or unit == 'GiB':
-            return f'{amount:.0f} {unit}' if unit == 'B' else f'{amount:.1f} {unit}'
-        amount /= 1024
-    return f'{amount:.1f} TiB'
 
 
 def _registry() -> Any:
@@ -153,7 +145,7 @@ def _print_run(view: Any, json_output: bool) -> None:
         if view.snapshot_id:
             line += f', snapshot {view.snapshot_id[:8]}'
         if view.kind == 'backup' and view.status == 'ok':
-            line += f', {view.files_total} files, {_size(view.bytes_added)} added'
+            line += f', {view.files_total} files, {format_size(view.bytes_added)} added'
         typer.echo(line)
         if view.status != 'ok':
             typer.echo(view.text(), err=True)
@@ -244,7 +236,7 @@ def backup_history(
         took = f'{item.seconds:.0f}s' if item.seconds is not None else '…'
         typer.echo(
             f'{item.started_at:%Y-%m-%d %H:%M}  {item.target:<12} {item.kind:<9} {item.status:<11} {took:>6}  '
-            f'{_size(item.bytes_added) if item.kind == "backup" else ""}  {item.text()[:80]}'
+            f'{format_size(item.bytes_added) if item.kind == "backup" else ""}  {item.text()[:80]}'
         )
 
 

@@ -15,6 +15,7 @@ from nicegui import run, ui
 from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.errors import ServiceError
+from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime, translate_error
 from appliance.modules import current_registry
 from appliance.ui.actions import act, attempt, read
@@ -33,16 +34,6 @@ STATUS_COLORS = {'ok': 'positive', 'failed': 'negative', 'interrupted': 'warning
 def register() -> None:
     """Register /console/backups."""
     protected_page(PATH, permission='console.manage')(backups_page)
-
-
-def size_text(value: int) -> str:
-    """Bytes as B / KiB / MiB / GiB."""
-    amount = float(value)
-    for unit in ('B', 'KiB', 'MiB', 'GiB'):
-        if amount < 1024 or unit == 'GiB':
-            return f'{amount:.0f} {unit}' if unit == 'B' else f'{amount:.1f} {unit}'
-        amount /= 1024
-    return f'{amount:.1f} TiB'
 
 
 def _kind(kind: str) -> str:
@@ -127,8 +118,8 @@ def backups_page(ctx: PageContext) -> None:
                             '{done} of {total} files, {bytes_done} of {bytes_total}',
                             done=line.files_done,
                             total=line.total_files,
-                            bytes_done=size_text(line.bytes_done),
-                            bytes_total=size_text(line.total_bytes),
+                            bytes_done=format_size(line.bytes_done),
+                            bytes_total=format_size(line.total_bytes),
                         )
                     ).classes('text-sm text-gray-600')
                 else:
@@ -482,7 +473,7 @@ def backups_page(ctx: PageContext) -> None:
                     'kind': _kind(item.kind),
                     'took': f'{item.seconds:.0f} s' if item.seconds is not None else '…',
                     'files': item.files_total or '',
-                    'added': size_text(item.bytes_added) if item.kind == 'backup' and item.status == 'ok' else '',
+                    'added': format_size(item.bytes_added) if item.kind == 'backup' and item.status == 'ok' else '',
                     'status': _status(item.status),
                     'text': item.text() if item.status != 'ok' else (item.snapshot_id[:8] or ''),
                 }

@@ -12,6 +12,7 @@ from appliance import context, i18n
 from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.errors import NotAuthenticated, ServiceError
+from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime
 from appliance.logs import log_dir
 from appliance.modules import current_registry
@@ -144,14 +145,6 @@ async def logs_page(ctx: PageContext) -> None:
         await table()
 
 
-def _size(size: int) -> str:
-    if size < 1024:
-        return _('{n} bytes', n=size)
-    if size < 2**20:
-        return _('{n} KB', n=format(size / 1024, '.1f'))
-    return _('{n} MB', n=format(size / 2**20, '.1f'))
-
-
 def support_page(ctx: PageContext) -> None:
     """Make a support bundle, see every file in it, then download it (nothing is uploaded)."""
     state: dict[str, support.Bundle | None] = {'bundle': None}
@@ -177,7 +170,7 @@ def support_page(ctx: PageContext) -> None:
                     with ui.row().classes('items-center gap-2'):
                         ui.icon('description')
                         ui.label(item.name).classes('font-mono font-medium')
-                        ui.label(_size(item.size)).classes('text-gray-600')
+                        ui.label(format_size(item.size)).classes('text-gray-600')
                     head = item.head()
                     if head:
                         ui.code('\n'.join(head), language='text').classes('w-full text-xs')

@@ -151,17 +151,7 @@ def mark_interrupted(data_dir: Path) -> int:
     """Runs still 'running' while nobody holds the maintenance lock died with their process: say so."""
     try:
         with maintenance_lock(data_dir, N_('maintenance task')):
-            with get_database().session() as session:
-                result = session.execute(
-                    update(Run)
-                    .where(Run.status == 'running')
-                    .values(
-                        status='interrupted',
-                        finished_at=utcnow(),
-                        message='The run was interrupted (the process stopped before it finished).',
-                    )
-                )
-                return int(getattr(result, 'rowcount', 0) or 0)
+            return _interrupt_dead_runs()
     except ServiceError:
         return 0
 
@@ -195,10 +185,10 @@ def _recorded(
         result['status'] = status
 
 
-def _interrupt_dead_runs() -> None:
-    # Called with the lock held: nothing else can be running, so a 'running' row belongs to a dead process.
+def _interrupt_dead_runs() -> int:
+    """With the lock held nothing else can be running, so a 'running' row belongs to a dead process."""
     with get_database().session() as session:
-        session.execute(
+        result = session.execute(
             update(Run)
             .where(Run.status == 'running')
             .values(
@@ -207,6 +197,7 @@ def _interrupt_dead_runs() -> None:
                 message='The run was interrupted (the process stopped before it finished).',
             )
         )
+        return int(getattr(result, 'rowcount', 0) or 0)
 
 
 _OPERATIONS = {

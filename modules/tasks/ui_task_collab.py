@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from nicegui import events, ui
 
+from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime
 from appliance.ui.actions import act, attempt
 from modules.tasks import attachments, comments, timelog
@@ -83,16 +84,6 @@ def time_section(page: TaskPage) -> None:
     body()
 
 
-def size_text(size: int) -> str:
-    """A file size for people: 512 B, 3.4 KB, 12.0 MB."""
-    value = float(size)
-    for unit in ('B', 'KB', 'MB', 'GB'):
-        if value < 1024 or unit == 'GB':
-            return f'{value:.0f} {unit}' if unit == 'B' else f'{value:.1f} {unit}'
-        value /= 1024
-    return f'{size} B'
-
-
 def attachments_section(page: TaskPage) -> None:
     """Files with download links, delete for their uploader, and an upload control streaming each file by PUT."""
     ui.add_head_html('<script src="/tasks-static/upload.js"></script>')
@@ -103,7 +94,7 @@ def attachments_section(page: TaskPage) -> None:
         for item in files:
             with ui.row().classes('items-center gap-2 w-full no-wrap text-sm').mark(f'attachment-{item.id}'):
                 ui.link(item.filename, item.url).props('download').classes('truncate grow')
-                ui.label(size_text(item.size)).classes('text-grey-7')
+                ui.label(format_size(item.size)).classes('text-grey-7')
                 if item.can_delete:
                     delete_label = _('Delete')
                     ui.button(icon='delete', on_click=lambda attachment_id=item.id: delete(attachment_id)).props(
