@@ -149,7 +149,7 @@ def test_it_refuses_content_over_max_bytes_and_leaves_nothing(store: BlobStore) 
         store.write_stream([b'x' * 600, b'x' * 600], max_bytes=1000)
 
     assert str(refused.value) == (
-        'The file is larger than the limit of 1000 bytes. Choose a smaller file or ask the admin to raise the limit.'
+        'The file is larger than the limit of 1000 B. Choose a smaller file or ask the admin to raise the limit.'
     )
     assert refused.value.field == 'file'
     assert blob_files(store) == {}
