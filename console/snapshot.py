@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -106,13 +107,21 @@ def _sha256(path: Path) -> str:
 
 
 def blob_totals(blob_root: Path) -> tuple[int, int]:
-    """(files, bytes) of the blob store's content files (temporary files aside)."""
+    """(files, bytes) of the blob store's content files (temporary files aside).
+
+    os.scandir reuses what the directory listing says: about 4x faster than Path.rglob + stat, which matters
+    because staging runs in the app's process, where a long pure-Python walk holds the GIL away from pages.
+    """
     files = total = 0
-    if blob_root.is_dir():
-        for path in blob_root.rglob('*'):
-            if path.is_file() and len(path.name) == 64:
-                files += 1
-                total += path.stat().st_size
+    pending = [str(blob_root)] if blob_root.is_dir() else []
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif len(entry.name) == 64 and entry.is_file(follow_symlinks=False):
+                    files += 1
+                    total += entry.stat(follow_symlinks=False).st_size
     return files, total
 
 

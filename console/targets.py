@@ -207,6 +207,7 @@ def repository_for(
         cache_dir=cache,
         env=dict(environment or {}),
         options=tuple(options),
+        background=True,
     )
 
 
