@@ -1,0 +1,302 @@
+"""The Backups page as alice (admin) uses it: add a target through the dialog (and be told why bad input is
+refused), back up now, prove a restore with a drill, take the recovery kit, change the schedules, and be stopped
+by the restore dialog's confirmation; bob (member) and erin (no role) are kept out.
+
+Everything runs against real restic repositories under the test's tmp dir (outside the data dir). Long operations
+run through `run.io_bound`: the tests wait for their outcome on a wall-clock deadline (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User as UIUser
+from sqlalchemy import select
+
+from appliance.db import get_database
+from appliance.modules import current_registry
+from appliance.web import maintenance
+from console import backup_checks, runs, targets
+from console.models import Run, Target
+from tests.appliance.support import count, sign_in_url
+from tests.console.backup_support import add_target, arrange
+from tests.modules.conftest import Team
+
+PATH = '/console/backups'
+DEADLINE = 120.0  # seconds: restic on a loaded 2-core machine
+
+
+async def wait_for(condition: Callable[[], Any], describe: Callable[[], str], timeout: float = DEADLINE) -> Any:
+    """Poll `condition` (on the event loop, so the page keeps working) until it is truthy; fail with `describe()`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(describe())
+
+
+def history_rows(user: UIUser) -> list[dict[str, Any]]:
+    """The rows the history table shows right now (the table is rebuilt on refresh: find it again each time)."""
+    tables = [element for element in user.find(marker='history-table').elements if isinstance(element, ui.table)]
+    return [dict(row) for table in tables for row in table.rows]
+
+
+def targets_stored() -> list[tuple[str, str]]:
+    with get_database().session() as session:
+        return [(t.name, t.repository) for t in session.scalars(select(Target).order_by(Target.name))]
+
+
+def stored_target(name: str = 'usb') -> Target:
+    with get_database().session() as session:
+        target = session.scalars(select(Target).where(Target.name == name)).one()
+        session.expunge(target)
+        return target
+
+
+def label_texts(user: UIUser, marker: str) -> list[str]:
+    """The texts of the labels marked `marker` or inside an element marked so."""
+    found = user.find(marker=marker).elements
+    every = [item for element in found for item in (element, *element.descendants())]
+    return [item.text for item in every if isinstance(item, ui.label)]
+
+
+async def open_dialog(user: UIUser) -> None:
+    user.find(marker='add-target').click()
+    await user.should_see(marker='target-name')
+
+
+def fill(user: UIUser, *, name: str, repository: str) -> None:
+    user.find(marker='target-name').clear().type(name)
+    user.find(marker='target-repo').clear().type(repository)
+
+
+# ---- adding a target -------------------------------------------------------------------------------------------
+
+
+async def test_alice_tests_the_connection_and_adds_a_local_target(user: UIUser, team: Team, tmp_path: Path) -> None:
+    repository = tmp_path / 'usb-disk' / 'enclave'
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='no-targets')
+    await user.should_see(marker='last-proven')
+    await user.should_see('No restore has been proven yet: add a backup target first.')
+    await open_dialog(user)
+    fill(user, name='usb', repository=str(repository))
+
+    user.find(marker='test-connection').click()
+    await user.should_see('Reached. There is no repository there yet; saving creates one.', retries=int(DEADLINE * 10))
+    assert targets_stored() == []  # testing changes nothing
+    assert not (repository / 'config').exists()
+
+    user.find(marker='save-target').click()
+    await user.should_see(marker='target-usb', retries=int(DEADLINE * 10))
+    await user.should_see('Target "usb" added. Download its recovery kit now and keep it offline.')
+    assert targets_stored() == [('usb', str(repository))]
+    assert (repository / 'config').is_file()  # restic made the repository
+    await user.should_not_see(marker='no-targets')
+    await user.should_see(marker='kit-missing-usb')
+    # PRODUCT BUG (reported to the lead): the add dialog's save() refreshes the target list but not the
+    # "last proven" line, which keeps saying "add a backup target first" until the page is reloaded.
+    await user.should_see('No restore of "usb" has been proven yet: run a restore drill in Maintenance → Backups.')
+
+
+async def test_bad_input_shows_the_sentence_and_saves_nothing(
+    user: UIUser, team: Team, tmp_path: Path, data_dir: Path
+) -> None:
+    cases = [  # (name, repository, sentence); the name is only checked on save, the repository already by a test
+        ('usb', 'backups/enclave', 'A local repository needs a full path starting with /, e.g. /mnt/backup/enclave.'),
+        ('usb', str(data_dir / 'backups'), f'The repository must not be inside the data folder {data_dir.resolve()}'),
+        ('usb', '', 'Enter the repository: a folder such as /mnt/backup/enclave, or sftp:, rest:, s3:.'),
+        ('usb disk!', str(tmp_path / 'usb'), 'A target name uses letters, digits, - and _ (up to 64), e.g. usb-disk'),
+    ]
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await open_dialog(user)
+    result = user.find(marker='connection-result').elements.pop()
+    assert isinstance(result, ui.label)
+    for name, repository, sentence in cases:
+        fill(user, name=name, repository=repository)
+        for button in ('test-connection', 'save-target') if name == 'usb' else ('save-target',):
+            result.text = ''  # each button must say it again
+            user.find(marker=button).click()
+            await wait_for(
+                lambda: any(sentence in text for text in label_texts(user, 'connection-result')),
+                lambda: f'{button}: {sentence!r} not shown; the result says {label_texts(user, "connection-result")}',
+            )
+    assert targets_stored() == []
+    assert count(Target) == 0
+    assert not (data_dir / 'backups').exists()
+    assert not (tmp_path / 'usb').exists()
+    await user.should_see(marker='no-targets')
+
+
+async def test_a_duplicate_name_or_repository_is_refused_and_nothing_changes(
+    user: UIUser, team: Team, tmp_path: Path
+) -> None:
+    add_target(team.alice, tmp_path / 'usb')
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='target-usb')
+
+    await open_dialog(user)
+    fill(user, name='usb', repository=str(tmp_path / 'other'))
+    user.find(marker='save-target').click()
+    await user.should_see('There is already a backup target called "usb".', retries=int(DEADLINE * 10))
+    fill(user, name='usb2', repository=str(tmp_path / 'usb'))
+    user.find(marker='save-target').click()
+    await user.should_see(
+        f'Target "{tmp_path / "usb"}" is already configured under another name.', retries=int(DEADLINE * 10)
+    )
+    assert targets_stored() == [('usb', str(tmp_path / 'usb'))]
+    assert not (tmp_path / 'other').exists()
+
+
+# ---- backing up, drilling, the kit -----------------------------------------------------------------------------
+
+
+async def test_back_up_now_adds_an_ok_backup_row_and_a_drill_proves_the_restore(
+    user: UIUser, team: Team, tmp_path: Path
+) -> None:
+    arrange(team, tasks=3)
+    add_target(team.alice, tmp_path / 'usb')
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='backup-usb')
+    assert history_rows(user) == []
+
+    user.find(marker='backup-usb').click()
+    await user.should_see('Backup started.')
+    rows = await wait_for(
+        lambda: [r for r in history_rows(user) if r['kind'] == 'Backup' and r['status'] == 'OK'],
+        lambda: f'no OK backup row in the history: {history_rows(user)}',
+    )
+    await user.should_see('Backup finished.')
+    assert rows[0]['target'] == 'usb'
+    assert rows[0]['added'].endswith(('B', 'KiB', 'MiB')) and rows[0]['files']
+    with get_database().session() as session:
+        backup_run = session.scalars(select(Run).where(Run.kind == 'backup')).one()
+        assert backup_run.status == 'ok' and backup_run.actor == 'alice'
+        assert rows[0]['text'] == backup_run.snapshot_id[:8]
+    assert any(r['kind'] == 'Retention' and r['status'] == 'OK' for r in history_rows(user))
+    await user.should_not_see('Last proven restore')
+
+    user.find(marker='drill-usb').click()
+    await user.should_see('Restore drill started.')
+    await wait_for(
+        lambda: any(r['kind'] == 'Restore drill' and r['status'] == 'OK' for r in history_rows(user)),
+        lambda: f'no OK drill row in the history: {history_rows(user)}',
+    )
+    await user.should_see('Restore drill finished.')
+    texts = await wait_for(
+        lambda: [t for t in label_texts(user, 'last-proven') if t.startswith('Last proven restore: ')],
+        lambda: f'the page does not say "Last proven restore": {label_texts(user, "last-proven")}',
+        timeout=10,
+    )
+    status, message = backup_checks.drills()
+    assert status == 'green' and texts == [message]
+
+
+async def test_a_second_task_while_one_runs_is_refused_on_the_page(user: UIUser, team: Team, tmp_path: Path) -> None:
+    arrange(team, tasks=1)
+    add_target(team.alice, tmp_path / 'usb')
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='backup-usb')
+    user.find(marker='backup-usb').click()
+    user.find(marker='check-usb').click()  # same page, while the backup is running
+    await user.should_see('Wait for the current task to finish.')
+    await wait_for(
+        lambda: any(r['kind'] == 'Backup' and r['status'] == 'OK' for r in history_rows(user)),
+        lambda: f'no OK backup row in the history: {history_rows(user)}',
+    )
+    assert count(Run, Run.kind == 'check') == 0
+
+
+async def test_downloading_the_recovery_kit_is_recorded(
+    user: UIUser, team: Team, tmp_path: Path, data_dir: Path
+) -> None:
+    add_target(team.alice, tmp_path / 'usb')
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='kit-missing-usb')
+    assert stored_target().kit_downloaded_at is None
+
+    user.find(marker='kit-usb').click()
+    response = await user.download.next(timeout=10)
+    text = response.content.decode()
+    assert 'ENCLAVE RECOVERY KIT' in text
+    assert f'Repository:    {tmp_path / "usb"}' in text
+    password = targets.password_file(data_dir, 'usb').read_text(encoding='utf-8').strip()
+    assert f'Password:      {password}' in text
+    await user.should_not_see(marker='kit-missing-usb')
+    await user.should_see('Recovery kit downloaded')
+    target = stored_target()
+    assert target.kit_downloaded_at is not None and target.kit_downloaded_by == 'alice'
+
+
+async def test_the_settings_dialog_refuses_a_bad_schedule_and_saves_a_good_one(
+    user: UIUser, team: Team, tmp_path: Path
+) -> None:
+    add_target(team.alice, tmp_path / 'usb')
+    before = stored_target().backup_cron
+    await user.open(sign_in_url('alice', next_path=PATH))
+    user.find(marker='settings-usb').click()
+    await user.should_see(marker='setting-backup_cron')
+
+    user.find(marker='setting-backup_cron').clear().type('every night')
+    user.find(marker='save-settings').click()
+    await user.should_see(
+        '"every night" is not a schedule: write five fields, minute hour day month weekday, e.g. 0 2 * * *.'
+    )
+    assert stored_target().backup_cron == before
+
+    user.find(marker='setting-backup_cron').clear().type('30 3 * * *')
+    user.find(marker='save-settings').click()
+    await user.should_see('Saved.')
+    assert stored_target().backup_cron == '30 3 * * *'
+    await user.should_see('Backup "30 3 * * *"', retries=10)
+
+
+# ---- restore ---------------------------------------------------------------------------------------------------
+
+
+async def test_the_restore_dialog_refuses_a_wrong_confirmation(
+    user: UIUser, team: Team, tmp_path: Path, data_dir: Path
+) -> None:
+    arrange(team, tasks=1)
+    add_target(team.alice, tmp_path / 'usb')
+    assert runs.back_up(actor=team.alice, registry=current_registry(), target='usb').status == 'ok'
+    restores = count(Run, Run.kind == 'restore')
+    await user.open(sign_in_url('alice', next_path=PATH))
+    user.find(marker='restore-usb').click()
+    await user.should_see(marker='restore-confirm', retries=int(DEADLINE * 10))
+    await user.should_see(marker='restore-snapshot')
+
+    user.find(marker='restore-confirm').type('USB')
+    user.find(marker='restore-go').click()
+    await user.should_see('Type "usb" to confirm.')
+    assert count(Run, Run.kind == 'restore') == restores
+    assert not maintenance.active()
+    assert not list(data_dir.glob('before-restore-*'))
+
+
+async def test_the_restore_dialog_asks_for_a_backup_first(user: UIUser, team: Team, tmp_path: Path) -> None:
+    add_target(team.alice, tmp_path / 'usb')
+    await user.open(sign_in_url('alice', next_path=PATH))
+    user.find(marker='restore-usb').click()
+    await user.should_see('There is no backup in this repository yet. Run a backup first.', retries=int(DEADLINE * 10))
+    await user.should_not_see(marker='restore-confirm')
+
+
+# ---- who may --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('who', ['bob', 'erin'])
+async def test_it_refuses_the_page_to_non_admins(user: UIUser, team: Team, who: str) -> None:
+    await user.http_client.get(sign_in_url(who), follow_redirects=False)
+    response = await user.http_client.get(PATH, follow_redirects=False)
+    assert response.status_code == 403
+    assert 'You do not have permission to open this page.' in response.text
+    assert 'Add target' not in response.text
