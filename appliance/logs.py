@@ -185,5 +185,8 @@ def configure(settings: Settings) -> LogFileHandler:
     # back once the server starts.
     from nicegui import app
 
-    app.on_startup(lambda: attach_uvicorn(file_handler))
+    if app.is_started:  # e.g. a test that builds the app again inside a running one
+        attach_uvicorn(file_handler)
+    else:
+        app.on_startup(lambda: attach_uvicorn(file_handler))
     return file_handler
