@@ -89,12 +89,14 @@ class Settings(BaseSettings):
 
 
 def prepare_data_dir(settings: Settings) -> None:
-    """Create the data dir (0750) and the secrets in it."""
-    from appliance.secrets import data_encryption_key
+    """Create the data dir (0750) and the secrets in it (each made once, never regenerated)."""
+    from appliance.secrets import data_encryption_key, install_id, session_secret
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o750)  # noqa: S103 - group read for the backup service
     data_encryption_key(settings.data_dir)
+    session_secret(settings.data_dir)
+    install_id(settings.data_dir)
 
 
 @lru_cache(maxsize=1)
