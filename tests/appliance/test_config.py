@@ -112,12 +112,13 @@ def test_it_creates_secret_files_readable_only_by_the_owner(data_dir: Path) -> N
     session_secret(data_dir)
     keys = data_dir / 'keys'
     assert mode(keys) == 0o700
-    assert sorted(path.name for path in keys.iterdir()) == ['data-key', 'storage-secret']
+    assert sorted(path.name for path in keys.iterdir()) == ['data-key', 'install-id', 'storage-secret']
     assert {mode(path) for path in keys.iterdir()} == {0o600}
     assert mode(data_dir) == 0o750
 
 
 def test_it_keeps_the_secrets_on_a_second_start(data_dir: Path) -> None:
+    prepare_data_dir(settings())
     first = (session_secret(data_dir), data_encryption_key(data_dir))
     files = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in (data_dir / 'keys').iterdir()}
     prepare_data_dir(settings())
