@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export ENCLAVE_DATA_DIR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
 
-.PHONY: run test check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres
+.PHONY: run test check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres bundle bundle-test
 
 run: deps
 	$(BIN)/enclave migrate
@@ -56,6 +56,22 @@ check: $(STAMP)
 bench: test-system-deps $(STAMP)
 	$(BIN)/python -m tests.bench.bench_tasks $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_backup $(BACKUP_BENCH_ARGS)
+
+# The offline install bundle, dist/enclave-<version>-bundle.tar, signed with the vendor's release key (an Ed25519
+# PEM kept outside the repository): make bundle RELEASE_KEY=/path/to/release-key.pem. Its debs are what a minimal
+# Debian 12 root lacks, so a throwaway root is made with debootstrap first.
+bundle: $(STAMP)
+	@test -n "$(RELEASE_KEY)" || { echo 'Set RELEASE_KEY=/path/to/the-release-key.pem (Ed25519, kept offline).' >&2; exit 1; }
+	@scripts/apt-ensure.sh debootstrap:/usr/sbin/debootstrap
+	root=$$(mktemp -d /var/tmp/enclave-debroot.XXXXXX) && \
+	  debootstrap --variant=minbase bookworm $$root/root http://deb.debian.org/debian >/dev/null && \
+	  $(BIN)/python -m provisioning.bundle --signing-key $(RELEASE_KEY) --debs-from $$root/root; \
+	  rc=$$?; rm -rf $$root; exit $$rc
+
+# Install a bundle (signed with the test key) into a fresh Debian 12 root with no network, twice; the app answers.
+bundle-test: $(STAMP)
+	@scripts/apt-ensure.sh debootstrap:/usr/sbin/debootstrap
+	$(BIN)/pytest -q tests/provisioning/install_story.py
 
 i18n: $(STAMP)
 	$(BIN)/python scripts/i18n.py extract

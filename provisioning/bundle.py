@@ -1,0 +1,167 @@
+"""Build the offline install bundle: `python -m provisioning.bundle --signing-key KEY [--debs-from ROOT]`.
+
+The bundle is one tarball, `dist/enclave-<version>-bundle.tar`, holding a folder `enclave-<version>/` with:
+- `wheels/`: the app's wheel and a wheel of every locked dependency for Debian 12 / CPython 3.11 / x86_64
+  (downloaded with `--require-hashes` against requirements.lock);
+- `debs/`: the Debian packages a minimal Debian 12 root lacks for Enclave (python3-venv, restic, nginx, ...), with
+  everything they depend on, computed against that root's dpkg status (`--debs-from`: a debootstrap'd root);
+- `systemd/`, `provisioning/` (first boot, nginx), `install.sh`, `VERSION`, `README.md`;
+- `MANIFEST` (sha256 of every other file) and `MANIFEST.sig` (Ed25519 over MANIFEST).
+`install.sh` carries the public key that must have signed the manifest and checks it before anything else.
+The vendor's signing key is kept outside the repository; the tests sign with the key under tests/provisioning/keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+REPO = Path(__file__).resolve().parents[1]
+DEBS = ('python3', 'python3-venv', 'restic', 'nginx', 'openssl', 'nftables', 'openssh-client', 'ca-certificates')
+PLATFORMS = ('manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64', 'linux_x86_64', 'any')
+
+
+def version() -> str:
+    """The app's version, from the package."""
+    sys.path.insert(0, str(REPO))
+    from appliance import __version__
+
+    return __version__
+
+
+def run(argv: list[str], **kwargs: object) -> None:
+    """Run a build step; its output goes to the build log, a failure stops the build with the step named."""
+    print('+', ' '.join(argv), flush=True)
+    subprocess.run(argv, check=True, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+
+
+def wheels(target: Path) -> None:
+    """The app's wheel and every locked dependency's, for CPython 3.11 on x86_64 Linux."""
+    target.mkdir(parents=True)
+    pip = [sys.executable, '-m', 'pip']
+    run([*pip, 'wheel', '--quiet', '--no-deps', '--wheel-dir', str(target), str(REPO)])
+    platforms = [arg for platform in PLATFORMS for arg in ('--platform', platform)]
+    run(
+        [*pip, 'download', '--quiet', '--only-binary=:all:', *platforms, '--python-version', '3.11',
+         '--implementation', 'cp', '--require-hashes', '-r', str(REPO / 'requirements.lock'), '-d', str(target)]
+    )  # fmt: skip
+
+
+def debs(target: Path, root: Path) -> None:
+    """The .deb files a root like `root` (a minimal Debian 12) lacks for Enclave, dependencies included."""
+    target.mkdir(parents=True)
+    status = root / 'var' / 'lib' / 'dpkg' / 'status'
+    if not status.is_file():
+        raise SystemExit(f'{root} is not a Debian root (no {status}); make one with debootstrap --variant=minbase')
+    with tempfile.TemporaryDirectory() as state:
+        lists = Path(state) / 'lists'
+        (lists / 'partial').mkdir(parents=True)
+        options = [
+            '-o', f'Dir::State::status={status}', '-o', f'Dir::State::Lists={lists}',
+            '-o', f'Dir::Cache::archives={target}', '-o', f'Dir::Cache={state}', '-o', 'Debug::NoLocking=1',
+        ]  # fmt: skip
+        run(['apt-get', *options, '-qq', 'update'])
+        run(['apt-get', *options, '-qq', '-y', '--download-only', '--no-install-recommends', 'install', *DEBS])
+    for leftover in target.iterdir():
+        if not leftover.name.endswith('.deb'):
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+
+
+def public_pem(key: Ed25519PrivateKey) -> str:
+    """The public half of the signing key, as PEM."""
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def bootstrap(folder: Path) -> str:
+    """`<sha256>  <path>` of the openssl and libssl3 packages in debs/: the installer checks them with these
+    checksums and unpacks them to verify the signature on a Debian that has no openssl yet."""
+    lines = []
+    for pattern in ('openssl_*.deb', 'libssl3_*.deb'):
+        for path in sorted((folder / 'debs').glob(pattern)):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            lines.append(f'{digest}  {path.relative_to(folder).as_posix()}')
+    return '\n'.join(lines)
+
+
+def manifest(folder: Path) -> bytes:
+    """`<sha256>  <path>` for every file in the folder, sorted (the format `sha256sum -c` reads)."""
+    lines = []
+    for path in sorted(p for p in folder.rglob('*') if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if relative in ('MANIFEST', 'MANIFEST.sig'):
+            continue
+        with path.open('rb') as handle:
+            lines.append(f'{hashlib.file_digest(handle, "sha256").hexdigest()}  {relative}\n')
+    return ''.join(lines).encode()
+
+
+def assemble(*, out: Path, key: Ed25519PrivateKey, debs_from: Path | None, wheel_dir: Path | None = None) -> Path:
+    """Build the bundle tarball in `out`; returns its path."""
+    name = f'enclave-{version()}'
+    with tempfile.TemporaryDirectory(dir=out) as scratch:
+        folder = Path(scratch) / name
+        folder.mkdir()
+        if wheel_dir is not None:
+            shutil.copytree(wheel_dir, folder / 'wheels')
+        else:
+            wheels(folder / 'wheels')
+        if debs_from is not None:
+            debs(folder / 'debs', debs_from)
+        else:
+            (folder / 'debs').mkdir()
+        shutil.copytree(REPO / 'systemd', folder / 'systemd')
+        (folder / 'provisioning').mkdir()
+        shutil.copy2(REPO / 'provisioning' / 'firstboot.sh', folder / 'provisioning' / 'firstboot.sh')
+        shutil.copytree(REPO / 'provisioning' / 'nginx', folder / 'provisioning' / 'nginx')
+        shutil.copy2(REPO / 'README.md', folder / 'README.md')
+        (folder / 'VERSION').write_text(version() + '\n')
+        installer = (REPO / 'provisioning' / 'install.sh').read_text()
+        installer = installer.replace('@PUBLIC_KEY@', public_pem(key).strip())
+        installer = installer.replace('@BOOTSTRAP@', bootstrap(folder))
+        (folder / 'install.sh').write_text(installer)
+        os.chmod(folder / 'install.sh', 0o755)  # noqa: S103 - an installer anyone may read and run
+        signed = manifest(folder)
+        (folder / 'MANIFEST').write_bytes(signed)
+        (folder / 'MANIFEST.sig').write_bytes(key.sign(signed))
+        target = out / f'{name}-bundle.tar'
+        with tarfile.open(target, 'w', format=tarfile.PAX_FORMAT) as archive:
+            archive.add(folder, arcname=name)
+    return target
+
+
+def main() -> None:
+    """Command line: see the module's docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--signing-key', type=Path, required=True, help='Ed25519 private key (PEM), kept offline')
+    parser.add_argument('--debs-from', type=Path, help='a minimal Debian 12 root (debootstrap --variant=minbase)')
+    parser.add_argument('--out', type=Path, default=REPO / 'dist')
+    args = parser.parse_args()
+    key = serialization.load_pem_private_key(args.signing_key.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit(f'{args.signing_key} is not an Ed25519 private key')
+    release = (REPO / 'provisioning' / 'release-public.pem').read_text().strip()
+    if public_pem(key).strip() != release:
+        print('warning: signed with a key other than the release key (provisioning/release-public.pem): for tests only')
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(assemble(out=args.out, key=key, debs_from=args.debs_from))
+
+
+if __name__ == '__main__':
+    main()
