@@ -57,7 +57,7 @@ def _row(index: int, record: logview.Record, timezone: str) -> dict[str, Any]:
 
 async def logs_page(ctx: PageContext) -> None:
     """The app log, newest first: filter by level (at least), time range and text; a page at a time."""
-    state: dict[str, Any] = {'offset': 0}
+    state: dict[str, Any] = {'offset': 0, 'generation': 0}
     timezone = ctx.user.timezone
     levels = {'': _('All levels'), **{name: name for name in logview.LEVELS}}
     with frame(ctx, _('Logs')):
@@ -88,6 +88,9 @@ async def logs_page(ctx: PageContext) -> None:
 
         @ui.refreshable
         async def table() -> None:
+            # A refresh that starts while an earlier one still reads must win: the earlier one draws nothing.
+            state['generation'] += 1
+            mine = state['generation']
             wanted = current_filter()
             if isinstance(wanted, str):
                 ui.label(wanted).classes('text-negative').mark('log-filter-error')
@@ -105,7 +108,7 @@ async def logs_page(ctx: PageContext) -> None:
                 offset=int(state['offset']),
                 limit=PAGE_SIZE,
             )
-            if page is None:  # the app is shutting down
+            if page is None or mine != state['generation']:  # shutting down, or a newer refresh took over
                 return
             if not page.records:
                 ui.label(_('No log records match.')).classes('text-gray-600').mark('log-empty')
