@@ -380,9 +380,7 @@ def backups_page(ctx: PageContext) -> None:
             dialog.open()
 
         async def restore_dialog(name: str) -> None:
-            with get_database().session() as session:
-                target = targets.get_target(session=session, actor=ctx.user, name=name)
-                session.expunge(target)
+            target = read(ctx.user, lambda s, a: targets.get_target(session=s, actor=a, name=name))
             repository = targets.open_repository(data_dir, target)
             try:
                 snapshots = await run.io_bound(lambda: repository.snapshots(tag=TAG))

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from appliance.config import Settings, config_file
+from appliance.config import Settings, config_file, get_settings
 from appliance.db import get_database, utcnow
 from appliance.errors import N_, ServiceError
 from appliance.i18n import gettext
@@ -224,18 +224,14 @@ def choose_target(session: Session, actor: Actor, name: str | None) -> Target:
     return targets[0]
 
 
-def _target(actor: Actor, name: str | None) -> tuple[Target, Repository]:
-    settings_dir = _settings().data_dir
+def _prepare(actor: Actor, name: str | None) -> tuple[Settings, Target, Repository]:
+    """The permission check, the settings, and the chosen target (detached) with its repository."""
+    require(actor, PERMISSION)
+    settings = get_settings()
     with get_database().session() as session:
         target = choose_target(session, actor, name)
         session.expunge(target)
-    return target, open_repository(settings_dir, target)
-
-
-def _settings() -> Settings:
-    from appliance.config import get_settings
-
-    return get_settings()
+    return settings, target, open_repository(settings.data_dir, target)
 
 
 # --- operations -------------------------------------------------------------------------------------------------
@@ -252,9 +248,7 @@ def back_up(
     retention: bool = True,
 ) -> RunView:
     """Back up to a target (the first enabled one when none is named), then apply its retention."""
-    require(actor, PERMISSION)
-    settings = _settings()
-    chosen, repository = _target(actor, target)
+    settings, chosen, repository = _prepare(actor, target)
     with _recorded(
         settings=settings, target=chosen, kind='backup', trigger=trigger, actor=actor, wait_seconds=wait_seconds
     ) as result:
@@ -303,9 +297,7 @@ def back_up(
 
 def apply_retention(*, actor: Actor, target: str, trigger: str = 'manual', wait_seconds: float = 0.0) -> RunView:
     """`restic forget --prune` with the target's keep-daily/weekly/monthly numbers."""
-    require(actor, PERMISSION)
-    settings = _settings()
-    chosen, repository = _target(actor, target)
+    settings, chosen, repository = _prepare(actor, target)
     with _recorded(
         settings=settings, target=chosen, kind='forget', trigger=trigger, actor=actor, wait_seconds=wait_seconds
     ) as result:
@@ -325,9 +317,7 @@ def check(
     wait_seconds: float = 0.0,
 ) -> RunView:
     """`restic check`, and with `read_data` also `--read-data-subset <the target's share>`."""
-    require(actor, PERMISSION)
-    settings = _settings()
-    chosen, repository = _target(actor, target)
+    settings, chosen, repository = _prepare(actor, target)
     kind = 'read_data' if read_data else 'check'
     with _recorded(
         settings=settings, target=chosen, kind=kind, trigger=trigger, actor=actor, wait_seconds=wait_seconds
@@ -340,9 +330,7 @@ def check(
 
 def drill(*, actor: Actor, target: str | None = None, trigger: str = 'manual', wait_seconds: float = 0.0) -> RunView:
     """Restore the latest snapshot into scratch, prove it against its manifest, delete it; failed on any finding."""
-    require(actor, PERMISSION)
-    settings = _settings()
-    chosen, repository = _target(actor, target)
+    settings, chosen, repository = _prepare(actor, target)
     with _recorded(
         settings=settings, target=chosen, kind='drill', trigger=trigger, actor=actor, wait_seconds=wait_seconds
     ) as result:
