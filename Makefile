@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 export ENCLAVE_DATA_DIR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
 
-.PHONY: run test check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres bundle bundle-test
+.PHONY: run test check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres bundle bundle-test \
+	image image-test
 
 run: deps
 	$(BIN)/enclave migrate
@@ -63,15 +64,27 @@ bench: test-system-deps $(STAMP)
 bundle: $(STAMP)
 	@test -n "$(RELEASE_KEY)" || { echo 'Set RELEASE_KEY=/path/to/the-release-key.pem (Ed25519, kept offline).' >&2; exit 1; }
 	@scripts/apt-ensure.sh debootstrap:/usr/sbin/debootstrap
-	root=$$(mktemp -d /var/tmp/enclave-debroot.XXXXXX) && \
-	  debootstrap --variant=minbase bookworm $$root/root http://deb.debian.org/debian >/dev/null && \
-	  $(BIN)/python -m provisioning.bundle --signing-key $(RELEASE_KEY) --debs-from $$root/root; \
-	  rc=$$?; rm -rf $$root; exit $$rc
+	$(BIN)/python -m provisioning.bundle --signing-key $(RELEASE_KEY)
 
 # Install a bundle (signed with the test key) into a fresh Debian 12 root with no network, twice; the app answers.
 bundle-test: $(STAMP)
 	@scripts/apt-ensure.sh debootstrap:/usr/sbin/debootstrap
 	$(BIN)/pytest -q tests/provisioning/install_story.py
+
+# The appliance image (as root): dist/enclave-<version>.qcow2 and .ova, the bundle they were installed from and
+# SHA256SUMS. Without RELEASE_KEY the bundle inside is signed with the test key (a build for tests only).
+IMAGE_KEY = $(or $(RELEASE_KEY),tests/provisioning/keys/TEST-ONLY-release-private.pem)
+IMAGE_TOOLS = debootstrap:/usr/sbin/debootstrap mmdebstrap:/usr/bin/mmdebstrap qemu-utils:/usr/bin/qemu-img \
+	grub-pc-bin:/usr/lib/grub/i386-pc/boot.img grub2-common:/usr/sbin/grub-install fdisk:/usr/sbin/sfdisk
+image: $(STAMP)
+	@scripts/apt-ensure.sh $(IMAGE_TOOLS)
+	$(BIN)/python -m provisioning.image --signing-key $(IMAGE_KEY)
+
+# Build the image, then boot it: a fast systemd-nspawn check of its root, then the qcow2 under qemu (TCG): HTTPS,
+# the setup wizard, the hardened app unit, only 80/443 open, first boot once. Every step has a deadline.
+image-test: image
+	@scripts/apt-ensure.sh qemu-system-x86:/usr/bin/qemu-system-x86_64 systemd-container:/usr/bin/systemd-nspawn
+	$(BIN)/pytest -q tests/provisioning/image_story.py
 
 i18n: $(STAMP)
 	$(BIN)/python scripts/i18n.py extract

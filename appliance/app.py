@@ -8,9 +8,9 @@ from pathlib import Path
 from nicegui import app, core
 
 from appliance import i18n, logs
+from appliance.api import ca, health, openapi
 from appliance.api import core as api_core
 from appliance.api import errors as api_errors
-from appliance.api import health, openapi
 from appliance.api import notifications as api_notifications
 from appliance.config import Settings, get_settings, prepare_data_dir
 from appliance.db import init_database
@@ -50,7 +50,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     # FastAPI wraps the app's lifespan around each included router's (ours have none). Keep NiceGUI's as it is,
     # or every build in one process (each UI test builds the app again) nests it one level deeper.
     lifespan = app.router.lifespan_context
-    routers = [health.router, openapi.router, sessions.router, api_core.router, api_notifications.router]
+    routers = [health.router, ca.router, openapi.router, sessions.router, api_core.router, api_notifications.router]
     routers += [spec.api_router() for spec in registry.modules() if spec.api_router is not None]
     for router in routers:
         app.include_router(router)
@@ -73,9 +73,13 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
 
 def run_kwargs(settings: Settings) -> dict[str, object]:
     """Arguments for ui.run shared by `enclave serve` and the tests."""
+    listen: dict[str, object] = {'host': settings.host, 'port': settings.port}
+    if settings.socket:
+        # Only the local proxy connects to the socket; uvicorn makes it 0666, like a loopback port. The host stays a
+        # loopback address: with 0.0.0.0 NiceGUI would list the box's interfaces over netlink, which the unit denies.
+        listen = {'host': '127.0.0.1', 'port': settings.port, 'uds': settings.socket, 'forwarded_allow_ips': '*'}
     return {
-        'host': settings.host,
-        'port': settings.port,
+        **listen,
         'title': 'Enclave',
         'reload': False,
         'show': False,

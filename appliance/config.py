@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     host: str = '127.0.0.1'
     port: int = Field(default=8080, ge=1, le=65535)
+    # A Unix socket to listen on instead of host:port (the appliance: nginx proxies to /run/enclave/app.sock).
+    socket: str = ''
+    # The local CA's certificate that the setup wizard offers for download (the appliance: /etc/enclave/tls/ca.crt).
+    ca_certificate: str = ''
     database_url: str = ''  # empty: SQLite at <data_dir>/enclave.db
     enabled_modules: list[str] = Field(default_factory=lambda: ['projects', 'tasks'])
     # The largest file a user may upload (attachments, drive), in MiB.

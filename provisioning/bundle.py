@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 REPO = Path(__file__).resolve().parents[1]
 DEBS = ('python3', 'python3-venv', 'restic', 'nginx', 'openssl', 'nftables', 'openssh-client', 'ca-certificates')
+SUITE = 'bookworm'
+MIRROR = os.environ.get('ENCLAVE_DEBIAN_MIRROR', 'http://deb.debian.org/debian')
 PLATFORMS = ('manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64', 'linux_x86_64', 'any')
 
 
@@ -127,9 +129,11 @@ def assemble(*, out: Path, key: Ed25519PrivateKey, debs_from: Path | None, wheel
         else:
             (folder / 'debs').mkdir()
         shutil.copytree(REPO / 'systemd', folder / 'systemd')
-        (folder / 'provisioning').mkdir()
-        shutil.copy2(REPO / 'provisioning' / 'firstboot.sh', folder / 'provisioning' / 'firstboot.sh')
-        shutil.copytree(REPO / 'provisioning' / 'nginx', folder / 'provisioning' / 'nginx')
+        shutil.copytree(
+            REPO / 'provisioning',
+            folder / 'provisioning',
+            ignore=shutil.ignore_patterns('*.py', '*.pem', '__pycache__'),
+        )
         shutil.copy2(REPO / 'README.md', folder / 'README.md')
         (folder / 'VERSION').write_text(version() + '\n')
         installer = (REPO / 'provisioning' / 'install.sh').read_text()
@@ -146,21 +150,36 @@ def assemble(*, out: Path, key: Ed25519PrivateKey, debs_from: Path | None, wheel
     return target
 
 
+def minimal_root(root: Path, mirror: str = MIRROR) -> Path:
+    """A minimal Debian 12 root (debootstrap --variant=minbase): what the bundle's debs are computed against."""
+    run(['debootstrap', '--variant=minbase', SUITE, str(root), mirror], stdout=subprocess.DEVNULL, timeout=900)
+    return root
+
+
+def warn_unless_release_key(key: Ed25519PrivateKey) -> None:
+    """Say so when the key is not the release key (tests sign with the key under tests/provisioning/keys)."""
+    release = (REPO / 'provisioning' / 'release-public.pem').read_text().strip()
+    if public_pem(key).strip() != release:
+        print('warning: signed with a key other than the release key (provisioning/release-public.pem): for tests only')
+
+
 def main() -> None:
     """Command line: see the module's docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--signing-key', type=Path, required=True, help='Ed25519 private key (PEM), kept offline')
-    parser.add_argument('--debs-from', type=Path, help='a minimal Debian 12 root (debootstrap --variant=minbase)')
+    parser.add_argument('--debs-from', type=Path, help='a minimal Debian 12 root (default: debootstrap one)')
     parser.add_argument('--out', type=Path, default=REPO / 'dist')
     args = parser.parse_args()
     key = serialization.load_pem_private_key(args.signing_key.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise SystemExit(f'{args.signing_key} is not an Ed25519 private key')
-    release = (REPO / 'provisioning' / 'release-public.pem').read_text().strip()
-    if public_pem(key).strip() != release:
-        print('warning: signed with a key other than the release key (provisioning/release-public.pem): for tests only')
+    warn_unless_release_key(key)
     args.out.mkdir(parents=True, exist_ok=True)
-    print(assemble(out=args.out, key=key, debs_from=args.debs_from))
+    if args.debs_from is not None:
+        print(assemble(out=args.out, key=key, debs_from=args.debs_from))
+        return
+    with tempfile.TemporaryDirectory(dir='/var/tmp', prefix='enclave-debroot.') as scratch:
+        print(assemble(out=args.out, key=key, debs_from=minimal_root(Path(scratch) / 'root')))
 
 
 if __name__ == '__main__':

@@ -49,8 +49,12 @@ for deb in debs/*.deb; do
   [ -e "$deb" ] || continue
   package=$(dpkg-deb -f "$deb" Package)
   wanted=$(dpkg-deb -f "$deb" Version)
+  # Installed at this version or newer (a server with security updates): keep it, never downgrade.
   have=$(dpkg-query -W -f='${Status} ${Version}' "$package" 2>/dev/null || true)
-  [ "$have" = "install ok installed $wanted" ] || missing="$missing $here/$deb"
+  case $have in
+    "install ok installed "*) dpkg --compare-versions "${have#install ok installed }" ge "$wanted" && continue ;;
+  esac
+  missing="$missing $here/$deb"
 done
 if [ -n "$missing" ]; then
   say "installing Debian packages:$(for d in $missing; do printf ' %s' "$(dpkg-deb -f "$d" Package)"; done)"
@@ -104,20 +108,32 @@ chmod 0750 "/var/lib/enclave"
 
 # 5. Services: the units and nginx's site, copied only when they differ.
 copy_if_changed() { cmp -s "$1" "$2" 2>/dev/null || { cp "$1" "$2"; say "updated $2"; }; }
-copy_if_changed systemd/enclave.service "/etc/systemd/system/enclave.service"
-copy_if_changed systemd/enclave-firstboot.service "/etc/systemd/system/enclave-firstboot.service"
+units="enclave.service enclave-firstboot.service enclave-tls.service enclave-tls.timer"
+for unit in $units; do copy_if_changed "systemd/$unit" "/etc/systemd/system/$unit"; done
 if [ -d "/etc/nginx/sites-available" ]; then
   copy_if_changed provisioning/nginx/enclave.conf "/etc/nginx/sites-available/enclave"
   [ -L "/etc/nginx/sites-enabled/enclave" ] || ln -s ../sites-available/enclave "/etc/nginx/sites-enabled/enclave"
   rm -f "/etc/nginx/sites-enabled/default"
 fi
-if [ -d /run/systemd/system ]; then
+# Enabling works without a running systemd too (an image build's chroot): the services then start at boot.
+if command -v systemctl >/dev/null; then
+  enabled=""
+  for unit in $units nginx.service; do
+    systemctl is-enabled --quiet "$unit" 2>/dev/null || enabled="$enabled $unit"
+  done
+  # shellcheck disable=SC2086 # unit names have no spaces
+  if [ -n "$enabled" ]; then systemctl enable --quiet $enabled && say "enabled:$enabled"; fi
+fi
+booted=no
+if [ -d /run/systemd/system ] && [ "$(stat -c %d:%i /)" = "$(stat -c %d:%i /proc/1/root/. 2>/dev/null)" ]; then
+  booted=yes
+fi
+if [ $booted = yes ]; then
   systemctl daemon-reload
-  systemctl enable --quiet enclave-firstboot.service enclave.service nginx.service
-  systemctl start enclave-firstboot.service
+  systemctl start enclave-firstboot.service enclave-tls.service enclave-tls.timer
   systemctl restart nginx.service
   systemctl start enclave.service
   say "started; open https://$(hostname -I 2>/dev/null | cut -d' ' -f1)/ to finish the setup"
 else
-  say "installed; no systemd here: run /opt/enclave/current/provisioning/firstboot.sh, then start enclave.service"
+  say "installed; the services start at the next boot (or run provisioning/firstboot.sh, then start them)"
 fi

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from appliance import context
+from appliance.api.ca import local_ca
 from appliance.db import get_database
 from appliance.errors import ServiceError
 from appliance.i18n import LANGUAGES, _, translate_error
@@ -23,6 +24,25 @@ from appliance.web.sessions import client_ip
 
 def _language_select(lang: str) -> ui.select:
     return ui.select(LANGUAGES, value=lang, label=_('Language')).classes('w-full').mark('language')
+
+
+def _offer_local_ca() -> None:
+    """On the appliance: the local CA's certificate to download, with the fingerprint to compare on the console."""
+    found = local_ca()
+    if found is None:
+        return
+    with ui.column().classes('w-full gap-1 rounded border border-amber-300 bg-amber-50 p-3').mark('local-ca'):
+        ui.label(
+            _(
+                'This server signs its HTTPS certificate with its own certificate authority. Add that authority to '
+                "your computer's or your company's trusted roots once, and browsers stop warning."
+            )
+        ).classes('text-sm')
+        ui.link(_('Download the certificate authority (enclave-ca.crt)'), '/ca.crt').classes('text-sm').mark(
+            'ca-download'
+        )
+        ui.label(_('Check its SHA-256 fingerprint against the one on the server console screen:')).classes('text-xs')
+        ui.label(found[1]).classes('text-xs font-mono break-all').mark('ca-fingerprint')
 
 
 def register() -> None:
@@ -40,6 +60,7 @@ def register() -> None:
             ui.label(
                 _('Name your organisation and create the first administrator account. There are no default accounts.')
             ).classes('text-sm text-gray-600')
+            _offer_local_ca()
             org = ui.input(_('Organisation name')).classes('w-full').mark('org_name')
             language = _language_select(lang)
             ui.separator()

@@ -322,3 +322,45 @@ def test_it_rejects_users_it_does_not_know_for_every_account_command(people: Peo
         result = enclave(*command)
         assert result.exit_code == 1, command
         assert 'There is no user called "nobody"' in result.stderr
+
+
+def test_it_serves_on_a_unix_socket_and_opens_no_tcp_port(data_dir: Path, tmp_path: Path) -> None:
+    import http.client
+    import os
+    import socket
+    import time
+
+    import psutil
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.settimeout(5)
+            self.sock.connect(str(path))
+
+    path = tmp_path / 'app.sock'
+    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
+    env |= {'ENCLAVE_SOCKET': str(path), 'ENCLAVE_PORT': '1'}  # a port it must not try to open
+    server = subprocess.Popen(
+        [sys.executable, '-m', 'appliance.cli', 'serve', '--no-migrate'],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body = b''
+        for _ in range(120):
+            try:
+                connection = UnixConnection('localhost')
+                connection.request('GET', '/healthz')
+                body = connection.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.25)
+        assert b'"status":"ok"' in body, server.stdout.read1().decode() if server.stdout else ''  # type: ignore[union-attr]
+        assert oct(path.stat().st_mode & 0o777) == oct(0o666)
+        listening = [c for c in psutil.Process(server.pid).net_connections('inet') if c.status == psutil.CONN_LISTEN]
+        assert listening == []
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -99,18 +99,22 @@ def test_the_bundle_installs_offline_twice_and_the_app_answers(debian_root: Path
     boot = in_root(debian_root, '/opt/enclave/current/provisioning/firstboot.sh && nginx -t 2>&1')
     assert boot.returncode == 0, boot.stdout + boot.stderr
     assert 'syntax is ok' in boot.stdout
+    # The app on its Unix socket as enclave, nginx in front: /healthz over HTTPS, trusting only the local CA.
     serve = in_root(
         debian_root,
         'export ENCLAVE_DATA_DIR=/var/lib/enclave ENCLAVE_CONFIG=/etc/enclave/enclave.toml '
         'NICEGUI_STORAGE_PATH=/var/lib/enclave/nicegui HOME=/var/lib/enclave; '
+        'mkdir -p /run/enclave && chown enclave /run/enclave && nginx && '
         'runuser -u enclave -- /opt/enclave/current/venv/bin/enclave serve --no-migrate >/tmp/serve.log 2>&1 & '
         'pid=$!; /opt/enclave/current/venv/bin/python -c "'
-        'import time, urllib.request\n'
+        'import ssl, time, urllib.request\n'
+        "trust = ssl.create_default_context(cafile='/etc/enclave/tls/ca.crt')\n"
         'for _ in range(120):\n'
         '    try:\n'
-        "        print(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).read().decode()); break\n"
+        "        print(urllib.request.urlopen('https://localhost/healthz', timeout=2, context=trust).read().decode())\n"
+        '        break\n'
         '    except Exception: time.sleep(0.5)\n'
-        '"; ' + OWNERS + '; kill $pid; tail -5 /tmp/serve.log',
+        '"; ' + OWNERS + '; kill $pid; nginx -s stop; tail -5 /tmp/serve.log',
         timeout=180,
     )
     assert '"status":"ok"' in serve.stdout, serve.stdout + serve.stderr

@@ -55,6 +55,9 @@ def test_first_boot_makes_config_secrets_and_certificates_once(tmp_path: Path) -
     assert 'https = true' in (etc / 'enclave.toml').read_text()
     assert (data / '.firstboot-done').exists() and (data / 'enclave.db').exists()
     assert {'data-key', 'storage-secret', 'install-id'} <= {p.name for p in (data / 'keys').iterdir()}
+    # nginx (www-data) serves the CA and the app (enclave) reads its settings: both folders can be entered.
+    assert etc.stat().st_mode & 0o777 == 0o755 and (etc / 'tls').stat().st_mode & 0o777 == 0o755
+    assert 'socket = "/run/enclave/app.sock"' in (etc / 'enclave.toml').read_text()
     for name, mode in (('ca.key', 0o600), ('server.key', 0o600), ('ca.crt', 0o644), ('server.crt', 0o644)):
         assert (etc / 'tls' / name).stat().st_mode & 0o777 == mode, name
     verify = subprocess.run(

@@ -1,0 +1,298 @@
+"""Build the appliance image: `python -m provisioning.image --signing-key KEY` (as root; `make image`).
+
+Outputs in `dist/` (or `--out`):
+- `enclave-<version>.qcow2`: the disk, compressed (Proxmox, KVM, libvirt);
+- `enclave-<version>.ova`: OVF 1.0 descriptor, a manifest of SHA256 sums and the disk as a streamOptimized VMDK,
+  with BIOS boot, a PIIX4 IDE disk and an E1000 NIC, so VMware and VirtualBox both import it;
+- `enclave-<version>-bundle.tar`: the offline install bundle the image was installed from;
+- `SHA256SUMS` for all three.
+
+The root is made by mmdebstrap from Debian 12 packages only (the Debian mirror is the one network access of the
+build). The app goes in the way a customer's server gets it: the bundle's signed `install.sh` runs in the root, so
+every image build proves the bundle. `provisioning/appliance/setup.sh` then makes it an appliance (network,
+firewall, console screen, no passwords, no host keys or machine id baked in). The disk is one MBR partition (ext4,
+filled with `mkfs.ext4 -d`), GRUB for BIOS with a static grub.cfg that finds the root by its filesystem UUID.
+Every step has a time limit; the build log names the step that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from provisioning import bundle
+
+REPO = Path(__file__).resolve().parents[1]
+SUITE = 'bookworm'
+MIRRORS = (
+    'deb http://deb.debian.org/debian bookworm main',
+    'deb http://deb.debian.org/debian bookworm-updates main',
+    'deb http://deb.debian.org/debian-security bookworm-security main',
+)
+# The appliance's own packages; what the app needs (python3, nginx, restic, nftables, ...) comes from the bundle.
+PACKAGES = (
+    'linux-image-amd64', 'initramfs-tools', 'zstd', 'systemd-sysv', 'udev', 'dbus', 'libpam-systemd', 'kmod',
+    'iproute2', 'systemd-resolved', 'systemd-timesyncd', 'openssh-server', 'procps', 'less', 'ncurses-term',
+    'e2fsprogs', 'netbase',
+)  # fmt: skip
+DISK_BYTES = 20 * 1024**3
+PARTITION_START = 1024 * 1024
+MEMORY_MIB = 4096
+CPUS = 2
+
+
+def run(argv: list[str], *, timeout: float, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """One build step, bounded in time; its failure stops the build with the step and its output."""
+    print('+', ' '.join(argv), flush=True)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(argv, timeout=timeout, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+    except subprocess.TimeoutExpired as error:
+        raise SystemExit(f'build step timed out after {timeout:.0f} s: {" ".join(argv)}') from error
+    if done.returncode != 0:
+        raise SystemExit(f'build step failed ({done.returncode}): {" ".join(argv)}\n{done.stdout}\n{done.stderr}')
+    print(f'  ({time.monotonic() - started:.0f} s)', flush=True)
+    return done  # type: ignore[no-any-return]
+
+
+def make_root(root: Path, bundle_tar: Path, root_uuid: str, mirrors: tuple[str, ...]) -> None:
+    """The image's root: Debian 12 with a kernel, then the bundle installed by its own install.sh, then setup.sh."""
+    folder = bundle_tar.name.removesuffix('-bundle.tar')
+    install = f'cd /var/tmp && tar -xf {bundle_tar.name} && sh {folder}/install.sh && rm -rf {folder} {bundle_tar.name}'
+    setup = f'sh /opt/enclave/current/provisioning/appliance/setup.sh {root_uuid}'
+    run(
+        [
+            'mmdebstrap', '--variant=minbase', '--mode=root', '--format=directory',
+            '--aptopt=APT::Install-Recommends "false"', f'--include={",".join(PACKAGES)}',
+            f'--customize-hook=copy-in {bundle_tar} /var/tmp',
+            f'--customize-hook=chroot "$1" sh -c "{install}"',
+            f'--customize-hook=chroot "$1" {setup}',
+            SUITE, str(root), *mirrors,
+        ],
+        timeout=1800,
+    )  # fmt: skip
+
+
+@contextmanager
+def loop_device(raw: Path) -> Iterator[str]:
+    """The disk file as a loop device with its partition nodes (`partx -a`; `losetup -P` makes none here)."""
+    device = run(['losetup', '--find', '--show', str(raw)], timeout=60).stdout.strip()
+    try:
+        run(['partx', '-a', device], timeout=60)
+        yield device
+    finally:
+        for undo in (['partx', '-d', device], ['losetup', '-d', device]):
+            subprocess.run(undo, capture_output=True, check=False, timeout=60)  # noqa: S603 - best effort, our device
+
+
+def make_disk(root: Path, raw: Path, root_uuid: str) -> None:
+    """A sparse raw disk: an MBR, one bootable ext4 partition holding the root, GRUB in the MBR gap."""
+    with raw.open('wb') as handle:
+        handle.truncate(DISK_BYTES)
+    run(
+        ['sfdisk', '--quiet', str(raw)],
+        timeout=60,
+        input=f'label: dos\nstart={PARTITION_START // 512}, type=83, bootable\n',
+    )
+    with loop_device(raw) as device, tempfile.TemporaryDirectory() as mount_point:
+        partition = f'{device}p1'
+        run(['mkfs.ext4', '-q', '-F', '-L', 'enclave', '-U', root_uuid, '-d', str(root), partition], timeout=900)
+        run(['mount', partition, mount_point], timeout=60)
+        try:
+            run(
+                ['grub-install', '--target=i386-pc', f'--boot-directory={mount_point}/boot', '--no-floppy',
+                 '--modules=part_msdos ext2 search_fs_uuid', device],
+                timeout=300,
+            )  # fmt: skip
+        finally:
+            run(['umount', mount_point], timeout=120)
+
+
+def sha256(path: Path) -> str:
+    with path.open('rb') as handle:
+        return hashlib.file_digest(handle, 'sha256').hexdigest()
+
+
+OVF = """<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+ xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+ xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <References>
+    <File ovf:id="file1" ovf:href="{vmdk}" ovf:size="{vmdk_size}"/>
+  </References>
+  <DiskSection>
+    <Info>Virtual disk information</Info>
+    <Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="{capacity}" ovf:capacityAllocationUnits="byte"
+     ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
+  </DiskSection>
+  <NetworkSection>
+    <Info>The list of logical networks</Info>
+    <Network ovf:name="LAN">
+      <Description>The office network the appliance serves</Description>
+    </Network>
+  </NetworkSection>
+  <VirtualSystem ovf:id="{name}">
+    <Info>Enclave {version}, a self-hosted team workspace</Info>
+    <Name>{name}</Name>
+    <ProductSection>
+      <Info>Product</Info>
+      <Product>Enclave</Product>
+      <Version>{version}</Version>
+    </ProductSection>
+    <OperatingSystemSection ovf:id="96">
+      <Info>The guest operating system</Info>
+      <Description>Debian GNU/Linux 12 (64-bit)</Description>
+    </OperatingSystemSection>
+    <VirtualHardwareSection>
+      <Info>{cpus} CPUs, {memory} MiB of memory, an IDE disk and an E1000 network card; BIOS boot</Info>
+      <System>
+        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>
+        <vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemIdentifier>{name}</vssd:VirtualSystemIdentifier>
+        <vssd:VirtualSystemType>vmx-10 virtualbox-2.2</vssd:VirtualSystemType>
+      </System>
+      <Item>
+        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
+        <rasd:Description>Number of virtual CPUs</rasd:Description>
+        <rasd:ElementName>{cpus} virtual CPUs</rasd:ElementName>
+        <rasd:InstanceID>1</rasd:InstanceID>
+        <rasd:ResourceType>3</rasd:ResourceType>
+        <rasd:VirtualQuantity>{cpus}</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits>
+        <rasd:Description>Memory size</rasd:Description>
+        <rasd:ElementName>{memory} MB of memory</rasd:ElementName>
+        <rasd:InstanceID>2</rasd:InstanceID>
+        <rasd:ResourceType>4</rasd:ResourceType>
+        <rasd:VirtualQuantity>{memory}</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:Address>0</rasd:Address>
+        <rasd:Description>IDE Controller</rasd:Description>
+        <rasd:ElementName>ideController0</rasd:ElementName>
+        <rasd:InstanceID>3</rasd:InstanceID>
+        <rasd:ResourceSubType>PIIX4</rasd:ResourceSubType>
+        <rasd:ResourceType>5</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:AddressOnParent>0</rasd:AddressOnParent>
+        <rasd:ElementName>disk0</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource>
+        <rasd:InstanceID>4</rasd:InstanceID>
+        <rasd:Parent>3</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:AddressOnParent>0</rasd:AddressOnParent>
+        <rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>
+        <rasd:Connection>LAN</rasd:Connection>
+        <rasd:Description>E1000 ethernet adapter on "LAN"</rasd:Description>
+        <rasd:ElementName>ethernet0</rasd:ElementName>
+        <rasd:InstanceID>5</rasd:InstanceID>
+        <rasd:ResourceSubType>E1000</rasd:ResourceSubType>
+        <rasd:ResourceType>10</rasd:ResourceType>
+      </Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+"""
+
+
+def make_ova(raw: Path, out: Path, name: str, version: str) -> Path:
+    """OVF 1.0 + streamOptimized VMDK + .mf, in a ustar tar with the descriptor first and the manifest second."""
+    with tempfile.TemporaryDirectory(dir=out) as scratch:
+        folder = Path(scratch)
+        vmdk = folder / f'{name}-disk1.vmdk'
+        run(['qemu-img', 'convert', '-O', 'vmdk', '-o', 'subformat=streamOptimized', str(raw), str(vmdk)], timeout=1200)
+        ovf = folder / f'{name}.ovf'
+        ovf.write_text(
+            OVF.format(
+                vmdk=vmdk.name, vmdk_size=vmdk.stat().st_size, capacity=DISK_BYTES, name=name, version=version,
+                cpus=CPUS, memory=MEMORY_MIB,
+            )
+        )  # fmt: skip
+        mf = folder / f'{name}.mf'
+        mf.write_text(''.join(f'SHA256({path.name})= {sha256(path)}\n' for path in (ovf, vmdk)))
+        target = out / f'{name}.ova'
+        partial = target.with_suffix('.ova.partial')
+        with tarfile.open(partial, 'w', format=tarfile.USTAR_FORMAT) as archive:
+            for path in (ovf, mf, vmdk):
+                info = archive.gettarinfo(str(path), arcname=path.name)
+                info.uid = info.gid = 0
+                info.uname = info.gname = 'root'
+                info.mode = 0o644
+                with path.open('rb') as handle:
+                    archive.addfile(info, handle)
+        partial.replace(target)
+    return target
+
+
+def build(*, out: Path, key: Ed25519PrivateKey, mirrors: tuple[str, ...] = MIRRORS) -> list[Path]:
+    """The bundle, the root, the disk, then the qcow2 and the OVA; returns the artefacts."""
+    if os.geteuid() != 0:
+        raise SystemExit('building the image needs root (mmdebstrap, loop devices, mount)')
+    out.mkdir(parents=True, exist_ok=True)
+    version = bundle.version()
+    name = f'enclave-{version}'
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(dir='/var/tmp', prefix='enclave-image.') as scratch:
+        work = Path(scratch)
+        minimal = work / 'minbase'
+        bundle.minimal_root(minimal)
+        bundle_tar = bundle.assemble(out=out, key=key, debs_from=minimal)
+        shutil.rmtree(minimal)
+        root = work / 'root'
+        root_uuid = str(uuid.uuid4())
+        make_root(root, bundle_tar, root_uuid, mirrors)
+        raw = work / 'disk.raw'
+        make_disk(root, raw, root_uuid)
+        shutil.rmtree(root)
+        qcow2 = out / f'{name}.qcow2'
+        partial = out / f'{name}.qcow2.partial'
+        # Both conversions compress on one core each: the qcow2 runs beside the OVA's VMDK.
+        qcow2_argv = ['qemu-img', 'convert', '-c', '-O', 'qcow2', str(raw), str(partial)]
+        print('+', ' '.join(qcow2_argv), '(in the background)', flush=True)
+        with subprocess.Popen(qcow2_argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as converting:  # noqa: S603
+            ova = make_ova(raw, out, name, version)
+            output, _ = converting.communicate(timeout=1800)
+        if converting.returncode != 0:
+            raise SystemExit(f'build step failed ({converting.returncode}): {" ".join(qcow2_argv)}\n{output}')
+        partial.replace(qcow2)
+    artefacts = [qcow2, ova, bundle_tar]
+    (out / 'SHA256SUMS').write_text(''.join(f'{sha256(path)}  {path.name}\n' for path in artefacts))
+    print(f'image built in {time.monotonic() - started:.0f} s')
+    for path in artefacts:
+        print(f'  {path}  {path.stat().st_size / 1024**2:.0f} MiB')
+    return artefacts
+
+
+def main() -> None:
+    """Command line: see the module's docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--signing-key', type=Path, required=True, help='Ed25519 private key (PEM) for the bundle')
+    parser.add_argument('--out', type=Path, default=REPO / 'dist')
+    args = parser.parse_args()
+    key = serialization.load_pem_private_key(args.signing_key.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit(f'{args.signing_key} is not an Ed25519 private key')
+    bundle.warn_unless_release_key(key)
+    build(out=args.out, key=key)
+
+
+if __name__ == '__main__':
+    main()
