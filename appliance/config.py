@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     socket: str = ''
     # The local CA's certificate that the setup wizard offers for download (the appliance: /etc/enclave/tls/ca.crt).
     ca_certificate: str = ''
+    # nginx's certificate, which Maintenance → Certificate shows and asks the root side to replace (the appliance:
+    # /etc/enclave/tls/server.crt); empty where Enclave does not run the HTTPS in front of it.
+    server_certificate: str = ''
     database_url: str = ''  # empty: SQLite at <data_dir>/enclave.db
     enabled_modules: list[str] = Field(default_factory=lambda: ['projects', 'tasks'])
     # The largest file a user may upload (attachments, drive), in MiB.

@@ -1,7 +1,7 @@
 """The console's declaration: registered right after the core, before any module (it never names a module).
 
-Each part of the console (backup, health, license, logs) keeps its wiring in its own `*_area` module: the pages
-it registers, its scheduled jobs, its health checks and its contributions to the core's extension points.
+Each part of the console (backup, health, license, certificate, logs) keeps its wiring in its own `*_area` module:
+the pages it registers, its scheduled jobs, its health checks and its contributions to the core's extension points.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 from appliance.errors import N_
 from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
-from console import backup_area, health_area, license_area, logs_area
+from console import backup_area, certificate_area, health_area, license_area, logs_area
 
-AREAS = (health_area, backup_area, license_area, logs_area)
+AREAS = (health_area, backup_area, license_area, certificate_area, logs_area)
 
 
 def _register_pages() -> None:

@@ -82,6 +82,13 @@ def debs(target: Path, root: Path) -> None:
                 leftover.unlink()
 
 
+def _not_shipped(folder: str, names: list[str]) -> set[str]:
+    """What of provisioning/ stays home: the build scripts and the key's file at the top (install.sh goes to the
+    bundle's top, with the key written in), and caches."""
+    top = Path(folder) == REPO / 'provisioning'
+    return {n for n in names if n == '__pycache__' or (top and (n.endswith(('.py', '.pem')) or n == 'install.sh'))}
+
+
 def public_pem(key: Ed25519PrivateKey) -> str:
     """The public half of the signing key, as PEM."""
     return (
@@ -129,11 +136,7 @@ def assemble(*, out: Path, key: Ed25519PrivateKey, debs_from: Path | None, wheel
         else:
             (folder / 'debs').mkdir()
         shutil.copytree(REPO / 'systemd', folder / 'systemd')
-        shutil.copytree(
-            REPO / 'provisioning',
-            folder / 'provisioning',
-            ignore=shutil.ignore_patterns('*.py', '*.pem', '__pycache__'),
-        )
+        shutil.copytree(REPO / 'provisioning', folder / 'provisioning', ignore=_not_shipped)
         shutil.copy2(REPO / 'README.md', folder / 'README.md')
         (folder / 'VERSION').write_text(version() + '\n')
         installer = (REPO / 'provisioning' / 'install.sh').read_text()

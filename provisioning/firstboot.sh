@@ -25,6 +25,7 @@ data_dir = "/var/lib/enclave"
 socket = "/run/enclave/app.sock"
 https = true
 ca_certificate = "/etc/enclave/tls/ca.crt"
+server_certificate = "/etc/enclave/tls/server.crt"
 TOML
   mv "$etc/enclave.toml.new" "$etc/enclave.toml"
 fi

@@ -21,7 +21,9 @@ import argparse
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -119,6 +121,29 @@ def make_disk(root: Path, raw: Path, root_uuid: str) -> None:
             )  # fmt: skip
         finally:
             run(['umount', mount_point], timeout=120)
+
+
+def unmount_below(folder: Path) -> None:
+    """Unmount whatever is still mounted under `folder`, deepest first: a build stopped halfway can leave
+    mmdebstrap's /proc, /sys and /dev mounts or the disk's partition in it."""
+    mounts = [line.split()[1] for line in Path('/proc/mounts').read_text().splitlines()]
+    for point in sorted((m for m in mounts if m.startswith(f'{folder}/')), key=len, reverse=True):
+        subprocess.run(['umount', '--lazy', point], capture_output=True, check=False, timeout=60)  # noqa: S603, S607
+
+
+@contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A work folder under /var/tmp, removed at the end only once nothing is mounted in it (deleting through a
+    leftover bind mount would reach the host's own files)."""
+    work = Path(tempfile.mkdtemp(dir='/var/tmp', prefix='enclave-image.'))
+    try:
+        yield work
+    finally:
+        unmount_below(work)
+        if any(line.split()[1].startswith(f'{work}/') for line in Path('/proc/mounts').read_text().splitlines()):
+            print(f'warning: {work} still has mounts; left in place for you to check')
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def sha256(path: Path) -> str:
@@ -250,8 +275,7 @@ def build(*, out: Path, key: Ed25519PrivateKey, mirrors: tuple[str, ...] = MIRRO
     version = bundle.version()
     name = f'enclave-{version}'
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(dir='/var/tmp', prefix='enclave-image.') as scratch:
-        work = Path(scratch)
+    with scratch_folder() as work:
         minimal = work / 'minbase'
         bundle.minimal_root(minimal)
         bundle_tar = bundle.assemble(out=out, key=key, debs_from=minimal)
@@ -291,6 +315,8 @@ def main() -> None:
     if not isinstance(key, Ed25519PrivateKey):
         raise SystemExit(f'{args.signing_key} is not an Ed25519 private key')
     bundle.warn_unless_release_key(key)
+    # A stop (Ctrl-C, SIGTERM, a CI timeout) unwinds like an error: mounts and loop devices are released.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     build(out=args.out, key=key)
 
 

@@ -108,8 +108,9 @@ chmod 0750 "/var/lib/enclave"
 
 # 5. Services: the units and nginx's site, copied only when they differ.
 copy_if_changed() { cmp -s "$1" "$2" 2>/dev/null || { cp "$1" "$2"; say "updated $2"; }; }
-units="enclave.service enclave-firstboot.service enclave-tls.service enclave-tls.timer"
-for unit in $units; do copy_if_changed "systemd/$unit" "/etc/systemd/system/$unit"; done
+units="enclave.service enclave-firstboot.service enclave-tls.service enclave-tls.timer enclave-tls-request.path"
+shipped="$units enclave-tls-request.service"
+for unit in $shipped; do copy_if_changed "systemd/$unit" "/etc/systemd/system/$unit"; done
 if [ -d "/etc/nginx/sites-available" ]; then
   copy_if_changed provisioning/nginx/enclave.conf "/etc/nginx/sites-available/enclave"
   [ -L "/etc/nginx/sites-enabled/enclave" ] || ln -s ../sites-available/enclave "/etc/nginx/sites-enabled/enclave"
@@ -130,7 +131,7 @@ if [ -d /run/systemd/system ] && [ "$(stat -c %d:%i /)" = "$(stat -c %d:%i /proc
 fi
 if [ $booted = yes ]; then
   systemctl daemon-reload
-  systemctl start enclave-firstboot.service enclave-tls.service enclave-tls.timer
+  systemctl start enclave-firstboot.service enclave-tls.service enclave-tls.timer enclave-tls-request.path
   systemctl restart nginx.service
   systemctl start enclave.service
   say "started; open https://$(hostname -I 2>/dev/null | cut -d' ' -f1)/ to finish the setup"

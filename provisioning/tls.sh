@@ -7,6 +7,10 @@
 #                             nothing changed, unless the key matches, the certificate is valid now, and nginx
 #                             accepts it
 #   tls.sh local              back to a certificate from the local CA
+#   tls.sh request DIR        what the app asked for in DIR (enclave-tls-request.service, root, when DIR/request
+#                             appears): `install` (DIR/cert.pem, DIR/key.pem) or `local`. Writes DIR/result
+#                             (`ok` or `error`, then a sentence) and removes the request and the key. The app owns DIR:
+#                             nothing there is trusted, symlinks are refused, the unit may write only where it must.
 # nginx is reloaded when it runs and the certificate changed.
 set -eu
 tls=${ENCLAVE_ROOT:-}/etc/enclave/tls
@@ -104,9 +108,44 @@ install_own() {
   echo "enclave tls: now using $(openssl x509 -in "$tls/server.crt" -noout -subject)"
 }
 
+use_local() {
+  make_ca
+  rm -f "$tls/own"
+  issue_local
+  reload_nginx
+  echo "enclave tls: back to the local CA's certificate"
+}
+
+request() {
+  dir=$1
+  [ -d "$dir" ] && [ ! -L "$dir" ] || die "$dir is not a folder"
+  [ -f "$dir/request" ] && [ ! -L "$dir/request" ] || die "no request in $dir"
+  action=$(head -c 16 "$dir/request" | tr -dc 'a-z')
+  work=$(mktemp -d)
+  case $action in
+    install)
+      # Copies, not the files themselves: a symlink stays a symlink (and is refused), a later swap changes nothing.
+      cp -P "$dir/cert.pem" "$work/cert.pem" 2>/dev/null || true
+      cp -P "$dir/key.pem" "$work/key.pem" 2>/dev/null || true
+      if said=$(install_own "$work/cert.pem" "$work/key.pem" 2>&1); then outcome=ok; else outcome=error; fi ;;
+    local)
+      if said=$(use_local 2>&1); then outcome=ok; else outcome=error; fi ;;
+    *) outcome=error said="unknown request" ;;
+  esac
+  printf '%s\n%s\n' "$outcome" "$(printf '%s\n' "$said" | tail -n 1 | sed 's/^enclave tls: //' | cut -c1-300)" \
+    > "$work/result"
+  chmod 0644 "$work/result"
+  rm -f "$dir/key.pem" "$dir/cert.pem"
+  mv -T "$work/result" "$dir/result"
+  rm -f "$dir/request"
+  rm -rf "$work"
+  echo "enclave tls: request '$action': $outcome"
+}
+
 case "${1:-}" in
   ensure) ensure ;;
   install) [ $# -eq 3 ] || die "usage: tls.sh install CERT.pem KEY.pem"; install_own "$2" "$3" ;;
-  local) make_ca; rm -f "$tls/own"; issue_local; reload_nginx; echo "enclave tls: back to the local CA's certificate" ;;
-  *) die "usage: tls.sh ensure | install CERT.pem KEY.pem | local" ;;
+  local) use_local ;;
+  request) [ $# -eq 2 ] || die "usage: tls.sh request DIR"; request "$2" ;;
+  *) die "usage: tls.sh ensure | install CERT.pem KEY.pem | local | request DIR" ;;
 esac

@@ -55,7 +55,14 @@ def test_the_manifest_lists_every_file_with_its_checksum(built: Path, tmp_path: 
     present = {p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file()}
     assert listed == present - {'MANIFEST', 'MANIFEST.sig'}
     assert any(name.startswith('wheels/enclave-') for name in listed)
-    assert {'install.sh', 'VERSION', 'systemd/enclave.service', 'provisioning/firstboot.sh'} <= listed
+    shipped = {'install.sh', 'VERSION', 'systemd/enclave.service', 'systemd/enclave-console.service',
+               'provisioning/firstboot.sh', 'provisioning/tls.sh', 'provisioning/appliance/console.py',
+               'provisioning/appliance/setup.sh', 'provisioning/nginx/enclave.conf'}  # fmt: skip
+    assert shipped <= listed
+    # The build scripts and the release key's file stay home; no caches.
+    home = {f'provisioning/{name}' for name in ('bundle.py', 'image.py', 'release-public.pem', 'install.sh')}
+    assert not home & listed
+    assert not any('__pycache__' in name for name in listed)
     signing_key().public_key().verify((folder / 'MANIFEST.sig').read_bytes(), (folder / 'MANIFEST').read_bytes())
     assert '@PUBLIC_KEY@' not in (folder / 'install.sh').read_text()
 

@@ -1,0 +1,130 @@
+"""The console's certificate page: the HTTPS certificate browsers see, the admin's own one pasted in, or the box's
+local one again. The change itself is made by the root side (see console/certificate.py); the page shows its
+result when it arrives."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from appliance.config import get_settings
+from appliance.i18n import _, format_datetime
+from appliance.ui.actions import attempt
+from appliance.ui.frame import frame
+from appliance.ui.guard import PageContext, protected_page
+from console import certificate
+from console.certificate import CertificateInfo
+
+PATH = '/console/certificate'
+
+
+def register() -> None:
+    """Register /console/certificate."""
+    protected_page(PATH, permission='console.manage')(certificate_page)
+
+
+def _info_card(ctx: PageContext, info: CertificateInfo | None) -> None:
+    with ui.card().classes('w-full max-w-2xl').mark('certificate-status'):
+        ui.label(_('HTTPS certificate in use')).classes('text-lg font-medium')
+        if info is None:
+            ui.label(_('The certificate file cannot be read.')).classes('text-negative')
+            return
+        kind = _("Your organisation's own certificate") if info.own else _("Issued by this box's local CA")
+        rows = [
+            ('kind', _('Kind'), kind),
+            ('subject', _('Subject'), info.subject),
+            ('issuer', _('Issuer'), info.issuer),
+            ('names', _('Names and addresses'), ', '.join(info.names) or '-'),
+            ('expires', _('Valid until'), format_datetime(info.not_after, timezone=ctx.user.timezone)),
+            ('fingerprint', _('SHA-256 fingerprint'), info.fingerprint),
+        ]
+        with ui.grid(columns='auto 1fr').classes('gap-x-6 gap-y-1'):
+            for key, label, value in rows:
+                ui.label(label).classes('text-gray-600')
+                ui.label(value).classes('break-all').mark(f'certificate-{key}')
+
+
+def _state_line(state: certificate.RequestState) -> None:
+    if state.state == 'pending':
+        ui.label(_('The change is being made…')).classes('text-amber-700').mark('certificate-pending')
+    elif state.state == 'ok':
+        ui.label(_('Done: {reason}', reason=state.message)).classes('text-positive').mark('certificate-result')
+    elif state.state == 'error':
+        ui.label(_('Refused, nothing changed: {reason}', reason=state.message)).classes('text-negative').mark(
+            'certificate-result'
+        )
+
+
+def certificate_page(ctx: PageContext) -> None:
+    """What nginx serves, and changing it."""
+    settings = get_settings()
+    with frame(ctx, _('Certificate')):
+        if not certificate.managed(settings):
+            ui.label(
+                _(
+                    "This server's HTTPS is not run by Enclave's nginx (it is not the appliance or a bundle install): "
+                    'change the certificate where your proxy is configured.'
+                )
+            ).mark('certificate-unmanaged')
+            return
+        seen = {'state': certificate.state(settings)}
+
+        @ui.refreshable
+        def overview() -> None:
+            _info_card(ctx, certificate.current(settings))
+            _state_line(seen['state'])
+
+        def poll() -> None:
+            now = certificate.state(settings)
+            if now != seen['state']:
+                seen['state'] = now
+                overview.refresh()
+
+        def use_own() -> None:
+            cert_pem, key_pem = cert.value or '', key.value or ''
+            done = attempt(
+                lambda s, a: certificate.request_own(
+                    session=s, actor=a, settings=settings, cert_pem=cert_pem, key_pem=key_pem
+                )
+            )
+            if done:
+                key.set_value('')
+                poll()
+
+        def use_local() -> None:
+            if attempt(lambda s, a: certificate.request_local(session=s, actor=a, settings=settings)):
+                poll()
+
+        overview()
+        ui.timer(2.0, poll)
+        with ui.card().classes('w-full max-w-2xl'):
+            ui.label(_("Use your organisation's own certificate")).classes('text-lg font-medium')
+            ui.label(
+                _(
+                    'Paste the certificate (PEM; intermediate certificates may follow it) and its private key without '
+                    'a passphrase. Both are checked before anything changes; nginx must accept them too.'
+                )
+            ).classes('text-sm text-gray-600')
+            cert = (
+                ui.textarea(_('Certificate'), placeholder='-----BEGIN CERTIFICATE-----')
+                .props('outlined spellcheck=false')
+                .classes('w-full font-mono')
+                .mark('certificate-pem')
+            )
+            key = (
+                ui.textarea(_('Private key'), placeholder='-----BEGIN PRIVATE KEY-----')
+                .props('outlined spellcheck=false')
+                .classes('w-full font-mono')
+                .mark('key-pem')
+            )
+            ui.button(_('Use this certificate'), icon='lock', on_click=use_own).mark('use-own-certificate')
+        with ui.card().classes('w-full max-w-2xl'):
+            ui.label(_("Back to this box's local CA")).classes('text-lg font-medium')
+            ui.label(
+                _(
+                    "A new certificate from the local CA, for this box's names and addresses; browsers that trust "
+                    'the CA trust it at once.'
+                )
+            ).classes('text-sm text-gray-600')
+            ui.button(_('Use the local CA'), icon='restart_alt', on_click=use_local).props('outline').mark(
+                'use-local-certificate'
+            )
