@@ -54,6 +54,23 @@ def _state_line(state: certificate.RequestState) -> None:
         )
 
 
+def _section(title: str, hint: str) -> ui.card:
+    """A card with a title and a line saying what it does; the caller fills it inside `with`."""
+    with ui.card().classes('w-full max-w-2xl') as card:
+        ui.label(title).classes('text-lg font-medium')
+        ui.label(hint).classes('text-sm text-gray-600')
+    return card
+
+
+def _pem_area(label: str, placeholder: str, marker: str) -> ui.textarea:
+    return (
+        ui.textarea(label, placeholder=placeholder)
+        .props('outlined spellcheck=false')
+        .classes('w-full font-mono')
+        .mark(marker)
+    )
+
+
 def certificate_page(ctx: PageContext) -> None:
     """What nginx serves, and changing it."""
     settings = get_settings()
@@ -96,35 +113,23 @@ def certificate_page(ctx: PageContext) -> None:
 
         overview()
         ui.timer(2.0, poll)
-        with ui.card().classes('w-full max-w-2xl'):
-            ui.label(_("Use your organisation's own certificate")).classes('text-lg font-medium')
-            ui.label(
-                _(
-                    'Paste the certificate (PEM; intermediate certificates may follow it) and its private key without '
-                    'a passphrase. Both are checked before anything changes; nginx must accept them too.'
-                )
-            ).classes('text-sm text-gray-600')
-            cert = (
-                ui.textarea(_('Certificate'), placeholder='-----BEGIN CERTIFICATE-----')
-                .props('outlined spellcheck=false')
-                .classes('w-full font-mono')
-                .mark('certificate-pem')
-            )
-            key = (
-                ui.textarea(_('Private key'), placeholder='-----BEGIN PRIVATE KEY-----')
-                .props('outlined spellcheck=false')
-                .classes('w-full font-mono')
-                .mark('key-pem')
-            )
+        with _section(
+            _("Use your organisation's own certificate"),
+            _(
+                'Paste the certificate (PEM; intermediate certificates may follow it) and its private key without '
+                'a passphrase. Both are checked before anything changes; nginx must accept them too.'
+            ),
+        ):
+            cert = _pem_area(_('Certificate'), '-----BEGIN CERTIFICATE-----', 'certificate-pem')
+            key = _pem_area(_('Private key'), '-----BEGIN PRIVATE KEY-----', 'key-pem')
             ui.button(_('Use this certificate'), icon='lock', on_click=use_own).mark('use-own-certificate')
-        with ui.card().classes('w-full max-w-2xl'):
-            ui.label(_("Back to this box's local CA")).classes('text-lg font-medium')
-            ui.label(
-                _(
-                    "A new certificate from the local CA, for this box's names and addresses; browsers that trust "
-                    'the CA trust it at once.'
-                )
-            ).classes('text-sm text-gray-600')
+        with _section(
+            _("Back to this box's local CA"),
+            _(
+                "A new certificate from the local CA, for this box's names and addresses; browsers that trust "
+                'the CA trust it at once.'
+            ),
+        ):
             ui.button(_('Use the local CA'), icon='restart_alt', on_click=use_local).props('outline').mark(
                 'use-local-certificate'
             )

@@ -35,6 +35,8 @@ def debian_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     subprocess.run(
         ['debootstrap', '--variant=minbase', SUITE, str(root), MIRROR], check=True, capture_output=True, timeout=900
     )
+    # What the Debian installer writes on every real server (debootstrap leaves it out): `localhost` resolves.
+    (root / 'etc' / 'hosts').write_text('127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n')
     policy = root / 'usr' / 'sbin' / 'policy-rc.d'
     policy.write_text('#!/bin/sh\nexit 101\n')
     policy.chmod(0o755)
@@ -113,7 +115,11 @@ def test_the_bundle_installs_offline_twice_and_the_app_answers(debian_root: Path
         '    try:\n'
         "        print(urllib.request.urlopen('https://localhost/healthz', timeout=2, context=trust).read().decode())\n"
         '        break\n'
-        '    except Exception: time.sleep(0.5)\n'
+        '    except Exception as error:\n'
+        '        last = error\n'
+        '        time.sleep(0.5)\n'
+        'else:\n'
+        "    print('no answer:', repr(last))\n"
         '"; ' + OWNERS + '; kill $pid; nginx -s stop; tail -5 /tmp/serve.log',
         timeout=180,
     )
