@@ -61,6 +61,16 @@ for i in $(seq 1 300); do [ -S /run/enclave/app.sock ] && break; sleep 1; done
   fold -w 80 /dev/vcs1 | sed 's/ *$//' | grep . | sed 's/^/SCREEN /'
   echo "ROOT $(passwd -S root | awk '{print $2}')"
   echo "SSHKEYS $(ls /etc/ssh/ssh_host_* 2>/dev/null | grep -c .)"
+  # The console menu's SSH switch as the menu calls it: on opens 22 with host keys and root's password; off undoes it.
+  ssh_switch() { python3 /usr/local/sbin/enclave-image-probe-ssh "$1"; }
+  ssh_state() {
+    ports=$(nft list set inet enclave open_ports | grep -cw 22)
+    echo "$(ss -Htln | grep -c ':22 ') $ports $(passwd -S root | awk '{print $2}')"
+  }
+  ssh_switch on
+  echo "SSHON $(ssh_state) $(ls /etc/ssh/ssh_host_*_key | grep -c .)"
+  ssh_switch off
+  echo "SSHOFF $(ssh_state)"
   # The app's way to another certificate, as the app does it (as enclave, the request written last), through
   # enclave-tls-request.path to the root side; then back to the local CA.
   d=/var/lib/enclave/tls-request
@@ -79,6 +89,13 @@ for i in $(seq 1 300); do [ -S /run/enclave/app.sock ] && break; sleep 1; done
   echo "LOCALCERT $outcome $(openssl x509 -in /etc/enclave/tls/server.crt -noout -issuer | grep -c 'local CA')"
   echo "PROBE-DONE"
 } > /dev/ttyS1 2>&1
+"""
+PROBE_SSH = """import importlib.util, sys
+spec = importlib.util.spec_from_file_location('screen', '/opt/enclave/current/provisioning/appliance/console.py')
+screen = importlib.util.module_from_spec(spec)
+sys.modules['screen'] = screen
+spec.loader.exec_module(screen)
+screen.set_ssh(sys.argv[1] == 'on', 'a long root password, 1')
 """
 PROBE_UNIT = """[Unit]
 Description=Image test probe (test-only, never in the shipped image)
@@ -201,6 +218,7 @@ def test_fast_check_the_root_boots_in_nspawn_and_serves_the_wizard(disk: Path, t
 def add_probe(disk: Path, mount_point: Path) -> None:
     with mounted(disk, mount_point, read_only=False) as root:
         (root / 'usr/local/sbin/enclave-image-probe').write_text(PROBE)
+        (root / 'usr/local/sbin/enclave-image-probe-ssh').write_text(PROBE_SSH)
         (root / 'etc/systemd/system/enclave-image-probe.service').write_text(PROBE_UNIT)
         wants = root / 'etc/systemd/system/multi-user.target.wants/enclave-image-probe.service'
         wants.symlink_to('/etc/systemd/system/enclave-image-probe.service')
@@ -323,6 +341,9 @@ def test_the_image_boots_serves_the_wizard_over_https_and_first_boot_runs_once(d
     assert first['FAILED'] == [''], first['FAILED']
     assert first['ROOT'] == ['L'], 'root must be locked'
     assert first['SSHKEYS'] == ['0'], 'no SSH host keys until SSH is turned on'
+    # listening on 22, open in nftables, root with a password (P), host keys made; then all of it undone
+    assert first['SSHON'][0].split()[:3] == ['2', '1', 'P'] and int(first['SSHON'][0].split()[3]) >= 3, first['SSHON']
+    assert first['SSHOFF'] == ['0 0 L'], first['SSHOFF']
     assert first['FIRSTBOOT'] == ['yes']
     screen = '\n'.join(first.get('SCREEN', []))
     assert f'Enclave {bundle.version()}' in screen and 'https://10.0.2.15/' in screen, screen
