@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from sqlalchemy.orm import Session
 
+from appliance.api.ca import fingerprint
 from appliance.config import Settings
 from appliance.errors import N_, Conflict, ValidationError
 from appliance.services import audit
@@ -55,11 +56,6 @@ def managed(settings: Settings) -> bool:
     return bool(settings.server_certificate)
 
 
-def _fingerprint(certificate: x509.Certificate) -> str:
-    digest = certificate.fingerprint(hashes.SHA256()).hex().upper()
-    return ':'.join(digest[i : i + 2] for i in range(0, len(digest), 2))
-
-
 def current(settings: Settings) -> CertificateInfo | None:
     """The certificate nginx serves now, or None when there is none to read."""
     if not managed(settings):
@@ -80,7 +76,7 @@ def current(settings: Settings) -> CertificateInfo | None:
         names=names,
         not_after=certificate.not_valid_after_utc,
         own=(path.parent / 'own').exists(),
-        fingerprint=_fingerprint(certificate),
+        fingerprint=fingerprint(certificate),
     )
 
 
@@ -170,7 +166,7 @@ def request_own(*, session: Session, actor: Actor, settings: Settings, cert_pem:
         actor=actor,
         action='certificate.install',
         target='certificate:nginx',
-        details={'subject': leaf.subject.rfc4514_string(), 'fingerprint': _fingerprint(leaf)},
+        details={'subject': leaf.subject.rfc4514_string(), 'fingerprint': fingerprint(leaf)},
     )
 
 

@@ -91,7 +91,9 @@ def certificate_page(ctx: PageContext) -> None:
             _state_line(seen['state'])
 
         def poll() -> None:
+            # The folder is read only while a request is out: the timer runs from a request until its result.
             now = certificate.state(settings)
+            watch.active = now.state == 'pending'
             if now != seen['state']:
                 seen['state'] = now
                 overview.refresh()
@@ -112,7 +114,7 @@ def certificate_page(ctx: PageContext) -> None:
                 poll()
 
         overview()
-        ui.timer(2.0, poll)
+        watch = ui.timer(2.0, poll, active=seen['state'].state == 'pending')
         with _section(
             _("Use your organisation's own certificate"),
             _(

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -41,21 +42,30 @@ def version() -> str:
     return __version__
 
 
-def run(argv: list[str], **kwargs: object) -> None:
-    """Run a build step; its output goes to the build log, a failure stops the build with the step named."""
+def run(argv: list[str], *, timeout: float, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """One build step, bounded in time; its failure stops the build with the step and its output."""
     print('+', ' '.join(argv), flush=True)
-    subprocess.run(argv, check=True, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+    started = time.monotonic()
+    try:
+        done = subprocess.run(argv, timeout=timeout, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+    except subprocess.TimeoutExpired as error:
+        raise SystemExit(f'build step timed out after {timeout:.0f} s: {" ".join(argv)}') from error
+    if done.returncode != 0:
+        raise SystemExit(f'build step failed ({done.returncode}): {" ".join(argv)}\n{done.stdout}\n{done.stderr}')
+    print(f'  ({time.monotonic() - started:.0f} s)', flush=True)
+    return done  # type: ignore[no-any-return]
 
 
 def wheels(target: Path) -> None:
     """The app's wheel and every locked dependency's, for CPython 3.11 on x86_64 Linux."""
     target.mkdir(parents=True)
     pip = [sys.executable, '-m', 'pip']
-    run([*pip, 'wheel', '--quiet', '--no-deps', '--wheel-dir', str(target), str(REPO)])
+    run([*pip, 'wheel', '--quiet', '--no-deps', '--wheel-dir', str(target), str(REPO)], timeout=900)
     platforms = [arg for platform in PLATFORMS for arg in ('--platform', platform)]
     run(
         [*pip, 'download', '--quiet', '--only-binary=:all:', *platforms, '--python-version', '3.11',
-         '--implementation', 'cp', '--require-hashes', '-r', str(REPO / 'requirements.lock'), '-d', str(target)]
+         '--implementation', 'cp', '--require-hashes', '-r', str(REPO / 'requirements.lock'), '-d', str(target)],
+        timeout=1800,
     )  # fmt: skip
 
 
@@ -72,8 +82,11 @@ def debs(target: Path, root: Path) -> None:
             '-o', f'Dir::State::status={status}', '-o', f'Dir::State::Lists={lists}',
             '-o', f'Dir::Cache::archives={target}', '-o', f'Dir::Cache={state}', '-o', 'Debug::NoLocking=1',
         ]  # fmt: skip
-        run(['apt-get', *options, '-qq', 'update'])
-        run(['apt-get', *options, '-qq', '-y', '--download-only', '--no-install-recommends', 'install', *DEBS])
+        run(['apt-get', *options, '-qq', 'update'], timeout=900)
+        run(
+            ['apt-get', *options, '-qq', '-y', '--download-only', '--no-install-recommends', 'install', *DEBS],
+            timeout=1800,
+        )
     for leftover in target.iterdir():
         if not leftover.name.endswith('.deb'):
             if leftover.is_dir():
@@ -155,7 +168,7 @@ def assemble(*, out: Path, key: Ed25519PrivateKey, debs_from: Path | None, wheel
 
 def minimal_root(root: Path, mirror: str = MIRROR) -> Path:
     """A minimal Debian 12 root (debootstrap --variant=minbase): what the bundle's debs are computed against."""
-    run(['debootstrap', '--variant=minbase', SUITE, str(root), mirror], stdout=subprocess.DEVNULL, timeout=900)
+    run(['debootstrap', '--variant=minbase', SUITE, str(root), mirror], timeout=900)
     return root
 
 

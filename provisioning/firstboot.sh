@@ -10,14 +10,13 @@ set -eu
 root=${ENCLAVE_ROOT:-}
 etc=$root/etc/enclave
 data=$root/var/lib/enclave
-tls=$etc/tls
 enclave_bin=${ENCLAVE_BIN:-/opt/enclave/current/venv/bin/enclave}
 as_enclave=${ENCLAVE_AS_USER:-runuser -u enclave --}
 umask 027
 
-mkdir -p "$etc" "$tls" "$data"
-# /etc/enclave and its tls/ are readable (nginx serves the CA, the app reads its settings); keys stay 0600.
-chmod 0755 "$etc" "$tls"
+mkdir -p "$etc" "$data"
+# /etc/enclave can be entered (the app reads its settings, nginx the CA in tls/, which tls.sh makes); keys stay 0600.
+chmod 0755 "$etc"
 if [ ! -e "$etc/enclave.toml" ]; then
   cat > "$etc/enclave.toml.new" <<TOML
 # Enclave settings: see /opt/enclave/current/README.md, "Configuration".

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning import bundle
+from provisioning.bundle import run
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = 'bookworm'
@@ -54,20 +55,6 @@ DISK_BYTES = 20 * 1024**3
 PARTITION_START = 1024 * 1024
 MEMORY_MIB = 4096
 CPUS = 2
-
-
-def run(argv: list[str], *, timeout: float, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """One build step, bounded in time; its failure stops the build with the step and its output."""
-    print('+', ' '.join(argv), flush=True)
-    started = time.monotonic()
-    try:
-        done = subprocess.run(argv, timeout=timeout, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload]  # noqa: S603
-    except subprocess.TimeoutExpired as error:
-        raise SystemExit(f'build step timed out after {timeout:.0f} s: {" ".join(argv)}') from error
-    if done.returncode != 0:
-        raise SystemExit(f'build step failed ({done.returncode}): {" ".join(argv)}\n{done.stdout}\n{done.stderr}')
-    print(f'  ({time.monotonic() - started:.0f} s)', flush=True)
-    return done  # type: ignore[no-any-return]
 
 
 def make_root(root: Path, bundle_tar: Path, root_uuid: str, mirrors: tuple[str, ...]) -> None:

@@ -21,6 +21,12 @@ router = APIRouter(include_in_schema=False)
 MAX_BYTES = 64 * 1024
 
 
+def fingerprint(certificate: x509.Certificate) -> str:
+    """A certificate's SHA-256 fingerprint as browsers and `openssl x509 -fingerprint` show it: AA:BB:..."""
+    digest = certificate.fingerprint(hashes.SHA256()).hex().upper()
+    return ':'.join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
 def local_ca() -> tuple[bytes, str] | None:
     """The CA certificate (PEM) and its SHA-256 fingerprint (AA:BB:...), or None when none is configured or the file
     is missing or not a certificate."""
@@ -34,8 +40,7 @@ def local_ca() -> tuple[bytes, str] | None:
         certificate = x509.load_pem_x509_certificate(pem)
     except (OSError, ValueError):
         return None
-    digest = certificate.fingerprint(hashes.SHA256()).hex().upper()
-    return certificate.public_bytes(Encoding.PEM), ':'.join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return certificate.public_bytes(Encoding.PEM), fingerprint(certificate)
 
 
 @router.get('/ca.crt')

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning import bundle
+from provisioning import bundle, image
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = Path(os.environ.get('ENCLAVE_IMAGE', REPO / 'dist' / f'enclave-{bundle.version()}.qcow2'))
@@ -116,19 +116,14 @@ def sh(argv: list[str], timeout: float = 300, **kwargs: object) -> subprocess.Co
 
 @contextmanager
 def mounted(raw: Path, mount_point: Path, *, read_only: bool) -> Iterator[Path]:
-    """The disk copy's root partition mounted (loop device + partx, as the build does)."""
-    device = sh(['losetup', '--find', '--show', str(raw)]).stdout.strip()
-    try:
-        sh(['partx', '-a', device])
+    """The disk copy's root partition mounted, through the build's own loop device helper."""
+    with image.loop_device(raw) as device:
         mount_point.mkdir(exist_ok=True)
         sh(['mount', *(['-o', 'ro'] if read_only else []), f'{device}p1', str(mount_point)])
         try:
             yield mount_point
         finally:
             sh(['umount', str(mount_point)])
-    finally:
-        subprocess.run(['partx', '-d', device], capture_output=True, check=False)
-        subprocess.run(['losetup', '-d', device], capture_output=True, check=False)
 
 
 @pytest.fixture(scope='module')
