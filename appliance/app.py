@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nicegui import app, core
 
-from appliance import i18n, logs
+from appliance import diskspace, i18n, logs
 from appliance.api import ca, health, openapi
 from appliance.api import core as api_core
 from appliance.api import errors as api_errors
@@ -38,6 +38,9 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     if migrate:
         upgrade(database.engine)
     ensure_current(database.engine)
+    # Space held back for deletes and cleanup when the disk fills (released by the disk-full paths and the job).
+    diskspace.create_reserve(settings.data_dir)
+    diskspace.watch_database(database.engine, settings.data_dir)
 
     registry = build_registry(settings.enabled_modules, package=module_package)
     i18n.DEFAULT_LANGUAGE = settings.default_language

@@ -30,7 +30,8 @@ from typing import Any, BinaryIO
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from appliance.db import Base, utcnow
+from appliance import diskspace
+from appliance.db import Base, Database, utcnow
 from appliance.errors import N_, NotFound, ValidationError
 from appliance.fsutil import format_size, fsync_dir
 from appliance.models import BlobRecord, BlobRef
@@ -41,16 +42,32 @@ DIR_MODE = 0o700
 _SHA256 = re.compile(r'[0-9a-f]{64}')
 _BUCKET = re.compile(r'[0-9a-f]{2}')
 _BATCH = 500
+# The scheduled collection's grace periods: an upload's blob is referenced within seconds of being written, so an
+# hour is ample; an interrupted upload's temp file is kept a day (a slow upload touches its file with every chunk).
+BLOB_GRACE_SECONDS = 3600
+TEMP_GRACE_SECONDS = 24 * 3600
 
 
 @dataclass
 class GcReport:
-    """What a garbage collection removed."""
+    """What a garbage collection removed (or, in a dry run, would remove)."""
 
     blobs_removed: int = 0
     bytes_freed: int = 0
     records_removed: int = 0
     temp_files_removed: int = 0
+    blob_bytes_freed: int = 0
+    temp_bytes_freed: int = 0
+    dry_run: bool = False
+
+    def add(self, other: GcReport) -> None:
+        """Count `other`'s removals in this report too."""
+        self.blobs_removed += other.blobs_removed
+        self.bytes_freed += other.bytes_freed
+        self.records_removed += other.records_removed
+        self.temp_files_removed += other.temp_files_removed
+        self.blob_bytes_freed += other.blob_bytes_freed
+        self.temp_bytes_freed += other.temp_bytes_freed
 
 
 @dataclass
@@ -106,6 +123,7 @@ class _Spool:
     def __init__(self, tmp_dir: Path, max_bytes: int | None) -> None:
         if max_bytes is not None and max_bytes < 0:
             raise ValueError('max_bytes must not be negative')
+        diskspace.ensure_room(tmp_dir)
         fd, name = tempfile.mkstemp(dir=tmp_dir, prefix='blob-', suffix='.part')
         os.fchmod(fd, FILE_MODE)
         self.path = Path(name)
@@ -127,6 +145,8 @@ class _Spool:
                     limit=format_size(self._max_bytes),
                     max_bytes=self._max_bytes,
                 )
+            # Uploads stop short of the last space (twice the disk reserve), which deletes and cleanup need.
+            diskspace.ensure_room(self.path.parent, len(chunk))
             self._hash.update(chunk)
             self._file.write(chunk)
             self.size += len(chunk)
@@ -165,6 +185,11 @@ class BlobStore:
             for chunk in chunks:
                 spool.write(chunk)
             return self._publish(spool)
+        except OSError as error:
+            spool.discard()
+            if diskspace.is_full_error(error):
+                raise self._full(error) from error
+            raise
         except BaseException:
             spool.discard()
             raise
@@ -177,6 +202,11 @@ class BlobStore:
             async for chunk in _coalesce(chunks, CHUNK_SIZE):
                 await asyncio.to_thread(spool.write, chunk)
             return await asyncio.to_thread(self._publish, spool)
+        except OSError as error:
+            spool.discard()
+            if diskspace.is_full_error(error):
+                raise self._full(error) from error
+            raise
         except BaseException:
             spool.discard()
             raise
@@ -194,6 +224,11 @@ class BlobStore:
         self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         self.tmp_dir.mkdir(mode=DIR_MODE, exist_ok=True)
         return _Spool(self.tmp_dir, max_bytes)
+
+    def _full(self, error: OSError) -> diskspace.DiskFull:
+        """The disk is full: release the data dir's reserve (so deletes can commit) and say so in a sentence."""
+        diskspace.on_write_error(self.root.parent, error)
+        return diskspace.full_error()
 
     def _publish(self, spool: _Spool) -> tuple[str, int]:
         sha256 = spool.seal()
@@ -306,26 +341,60 @@ class BlobStore:
 
     # -- maintenance --------------------------------------------------------------------------------------------
 
-    def gc(self, *, session: Session, grace_seconds: float = 3600) -> GcReport:
-        """Remove unreferenced blobs (files and rows) and temp files untouched for `grace_seconds`.
+    def gc(
+        self,
+        *,
+        session: Session,
+        grace_seconds: float = 3600,
+        temp_grace_seconds: float | None = None,
+        dry_run: bool = False,
+    ) -> GcReport:
+        """Remove unreferenced blobs (files and rows) untouched for `grace_seconds`, and temp files untouched for
+        `temp_grace_seconds` (default: the same). With `dry_run`, only count what would go.
 
         Rows are deleted in the caller's transaction before files are unlinked: if that transaction later rolls
         back, what remains is unreferenced rows without files, which the next gc removes.
         """
-        report = GcReport()
+        report = GcReport(dry_run=dry_run)
         if not self.root.is_dir():
             return report
         cutoff = time.time() - grace_seconds
         for prefix in self._prefixes(session):
             self._gc_prefix(session, prefix, cutoff, report)
+        self._gc_temp(time.time() - (grace_seconds if temp_grace_seconds is None else temp_grace_seconds), report)
+        return report
+
+    def collect(
+        self,
+        database: Database,
+        *,
+        grace_seconds: float = BLOB_GRACE_SECONDS,
+        temp_grace_seconds: float = TEMP_GRACE_SECONDS,
+        dry_run: bool = False,
+    ) -> GcReport:
+        """`gc` with one short transaction per prefix, so writers never wait for a walk of the whole store."""
+        report = GcReport(dry_run=dry_run)
+        if not self.root.is_dir():
+            return report
+        with database.session() as session:
+            prefixes = self._prefixes(session)
+        cutoff = time.time() - grace_seconds
+        for prefix in prefixes:
+            with database.session() as session:
+                self._gc_prefix(session, prefix, cutoff, report)
+        self._gc_temp(time.time() - temp_grace_seconds, report)
+        return report
+
+    def _gc_temp(self, cutoff: float, report: GcReport) -> None:
+        # Age by mtime: an upload in progress writes its temp file with every chunk, so it is never this old.
         for path in self._temp_files():
             if path.is_dir():
                 continue  # not ours: fsck lists it, a person decides
-            freed = _unlink_if_older(path, cutoff)
+            freed = _size_if_older(path, cutoff) if report.dry_run else _unlink_if_older(path, cutoff)
             if freed is not None:
                 report.temp_files_removed += 1
+                report.temp_bytes_freed += freed
                 report.bytes_freed += freed
-        return report
 
     def _gc_prefix(self, session: Session, prefix: str, cutoff: float, report: GcReport) -> None:
         blobs, _ = self._scan_prefix(prefix)
@@ -336,6 +405,13 @@ class BlobStore:
         rowless = [
             sha for sha, (_, at) in records.items() if sha not in blobs and sha not in referenced and at <= cutoff_at
         ]
+        if report.dry_run:
+            report.records_removed += len([sha for sha in unreferenced if sha in records]) + len(rowless)
+            report.blobs_removed += len(unreferenced)
+            would_free = sum(blobs[sha].size for sha in unreferenced)
+            report.blob_bytes_freed += would_free
+            report.bytes_freed += would_free
+            return
         deleted = _delete_unreferenced_records(session, [sha for sha in unreferenced if sha in records] + rowless)
         report.records_removed += len(deleted)
         with self._locked(exclusive=True):
@@ -345,6 +421,7 @@ class BlobStore:
                 freed = _unlink_if_older(blobs[sha].path, cutoff)
                 if freed is not None:
                     report.blobs_removed += 1
+                    report.blob_bytes_freed += freed
                     report.bytes_freed += freed
 
     def fsck(self, *, session: Session, verify_hashes: bool = False) -> FsckReport:
@@ -496,6 +573,15 @@ def _unlink_if_older(path: Path, cutoff: float) -> int | None:
     except FileNotFoundError:
         return None
     return stat.st_size
+
+
+def _size_if_older(path: Path, cutoff: float) -> int | None:
+    """The size of `path` if not modified since `cutoff` (what `_unlink_if_older` would free)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_size if stat.st_mtime <= cutoff else None
 
 
 def _hash_file(path: Path) -> str:

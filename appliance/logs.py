@@ -122,12 +122,82 @@ class _OwnHandler:
 
 
 class LogFileHandler(_OwnHandler, RotatingFileHandler):
-    """A size-rotated file whose every generation is created 0640."""
+    """A size-rotated file whose every generation is created 0640.
+
+    A file that cannot be written (a full disk, a folder gone) never raises into the caller and never prints a
+    traceback per record: the first failure is said once on stderr, records are dropped while it lasts, and the first
+    record written afterwards is preceded by a line saying how many were dropped.
+    """
+
+    dropped = 0
 
     def _open(self) -> io.TextIOWrapper:
         descriptor = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         os.chmod(self.baseFilename, FILE_MODE)  # the umask may have taken the group bit away
         return os.fdopen(descriptor, 'a', encoding=self.encoding or 'utf-8', errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record; on an OSError drop it (see the class)."""
+        try:
+            if self.dropped:
+                self._write_line(
+                    logging.makeLogRecord(
+                        {
+                            'name': 'enclave.logs',
+                            'levelno': logging.WARNING,
+                            'levelname': 'WARNING',
+                            'msg': f'{self.dropped} log records were dropped while the log file could not be written',
+                        }
+                    )
+                )
+                self.dropped = 0
+            self._write_line(record)
+        except OSError as error:
+            self._drop(error)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted: the standard report, never a raise
+            self.handleError(record)
+
+    def _write_line(self, record: logging.LogRecord) -> None:
+        if self.shouldRollover(record):
+            self.doRollover()
+        if self.stream is None:
+            self.stream = self._open()
+            if self.dropped and _ends_mid_line(self.baseFilename):
+                self.stream.write(self.terminator)  # end the line the failure cut, so every line stays JSON
+        self.stream.write(self.format(record) + self.terminator)
+        self.stream.flush()
+
+    def _drop(self, error: OSError) -> None:
+        if not self.dropped:
+            try:
+                sys.stderr.write(
+                    f'enclave: cannot write the log file {self.baseFilename}: {error.strerror or error}; log records '
+                    'are dropped until it can be written again (free space on the data volume).\n'
+                )
+            except Exception:  # noqa: BLE001, S110 - stderr itself is gone: nothing left to tell
+                pass
+        self.dropped += 1
+        # Start the next record on a fresh file object: the failed one may hold a half-written line in its buffer.
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _ends_mid_line(path: str) -> bool:
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() == 0:
+                return False
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b'\n'
+    except OSError:
+        return False
 
 
 class StderrHandler(_OwnHandler, logging.StreamHandler):  # type: ignore[type-arg]

@@ -8,7 +8,6 @@ parts) arrive as the console's registry health checks, like any module's.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from appliance import diskspace
 from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.errors import N_
@@ -25,8 +25,8 @@ from appliance.modules import Registry
 from console.sampler import read_heartbeat
 
 GREEN, AMBER, RED = 'green', 'amber', 'red'
-DISK_AMBER = 0.15  # free share of the data volume below which the disk check turns amber
-DISK_RED = 0.05
+DISK_AMBER = diskspace.AMBER_FREE  # free share of the data volume below which the disk check turns amber (90% used)
+DISK_RED = diskspace.RED_FREE  # red at 95% used, or when uploads stop (less than twice the disk reserve free)
 HEARTBEAT_RED = timedelta(minutes=5)  # the sampler beats every minute; five missed beats mean the scheduler stopped
 
 
@@ -41,10 +41,11 @@ class Check:
 
 def disk_space(data_dir: Path, *, amber: float = DISK_AMBER, red: float = DISK_RED) -> Check:
     """Free space on the volume that holds the data dir."""
-    usage = shutil.disk_usage(data_dir)
+    usage = diskspace.space(data_dir)
     free = usage.free / usage.total if usage.total else 0.0
     gib = usage.free / 2**30
-    if free < red:
+    level = diskspace.grade(usage, amber=amber, red=red)
+    if level == 'full':
         return Check(
             'disk',
             RED,
@@ -56,7 +57,7 @@ def disk_space(data_dir: Path, *, amber: float = DISK_AMBER, red: float = DISK_R
                 pct=round(free * 100),
             ),
         )
-    if free < amber:
+    if level == 'low':
         return Check(
             'disk',
             AMBER,

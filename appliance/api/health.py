@@ -1,4 +1,8 @@
-"""GET /healthz: no auth, no secrets; 200 when the process, the database and the schema are fine."""
+"""GET /healthz: no auth, no secrets; 200 when the process, the database, the schema and the data disk are fine.
+
+The data disk answers 'ok', 'low' (90% used: still 200) or 'full' (95% used, or so little free that uploads stop: 503,
+because writes fail and a monitor should say so).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from appliance import __version__
+from appliance import __version__, diskspace
+from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.migrate import schema_state
 
@@ -33,6 +38,12 @@ def healthz() -> JSONResponse:
             status = 'error'
     except Exception:  # noqa: BLE001 - any failure here means "not healthy"
         checks['database'] = 'unreachable'
+        status = 'error'
+    try:
+        checks['disk'] = diskspace.grade(diskspace.space(get_settings().data_dir))
+    except OSError:
+        checks['disk'] = 'unreadable'
+    if checks['disk'] != 'ok' and checks['disk'] != 'low':
         status = 'error'
     body = {
         'status': status,
