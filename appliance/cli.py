@@ -40,6 +40,8 @@ audit_app = typer.Typer(help='The hash-chained audit log.', no_args_is_help=True
 app.add_typer(user_app, name='user')
 app.add_typer(token_app, name='token')
 app.add_typer(audit_app, name='audit')
+blobs_app = typer.Typer(help='The file store: check it, and remove what nothing uses.', no_args_is_help=True)
+app.add_typer(blobs_app, name='blobs')
 
 PasswordStdin = Annotated[
     bool, typer.Option('--password-stdin', help='Read the password from the first line of standard input.')
@@ -302,6 +304,98 @@ def audit_verify() -> None:
     if not result.ok:
         fail(f'audit log BROKEN at event #{result.broken_id}: {result.reason}')
     typer.echo(f'audit log OK: {result.checked} events')
+
+
+@blobs_app.command('fsck')
+def blobs_fsck(
+    quick: Annotated[bool, typer.Option('--quick', help='Do not read the files back to check their content.')] = False,
+    json_output: Annotated[bool, typer.Option('--json', help='Print JSON for scripts.')] = False,
+) -> None:
+    """Compare the stored files with the database; exit 1 when a file is missing, damaged or out of place."""
+    from appliance.blobstore import get_blobstore
+    from appliance.fsutil import format_size
+
+    store = get_blobstore()
+    with operator_session() as session:
+        report = store.fsck(session=session, verify_hashes=not quick)
+    problems = not report.ok or bool(report.strays)
+    if json_output:
+        payload = {
+            'ok': not problems,
+            'blobs': report.blobs,
+            'bytes': report.bytes,
+            'missing': report.missing,
+            'corrupt': report.corrupt,
+            'size_mismatches': report.size_mismatches,
+            'strays': [str(path) for path in report.strays],
+            'orphans': report.orphans,
+            'temp_files': [str(path) for path in report.temp_files],
+            'content_checked': not quick,
+        }
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        typer.echo(f'{report.blobs} files, {format_size(report.bytes)} in {store.root}')
+        for label, items in (
+            ('missing (in the database, not on disk)', report.missing),
+            ('damaged (content does not match its name)', report.corrupt),
+            ('of another size than recorded', report.size_mismatches),
+            ('out of place (look at them; nothing removes them)', [str(path) for path in report.strays]),
+        ):
+            for item in items:
+                typer.echo(f'{label}: {item}')
+        typer.echo(
+            f'{len(report.orphans)} unused files and {len(report.temp_files)} interrupted uploads: '
+            '"enclave blobs gc" removes them (the app does every hour).'
+        )
+    if problems:
+        fail(
+            'The file store has problems (listed above): restore missing or damaged files from a backup '
+            '("enclave restore"), or upload them again.'
+        )
+    if not json_output:
+        typer.echo('file store OK' + ('' if not quick else ' (content not read: --quick)'))
+
+
+@blobs_app.command('gc')
+def blobs_gc(
+    dry_run: Annotated[bool, typer.Option('--dry-run', help='Only say what would be removed.')] = False,
+    json_output: Annotated[bool, typer.Option('--json', help='Print JSON for scripts.')] = False,
+) -> None:
+    """Remove files nothing uses (unused for an hour) and interrupted uploads (untouched for a day)."""
+    from appliance.blobstore import get_blobstore
+    from appliance.db import get_database
+    from appliance.fsutil import format_size
+    from appliance.scheduler import maintenance_running
+
+    with operator_session():  # a current schema, and the command's end on a database error
+        pass
+    if not dry_run and maintenance_running(cli_settings().data_dir):
+        fail('A backup, drill or restore is running; run "enclave blobs gc" again when it has finished.')
+    try:
+        report = get_blobstore().collect(get_database(), dry_run=dry_run)
+    except ServiceError as error:
+        fail(str(error))
+    if json_output:
+        typer.echo(
+            json.dumps(
+                {
+                    'dry_run': dry_run,
+                    'unused_files': report.blobs_removed,
+                    'unused_bytes': report.blob_bytes_freed,
+                    'interrupted_uploads': report.temp_files_removed,
+                    'interrupted_bytes': report.temp_bytes_freed,
+                    'bytes': report.bytes_freed,
+                },
+                indent=2,
+            )
+        )
+        return
+    verb = 'Would remove' if dry_run else 'Removed'
+    typer.echo(
+        f'{verb} {report.blobs_removed} unused files ({format_size(report.blob_bytes_freed)}) and '
+        f'{report.temp_files_removed} interrupted uploads ({format_size(report.temp_bytes_freed)}): '
+        f'{format_size(report.bytes_freed)} {"to free" if dry_run else "freed"}.'
+    )
 
 
 # The console's commands (backup, restore, health, license) use the helpers above.

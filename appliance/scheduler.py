@@ -32,7 +32,7 @@ def purge_login_tickets() -> None:
         log.info('removed %d expired login tickets', removed)
 
 
-def _maintenance_running(data_dir: Path) -> bool:
+def maintenance_running(data_dir: Path) -> bool:
     """Whether a backup, drill or restore holds the maintenance lock (`console.lock`) right now."""
     try:
         fd = os.open(data_dir / 'maintenance.lock', os.O_RDONLY)
@@ -51,7 +51,7 @@ def collect_blobs() -> None:
     """Remove unreferenced blobs (after an hour's grace) and interrupted uploads' temp files (after a day)."""
     data_dir = get_settings().data_dir
     # A backup reads blobs/ after staging the database: a blob unreferenced since must stay until it has been read.
-    if _maintenance_running(data_dir):
+    if maintenance_running(data_dir):
         log.info('blob collection skipped: a backup, drill or restore is running')
         return
     report = get_blobstore().collect(get_database())

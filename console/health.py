@@ -70,6 +70,37 @@ def disk_space(data_dir: Path, *, amber: float = DISK_AMBER, red: float = DISK_R
     return Check('disk', GREEN, gettext(N_('{gib} GiB free on the data volume.'), gib=f'{gib:.1f}'))
 
 
+@dataclass(frozen=True)
+class Cleanup:
+    """What the next blob collection would free, and whether the disk reserve is held."""
+
+    unused_files: int
+    unused_bytes: int
+    interrupted_uploads: int
+    interrupted_bytes: int
+    reserve_bytes: int  # 0 while released (the disk filled) or not yet made
+
+    @property
+    def bytes(self) -> int:
+        """Everything the collection would free."""
+        return self.unused_bytes + self.interrupted_bytes
+
+
+def cleanup_preview(data_dir: Path) -> Cleanup:
+    """A dry run of the scheduled blob collection (same grace periods) and the reserve's state; walks the store."""
+    from appliance.blobstore import get_blobstore
+
+    report = get_blobstore().collect(get_database(), dry_run=True)
+    reserve = diskspace.reserve_path(data_dir)
+    return Cleanup(
+        unused_files=report.blobs_removed,
+        unused_bytes=report.blob_bytes_freed,
+        interrupted_uploads=report.temp_files_removed,
+        interrupted_bytes=report.temp_bytes_freed,
+        reserve_bytes=reserve.stat().st_size if reserve.is_file() else 0,
+    )
+
+
 def database() -> Check:
     """The database answers, and its schema is the one this version expects."""
     try:

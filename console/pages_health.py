@@ -16,13 +16,14 @@ from appliance import i18n
 from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.errors import N_, NotAuthenticated
+from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime
 from appliance.modules import current_registry
 from appliance.services.permissions import has_permission
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, current_actor, protected_page
 from console import alerts
-from console.health import AMBER, GREEN, RED, Check, worst
+from console.health import AMBER, GREEN, RED, Check, Cleanup, cleanup_preview, worst
 from console.sampler import Point, history
 
 PERMISSION = 'console.manage'
@@ -147,6 +148,37 @@ def check_list(checks: list[Check]) -> None:
                 ui.label(check.message).classes('text-sm')
 
 
+def _cleanup() -> Cleanup:
+    return cleanup_preview(get_settings().data_dir)
+
+
+def cleanup_card(cleanup: Cleanup) -> None:
+    """What the hourly file cleanup would free now, and the disk reserve."""
+    with ui.card().classes('w-full').props('flat bordered').mark('cleanup'):
+        ui.label(_('File cleanup')).classes('text-lg font-medium')
+        if cleanup.bytes or cleanup.unused_files or cleanup.interrupted_uploads:
+            text = _(
+                'The next cleanup frees {size}: {files} unused files ({files_size}) and {uploads} interrupted '
+                'uploads ({uploads_size}). It runs every hour; "enclave blobs gc" runs it now.',
+                size=format_size(cleanup.bytes),
+                files=cleanup.unused_files,
+                files_size=format_size(cleanup.unused_bytes),
+                uploads=cleanup.interrupted_uploads,
+                uploads_size=format_size(cleanup.interrupted_bytes),
+            )
+        else:
+            text = _('Nothing to clean up now.')
+        ui.label(text).classes('text-sm').mark('cleanup-text')
+        if cleanup.reserve_bytes:
+            reserve = _(
+                '{size} are held in reserve so that deletes keep working if the disk fills.',
+                size=format_size(cleanup.reserve_bytes),
+            )
+        else:
+            reserve = _('The disk reserve is released: the disk was nearly full. It is made again when there is room.')
+        ui.label(reserve).classes('text-sm text-grey-8').mark('reserve-text')
+
+
 def history_table(ctx: PageContext, points: list[Point]) -> None:
     """The history as a table, newest first."""
     columns = [
@@ -192,6 +224,7 @@ async def dashboard_page(ctx: PageContext) -> None:
     """The checks, the links to the rest of the console, and the charts of the last day, week or month."""
     checks = await run.io_bound(_evaluate, i18n.language())
     state: dict[str, Any] = {'checks': checks, 'range': '24h', 'points': await run.io_bound(_read_history, '24h')}
+    cleanup = await run.io_bound(_cleanup)
     with frame(ctx, _('Maintenance')):
         with ui.card().classes('w-full').props('flat bordered').mark('checks'):
             with ui.row().classes('w-full items-center'):
@@ -221,6 +254,7 @@ async def dashboard_page(ctx: PageContext) -> None:
                 check_list(state['checks'])
 
             checks_section()
+        cleanup_card(cleanup)
         with ui.row().classes('gap-6 items-center'):
             for label, path, icon in LINKS:
                 with ui.row().classes('items-center gap-1'):
