@@ -254,7 +254,8 @@ async def dashboard_page(ctx: PageContext) -> None:
                 check_list(state['checks'])
 
             checks_section()
-        cleanup_card(cleanup)
+        if cleanup is not None:  # None only while the app shuts down
+            cleanup_card(cleanup)
         with ui.row().classes('gap-6 items-center'):
             for label, path, icon in LINKS:
                 with ui.row().classes('items-center gap-1'):
