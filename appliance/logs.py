@@ -164,10 +164,21 @@ class LogFileHandler(_OwnHandler, RotatingFileHandler):
             self.doRollover()
         if self.stream is None:
             self.stream = self._open()
-            if self.dropped and _ends_mid_line(self.baseFilename):
-                self.stream.write(self.terminator)  # end the line the failure cut, so every line stays JSON
-        self.stream.write(self.format(record) + self.terminator)
-        self.stream.flush()
+        data = (self.format(record) + self.terminator).encode(self.stream.encoding, self.stream.errors or 'strict')
+        # Straight to the descriptor (the text buffer stays empty), so a failed write can be cut back to where the
+        # line began: a full disk may take half a line, and the next line must not be glued to it.
+        descriptor = self.stream.fileno()
+        start = os.fstat(descriptor).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+        except OSError:
+            try:
+                os.ftruncate(descriptor, start)
+            except OSError:
+                pass
+            raise
 
     def _drop(self, error: OSError) -> None:
         if not self.dropped:
@@ -179,25 +190,13 @@ class LogFileHandler(_OwnHandler, RotatingFileHandler):
             except Exception:  # noqa: BLE001, S110 - stderr itself is gone: nothing left to tell
                 pass
         self.dropped += 1
-        # Start the next record on a fresh file object: the failed one may hold a half-written line in its buffer.
+        # Open the file again for the next record (it may have been removed or replaced meanwhile).
         stream, self.stream = self.stream, None
         if stream is not None:
             try:
                 stream.close()
             except OSError:
                 pass
-
-
-def _ends_mid_line(path: str) -> bool:
-    try:
-        with open(path, 'rb') as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() == 0:
-                return False
-            handle.seek(-1, os.SEEK_END)
-            return handle.read(1) != b'\n'
-    except OSError:
-        return False
 
 
 class StderrHandler(_OwnHandler, logging.StreamHandler):  # type: ignore[type-arg]
