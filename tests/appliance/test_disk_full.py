@@ -28,7 +28,7 @@ from appliance.db import get_database, init_database
 from appliance.models import Notification
 from appliance.modules import Registry
 from console import alerts
-from console.health import GREEN, RED, disk_space
+from console.health import AMBER, GREEN, RED, disk_space
 from tests.conftest import POSTGRES_URL, make_user
 
 SIZE = 8 * 2**20
@@ -156,10 +156,28 @@ def test_the_disk_check_turns_red_and_alerts_once(small_disk: Path) -> None:
     changes = [alerts.evaluate(data_dir=small_disk, registry=registry)[1] for _ in range(3)]
     assert [[(change.name, change.after) for change in batch] for batch in changes] == [[('disk', RED)], [], []]
     with get_database().session() as session:
-        sent = session.scalar(
-            select(func.count()).select_from(Notification).where(Notification.user_id == admin.id)
-        )
+        sent = session.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == admin.id))
     assert sent == 1
+
+
+def fill_to(mount: Path, share: float) -> None:
+    """Grow a filler until about `share` of the volume is free."""
+    stats = os.statvfs(mount)
+    target = int(stats.f_blocks * stats.f_frsize * share)
+    grow = stats.f_bavail * stats.f_frsize - target
+    with open(mount / 'filler', 'ab') as filler:
+        filler.write(b'\0' * grow)
+
+
+@pytest.mark.parametrize(('free', 'status', 'health'), [(0.12, GREEN, 'ok'), (0.08, AMBER, 'low'), (0.04, RED, 'full')])
+def test_the_disk_check_is_amber_at_90_and_red_at_95_percent_used(
+    small_disk: Path, free: float, status: str, health: str
+) -> None:
+    fill_to(small_disk, free)
+    assert disk_space(small_disk).status == status
+    response = healthz()
+    assert json.loads(bytes(response.body))['checks']['disk'] == health
+    assert response.status_code == (503 if status == RED else 200)
 
 
 def test_healthz_answers_503_while_the_data_disk_is_full(small_disk: Path) -> None:
