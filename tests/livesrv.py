@@ -93,6 +93,7 @@ class LiveServer:
         if self._log_handle is not None:
             self._log_handle.close()
             self._log_handle = None
+        (self.data_dir / 'reserve').unlink(missing_ok=True)  # the 64 MiB disk reserve: not kept with test dirs
 
 
 def server_env(data_dir: Path, port: int) -> dict[str, str]:

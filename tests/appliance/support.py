@@ -122,6 +122,7 @@ def built_app(request: pytest.FixtureRequest, directory: Path, **env: str) -> It
             with TestClient(core.app, base_url='http://test') as client:
                 yield client
     get_settings.cache_clear()
+    (directory / 'reserve').unlink(missing_ok=True)  # 64 MiB of real blocks: not kept with the test dirs
 
 
 @pytest.fixture(scope='module', name='app_client')
