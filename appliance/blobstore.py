@@ -8,6 +8,8 @@ Rules that keep the promise "nothing is lost":
 - The file exists before any database row names it; a crash leaves at worst an unreferenced file for gc.
 - A blob's mtime is the last time it was written or claimed (`add_ref`); gc removes unreferenced blobs only after
   `grace_seconds` of that, so an upload whose reference is not committed yet survives.
+- The app collects every hour (`collect`: an hour's grace for blobs, a day for temp files, whose mtime every
+  chunk of an upload in progress renews). Writes stop short of the data volume's last space (`diskspace`).
 """
 
 from __future__ import annotations
@@ -59,15 +61,6 @@ class GcReport:
     blob_bytes_freed: int = 0
     temp_bytes_freed: int = 0
     dry_run: bool = False
-
-    def add(self, other: GcReport) -> None:
-        """Count `other`'s removals in this report too."""
-        self.blobs_removed += other.blobs_removed
-        self.bytes_freed += other.bytes_freed
-        self.records_removed += other.records_removed
-        self.temp_files_removed += other.temp_files_removed
-        self.blob_bytes_freed += other.blob_bytes_freed
-        self.temp_bytes_freed += other.temp_bytes_freed
 
 
 @dataclass
