@@ -382,7 +382,7 @@ def explain(code: int, stderr: str) -> ResticError:
             since = _LOCK_SINCE.search(stderr)
             return RepositoryLocked(
                 N_(
-                    'The repository is in use by restic on the computer "{host}" (process {pid}, since {since} UTC); '
+                    'The repository is in use by restic on the computer "{host}" (process {pid}, since {since}); '
                     'its lock was left in place. Wait for that run to finish, then try again. If that computer '
                     'stopped, its lock expires 30 minutes after it was last renewed.'
                 ),

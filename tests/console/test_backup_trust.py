@@ -135,7 +135,7 @@ def test_it_drills_and_restores_every_backup_taken_while_people_upload(team: Tea
                 uploaded.append(len(data))
                 # A pause now and then, so that the writer does not starve restic on two cores.
                 time.sleep(0.002)
-        except BaseException as error:  # noqa: BLE001 - reported by the test
+        except BaseException as error:
             errors.append(error)
 
     thread = threading.Thread(target=uploader)
@@ -182,7 +182,7 @@ def locks(repository: Repository) -> list[str]:
 
 def hold_a_lock(argv_prefix: list[str], repository: Repository) -> subprocess.Popen[bytes]:
     """A real restic backup that reads stdin and holds its repository lock until stdin closes."""
-    process = subprocess.Popen(  # noqa: S603 - argv list
+    process = subprocess.Popen(
         [*argv_prefix, *repository.uncached()._argv(['backup', '--stdin', '--stdin-filename', 'upload.bin'])],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
