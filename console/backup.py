@@ -134,7 +134,8 @@ def latest_snapshot(repository: Repository, snapshot: str = 'latest') -> Snapsho
     readable = repository.snapshots()
     damaged = sorted(files - {item.id for item in readable})
     wanted = snapshot.strip().lower()
-    if damaged and (snapshot == 'latest' or any(item.startswith(wanted) for item in damaged)):
+    # A restore of a named, readable snapshot may go ahead; 'latest' cannot be told while one is unreadable.
+    if damaged and (snapshot == 'latest' or (len(wanted) >= 6 and any(item.startswith(wanted) for item in damaged))):
         raise RepositoryDamaged(
             N_(
                 'The repository is damaged: {count} snapshot files cannot be read ({ids}). Do not rely on it: run '
