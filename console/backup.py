@@ -20,7 +20,7 @@ from appliance.db import get_database, utcnow
 from appliance.errors import N_
 from appliance.modules import Registry
 from console.lock import maintenance_lock
-from console.restic import BackupSummary, Progress, Repository, ResticError, Snapshot
+from console.restic import BackupSummary, Progress, Repository, RepositoryDamaged, ResticError, Snapshot
 from console.snapshot import MANIFEST, Finding, Manifest, SnapshotError, stage, verify
 
 TAG = 'enclave'
@@ -28,12 +28,17 @@ STAGING = 'backup-staging'
 
 
 def backup_paths(settings: Settings, config_file: Path | None = None) -> list[Path]:
-    """What goes into a backup: the staging folder, the blob store, the keys and the config file."""
+    """What goes into a backup: the staging folder, the blob store, the keys and the config file (see `excluded`)."""
     data = settings.data_dir
     paths = [data / STAGING, data / 'blobs', data / 'keys']
     if config_file is not None and config_file.is_file():
         paths.append(config_file)
     return [path for path in paths if path.exists()]
+
+
+def excluded(settings: Settings) -> list[Path]:
+    """What is left out: uploads still being written (`blobs/tmp`); no database row can name them yet."""
+    return [settings.data_dir / 'blobs' / 'tmp']
 
 
 def scratch_dir(settings: Settings) -> Path:
@@ -53,6 +58,8 @@ def stage_and_back_up(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> tuple[Manifest, BackupSummary]:
     """Stage a consistent copy and back it up with restic. The caller holds the maintenance lock."""
+    # Under our lock no other process of this box uses the repository: a lock of this box is a killed restic's.
+    repository.unlock()
     staging = settings.data_dir / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     (settings.data_dir / 'blobs').mkdir(exist_ok=True)
@@ -71,7 +78,9 @@ def stage_and_back_up(
         config_file=str(config_file.resolve()) if config_file is not None and config_file.is_file() else '',
         postgres=None if settings.is_sqlite else (get_database().engine, settings.sqlalchemy_url),
     )
-    summary = repository.backup(backup_paths(settings, config_file), tags=[TAG], on_progress=on_progress)
+    summary = repository.backup(
+        backup_paths(settings, config_file), tags=[TAG], excludes=excluded(settings), on_progress=on_progress
+    )
     return manifest, summary
 
 
@@ -116,13 +125,30 @@ def find_data_root(restored: Path) -> Path:
 
 
 def latest_snapshot(repository: Repository, snapshot: str = 'latest') -> Snapshot:
-    """The snapshot to restore: the newest Enclave snapshot, or the one whose id starts with `snapshot`."""
-    snapshots = repository.snapshots(tag=TAG)
+    """The snapshot to restore: the newest Enclave snapshot, or the one whose id starts with `snapshot`.
+
+    restic skips a snapshot file it cannot read (and says so only on stderr), so a damaged newest snapshot would
+    silently make an older one "the latest": the files listed are compared with the snapshots read.
+    """
+    files = repository.snapshot_ids()
+    readable = repository.snapshots()
+    damaged = sorted(files - {item.id for item in readable})
+    wanted = snapshot.strip().lower()
+    # A restore of a named, readable snapshot may go ahead; 'latest' cannot be told while one is unreadable.
+    if damaged and (snapshot == 'latest' or (len(wanted) >= 6 and any(item.startswith(wanted) for item in damaged))):
+        raise RepositoryDamaged(
+            N_(
+                'The repository is damaged: {count} snapshot files cannot be read ({ids}). Do not rely on it: run '
+                'a repository check, and make a new backup to another target.'
+            ),
+            count=len(damaged),
+            ids=', '.join(item[:8] for item in damaged[:5]),
+        )
+    snapshots = [item for item in readable if TAG in item.tags]
     if not snapshots:
         raise ResticError(N_('There is no backup in this repository yet. Run a backup first.'))
     if snapshot == 'latest':
         return snapshots[-1]
-    wanted = snapshot.strip().lower()
     matches = [item for item in snapshots if len(wanted) >= 6 and item.id.startswith(wanted)]
     if len(matches) != 1:
         raise ResticError(
@@ -133,8 +159,11 @@ def latest_snapshot(repository: Repository, snapshot: str = 'latest') -> Snapsho
 
 
 def restore_and_prove(*, settings: Settings, repository: Repository, snapshot: Snapshot, target: Path) -> DrillResult:
-    """Restore `snapshot` into the empty folder `target` and prove the copy against its manifest."""
-    repository.restore(snapshot.id, target)
+    """Restore `snapshot` into the empty folder `target` and prove the copy against its manifest.
+
+    Without restic's cache: the copy must come from the repository alone, as on a freshly installed box.
+    """
+    repository.uncached().restore(snapshot.id, target)
     data_root = find_data_root(target)
     manifest = Manifest.read(data_root / STAGING / MANIFEST)
     findings = verify(staging=data_root / STAGING, blob_root=data_root / 'blobs', database_url=settings.sqlalchemy_url)
@@ -142,7 +171,9 @@ def restore_and_prove(*, settings: Settings, repository: Repository, snapshot: S
 
 
 def drill_unlocked(*, settings: Settings, repository: Repository) -> DrillResult:
-    """The drill's work; the caller holds the maintenance lock."""
+    """The drill's work; the caller holds the maintenance lock. It reads the repository without any cache."""
+    repository = repository.uncached()
+    repository.unlock()  # stale locks only, as before a backup
     snapshot = latest_snapshot(repository)
     scratch = Path(tempfile.mkdtemp(prefix='drill-', dir=scratch_dir(settings)))
     try:

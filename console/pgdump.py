@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 
 from appliance.errors import N_
-from console.snapshot import Finding, SnapshotError
+from console.snapshot import REFERENCED_BLOBS, Finding, SnapshotError
 
 DUMP = 'enclave.pgdump'
 TIMEOUT = 6 * 3600
@@ -84,8 +84,11 @@ def _revision(connection: Connection) -> str:
     return str(connection.execute(text('SELECT version_num FROM alembic_version')).scalar() or '')
 
 
-def dump(engine: Engine, url: str, staging: Path, tables: list[str]) -> tuple[dict[str, int], str, Path]:
-    """Dump the database into `staging` on one snapshot with the counts; (counts, schema revision, dump file)."""
+def dump(
+    engine: Engine, url: str, staging: Path, tables: list[str]
+) -> tuple[dict[str, int], str, Path, list[tuple[str, int]]]:
+    """Dump the database into `staging` on one snapshot with the counts and the blobs it references;
+    (counts, schema revision, dump file, [(sha256, size)])."""
     target = staging / DUMP
     args, env = _connection(url)
     with engine.connect() as connection:
@@ -94,13 +97,14 @@ def dump(engine: Engine, url: str, staging: Path, tables: list[str]) -> tuple[di
             snapshot = connection.execute(text('SELECT pg_export_snapshot()')).scalar_one()
             counts = count_rows(connection, tables)
             revision = _revision(connection)
+            blobs = [(str(sha), int(size)) for sha, size in connection.execute(text(REFERENCED_BLOBS))]
             _run(
                 [_binary('pg_dump'), *args, '--format=custom', '--no-owner', '--no-privileges',
                  f'--snapshot={snapshot}', '--file', str(target)],
                 env,
                 'pg_dump',
             )  # fmt: skip
-    return counts, revision, target
+    return counts, revision, target, blobs
 
 
 def _scratch_engine(url: str, database: str) -> Engine:

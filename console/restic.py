@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ class RepositoryLocked(ResticError):
     """Another restic process holds a lock on the repository."""
 
     code = 'repository_locked'
+
+
+class RepositoryDamaged(ResticError):
+    """Part of the repository (a pack, an index, a snapshot file) cannot be read back: its content is damaged."""
+
+    code = 'repository_damaged'
 
 
 class NoSpace(ResticError):
@@ -128,6 +135,14 @@ class Repository:
     # gives it every cycle all the same).
     background: bool = False
 
+    def uncached(self) -> Repository:
+        """The same repository read without any cache (`--no-cache`): what a freshly installed box sees.
+
+        restic's cache keeps index, snapshot and tree data of this box; reading through it, a restore can succeed
+        although those parts of the repository are damaged. Drills and restores must prove the repository itself.
+        """
+        return replace(self, cache_dir=None)
+
     # --- running restic ---------------------------------------------------------------------------------------
 
     def _argv(self, args: Sequence[str]) -> list[str]:
@@ -187,6 +202,10 @@ class Repository:
             return False
         return True
 
+    def snapshot_ids(self, *, timeout: float = DEFAULT_TIMEOUT) -> set[str]:
+        """The ids of every snapshot file in the repository, whether or not it can be read."""
+        return {line.strip() for line in self.run(['list', 'snapshots'], timeout=timeout).splitlines() if line.strip()}
+
     def snapshots(self, *, tag: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> list[Snapshot]:
         """Every snapshot, oldest first."""
         data = self.run_json(['snapshots', *(['--tag', tag] if tag else [])], timeout=timeout) or []
@@ -207,11 +226,14 @@ class Repository:
         paths: Sequence[Path],
         *,
         tags: Sequence[str] = (),
+        excludes: Sequence[Path] = (),
         on_progress: Callable[[Progress], None] | None = None,
         timeout: float = 24 * 3600,
     ) -> BackupSummary:
-        """Back up `paths`; `on_progress` gets restic's status lines as they come. Returns restic's summary."""
-        args = ['--json', 'backup', *(arg for tag in tags for arg in ('--tag', tag)), *(str(p) for p in paths)]
+        """Back up `paths` (without `excludes`); `on_progress` gets restic's status lines. Returns restic's summary."""
+        args = ['--json', 'backup', *(arg for tag in tags for arg in ('--tag', tag))]
+        args += [arg for path in excludes for arg in ('--exclude', str(path))]
+        args += [str(p) for p in paths]
         process = subprocess.Popen(  # noqa: S603 - argv list, no shell
             self._argv(args),
             stdout=subprocess.PIPE,
@@ -291,7 +313,8 @@ class Repository:
         self.run(args, timeout=timeout)
 
     def unlock(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Remove stale locks (left by a restic that was killed)."""
+        """Remove stale locks: restic's own rule is a lock of this host whose process is gone, or one not refreshed
+        for 30 minutes (a running restic refreshes its lock every 5). A live lock, of this or another host, stays."""
         self.run(['unlock'], timeout=timeout)
 
 
@@ -325,6 +348,20 @@ def _progress(message: dict[str, Any]) -> Progress:
     )
 
 
+# How restic 0.14 names a lock it cannot take: "repository is already locked [exclusively] by PID 123 on host by
+# user (UID 0, GID 0)" and "lock was created at 2026-12-06 03:44:31 (47s ago)".
+_LOCK_HOLDER = re.compile(r'locked (?:exclusively )?by PID (?P<pid>\d+) on (?P<host>\S+)')
+_LOCK_SINCE = re.compile(r'lock was created at (\d{4}-\d\d-\d\d \d\d:\d\d)')
+# What restic 0.14 says when it reads back bytes that are not what it wrote (a pack, an index or a snapshot file).
+_DAMAGE = (
+    'ciphertext verification failed',
+    'invalid data returned',
+    'could not load snapshot',
+    'error loading snapshot',
+    'hash does not match',
+)
+
+
 def explain(code: int, stderr: str) -> ResticError:
     """The error for a failed restic run, from its exit code and its `Fatal:` sentence."""
     detail = stderr.strip()[-2000:]
@@ -340,8 +377,30 @@ def explain(code: int, stderr: str) -> ResticError:
             detail=detail,
         )
     if 'repository is already locked' in text or 'unable to create lock' in text or code == 11:
+        holder = _LOCK_HOLDER.search(stderr)
+        if holder is not None:
+            since = _LOCK_SINCE.search(stderr)
+            return RepositoryLocked(
+                N_(
+                    'The repository is in use by restic on the computer "{host}" (process {pid}, since {since}); '
+                    'its lock was left in place. Wait for that run to finish, then try again. If that computer '
+                    'stopped, its lock expires 30 minutes after it was last renewed.'
+                ),
+                detail=detail,
+                host=holder.group('host'),
+                pid=holder.group('pid'),
+                since=since.group(1) if since else '?',
+            )
         return RepositoryLocked(
             N_('Another backup program is using this repository. Wait for it to finish, then try again.'),
+            detail=detail,
+        )
+    if any(marker in text for marker in _DAMAGE):
+        return RepositoryDamaged(
+            N_(
+                'The repository is damaged: restic could not read part of it back (the details name it). Do not rely '
+                'on it: run a repository check, and make a new backup to another target.'
+            ),
             detail=detail,
         )
     if 'no space left on device' in text:

@@ -134,6 +134,9 @@ def restore(
     require(actor, PERMISSION)
     data_dir = settings.data_dir
     with maintenance_lock(data_dir, N_('restore'), wait_seconds=wait_seconds):
+        # What a freshly installed box sees: no cache of this box; and no stale lock of a killed restic of ours.
+        repository = repository.uncached()
+        repository.unlock()
         chosen = backup.latest_snapshot(repository, snapshot)
         scratch = Path(tempfile.mkdtemp(prefix='restore-', dir=backup.scratch_dir(settings)))
         try:

@@ -301,6 +301,7 @@ def apply_retention(*, actor: Actor, target: str, trigger: str = 'manual', wait_
     with _recorded(
         settings=settings, target=chosen, kind='forget', trigger=trigger, actor=actor, wait_seconds=wait_seconds
     ) as result:
+        repository.unlock()  # stale locks only: a killed backup's lock would block `forget` for good
         repository.forget(
             keep_daily=chosen.keep_daily, keep_weekly=chosen.keep_weekly, keep_monthly=chosen.keep_monthly
         )

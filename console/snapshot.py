@@ -1,11 +1,15 @@
 """What a backup holds, made consistent while the app runs, and how a restored copy is proven against it.
 
 `stage` writes into a staging folder: a copy of the SQLite database taken with SQLite's online backup API (a
-consistent snapshot while the app keeps writing) and `manifest.json`: app version, schema revision, row counts of
-every table the modules declare in their BackupHooks, and the blob store's file count and bytes. restic then backs
-up the staging folder together with the blob store, the keys and the config.
+consistent snapshot while the app keeps writing), `blobs.txt`: every blob that copy references (sha256 and size,
+read from the copy itself), and `manifest.json`: app version, schema revision, row counts of every table the modules
+declare in their BackupHooks, and the referenced blobs' count and bytes. restic then backs up the staging folder
+together with the blob store, the keys and the config.
+The blob store is content-addressed and append-only: a blob's file exists before any row names it and is never
+changed, so every blob the copy references is still there when restic reads `blobs/` moments later. Blobs uploaded
+in between are in the snapshot too, unreferenced and harmless (gc takes them after a restore).
 `verify` opens a restored copy and proves it: SQLite's integrity check, the schema revision, the row counts, and
-every blob present with the sha256 its name promises.
+every referenced blob present with its size and the sha256 its name promises.
 """
 
 from __future__ import annotations
@@ -27,7 +31,14 @@ if TYPE_CHECKING:
 
 MANIFEST = 'manifest.json'
 DATABASE = 'enclave.db'
-FORMAT = 1
+BLOB_LIST = 'blobs.txt'
+# 2: blob_files/blob_bytes count the blobs the database references, listed in blobs.txt (1: every file on disk).
+FORMAT = 2
+# The blobs a database references (a blob row without references is garbage that gc may remove at any time).
+REFERENCED_BLOBS = (
+    'SELECT b.sha256, b.size FROM core_blobs b WHERE b.sha256 IN (SELECT r.sha256 FROM core_blob_refs r) '
+    'ORDER BY b.sha256'
+)
 
 
 class SnapshotError(ServiceError):
@@ -55,6 +66,8 @@ class Manifest:
     config_file: str = ''
     # 'sqlite' (the database file is enclave.db) or 'postgresql' (a pg_dump archive, enclave.pgdump).
     database_kind: str = 'sqlite'
+    # sha256 of blobs.txt (format 2).
+    blob_list_sha256: str = ''
 
     def to_json(self) -> bytes:
         """The manifest as written into the backup."""
@@ -106,6 +119,18 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, 'sha256').hexdigest()
 
 
+def _referenced(connection: sqlite3.Connection) -> list[tuple[str, int]]:
+    try:
+        return [(str(sha), int(size)) for sha, size in connection.execute(REFERENCED_BLOBS)]
+    except sqlite3.OperationalError:
+        return []  # no blob tables (a database before the core's first migration)
+
+
+def blob_list(blobs: list[tuple[str, int]]) -> bytes:
+    """The content of blobs.txt: one `<sha256> <size>` line per blob, sorted."""
+    return ''.join(f'{sha} {size}\n' for sha, size in sorted(blobs)).encode()
+
+
 def blob_totals(blob_root: Path) -> tuple[int, int]:
     """(files, bytes) of the blob store's content files (temporary files aside).
 
@@ -145,7 +170,7 @@ def stage(
     if postgres is not None:
         from console import pgdump
 
-        tables, revision, copy = pgdump.dump(postgres[0], postgres[1], staging, _tables(registry))
+        tables, revision, copy, blobs = pgdump.dump(postgres[0], postgres[1], staging, _tables(registry))
     else:
         copy = staging / DATABASE
         copy.unlink(missing_ok=True)
@@ -156,17 +181,21 @@ def stage(
             source.backup(target, pages=4096)
             tables = _count_rows(target, _tables(registry))
             revision = _revision(target)
+            # From the copy, not the live database: exactly the blobs this copy will need after a restore.
+            blobs = _referenced(target)
         finally:
             target.close()
             source.close()
-    files, size = blob_totals(blob_root)
+    listing = blob_list(blobs)
+    atomic_write_bytes(staging / BLOB_LIST, listing)
     manifest = Manifest(
         format=FORMAT,
         app_version=app_version,
         schema_revision=revision,
         tables=tables,
-        blob_files=files,
-        blob_bytes=size,
+        blob_files=len(blobs),
+        blob_bytes=sum(size for _sha, size in blobs),
+        blob_list_sha256=hashlib.sha256(listing).hexdigest(),
         database_sha256=_sha256(copy),
         created_at=created_at,
         modules=[spec.name for spec in registry.modules()],
@@ -197,7 +226,7 @@ def verify(*, staging: Path, blob_root: Path, check_blob_hashes: bool = True, da
         from console import pgdump
 
         findings += pgdump.prove(database_url, copy, manifest.tables, manifest.schema_revision)
-        return findings + _blob_findings(manifest, blob_root, check_blob_hashes)
+        return findings + _blob_findings(manifest, staging, blob_root, check_blob_hashes)
     connection = sqlite3.connect(f'file:{copy}?mode=ro', uri=True)
     try:
         try:
@@ -214,10 +243,45 @@ def verify(*, staging: Path, blob_root: Path, check_blob_hashes: bool = True, da
     for table, expected in manifest.tables.items():
         if counts.get(table) != expected:
             findings.append(Finding(f'rows in {table}', str(expected), str(counts.get(table, 'missing'))))
-    return findings + _blob_findings(manifest, blob_root, check_blob_hashes)
+    return findings + _blob_findings(manifest, staging, blob_root, check_blob_hashes)
 
 
-def _blob_findings(manifest: Manifest, blob_root: Path, check_blob_hashes: bool) -> list[Finding]:
+def _blob_findings(manifest: Manifest, staging: Path, blob_root: Path, check_blob_hashes: bool) -> list[Finding]:
+    if manifest.format < 2:
+        return _file_count_findings(manifest, blob_root, check_blob_hashes)
+    try:
+        listing = (staging / BLOB_LIST).read_bytes()
+    except OSError:
+        return [Finding('blob list', 'present', 'missing')]
+    if hashlib.sha256(listing).hexdigest() != manifest.blob_list_sha256:
+        return [Finding('blob list checksum', manifest.blob_list_sha256, hashlib.sha256(listing).hexdigest())]
+    blobs = [(sha, int(size)) for sha, size in (line.split(' ') for line in listing.decode().splitlines())]
+    findings: list[Finding] = []
+    if (len(blobs), sum(size for _sha, size in blobs)) != (manifest.blob_files, manifest.blob_bytes):
+        findings.append(
+            Finding(
+                'referenced blobs',
+                f'{manifest.blob_files} files, {manifest.blob_bytes} bytes',
+                f'{len(blobs)}, {sum(size for _sha, size in blobs)}',
+            )
+        )
+    # Only the referenced blobs count: files that arrived after the database was staged are harmless extras.
+    for sha, size in blobs:
+        path = blob_root / sha[:2] / sha[2:4] / sha
+        try:
+            found = path.stat().st_size
+        except OSError:
+            findings.append(Finding(f'blob {sha[:12]}', 'present', 'missing'))
+            continue
+        if found != size:
+            findings.append(Finding(f'blob {sha[:12]}', f'{size} bytes', f'{found} bytes'))
+        elif check_blob_hashes and _sha256(path) != sha:
+            findings.append(Finding(f'blob {sha[:12]}', 'content matching its name', 'altered'))
+    return findings
+
+
+def _file_count_findings(manifest: Manifest, blob_root: Path, check_blob_hashes: bool) -> list[Finding]:
+    """A format-1 manifest counted every blob file on disk at staging time."""
     findings: list[Finding] = []
     files, size = blob_totals(blob_root)
     if (files, size) != (manifest.blob_files, manifest.blob_bytes):

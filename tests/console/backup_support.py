@@ -30,8 +30,9 @@ def arrange(team: Team, *, tasks: int = 12) -> None:
     for n in range(tasks):
         make_task(project=project, title=f'任务 {n} task')
     store = get_blobstore()
-    store.write_bytes(b'minutes of the kick-off meeting')
-    store.write_bytes('会议纪要'.encode() * 5000)
+    with get_database().session() as session:
+        for n, data in enumerate((b'minutes of the kick-off meeting', '会议纪要'.encode() * 5000)):
+            store.add_ref(session=session, sha256=store.write_bytes(data)[0], owner='tests.file', owner_id=str(n))
 
 
 def add_target(actor: User, repository: Path | str, *, name: str = 'usb', password: str = '') -> Target:

@@ -11,6 +11,7 @@ from console.restic import (
     NoSpace,
     Progress,
     Repository,
+    RepositoryDamaged,
     RepositoryLocked,
     RepositoryNotFound,
     ResticError,
@@ -120,12 +121,26 @@ def test_it_says_when_restic_is_not_installed(tmp_path: Path) -> None:
         ('Fatal: unable to save snapshot: write /mnt/usb/data/1f: no space left on device', NoSpace),
         ('Fatal: wrong password or no key found', WrongPassword),
         ('Fatal: unable to open config file: stat /x/config: no such file or directory', RepositoryNotFound),
+        ('ignoring error for /src: decrypting blob 0d9e failed: ciphertext verification failed', RepositoryDamaged),
+        ('Fatal: load <index/470277ac95>: invalid data returned', RepositoryDamaged),
     ],
 )
 def test_it_names_restics_failures(stderr: str, kind: type[ResticError]) -> None:
     error = explain(1, stderr)
     assert type(error) is kind
     assert error.detail == stderr
+
+
+def test_it_names_the_computer_that_holds_a_live_lock() -> None:
+    error = explain(
+        1,
+        'unable to create lock in backend: repository is already locked exclusively by PID 11190 on other-box by '
+        'root (UID 0, GID 0)\nlock was created at 2026-12-06 03:45:15 (47.2s ago)\nstorage ID 1538b34e',
+    )
+    assert type(error) is RepositoryLocked
+    assert str(error).startswith(
+        'The repository is in use by restic on the computer "other-box" (process 11190, since 2026-12-06 03:45)'
+    )
 
 
 def test_it_never_puts_the_password_in_the_command_line(tmp_path: Path) -> None:
