@@ -15,10 +15,11 @@ sessionStorage, so a navigation cannot lose it), and a recorder for error events
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
+from appliance.services.auth import LoginFailed
 from tests.e2e.conftest import SCREENSHOTS, Page
 from tests.livesrv import LiveServer, complete_setup, create_api_token, create_user, http_client, login_ticket, sign_in
 
@@ -129,12 +131,14 @@ def settle(page: Page) -> None:
     """Wait until NiceGUI mounted the page (its content is in the DOM) and the websocket work had a moment."""
     page.wait(lambda _d: page.visible('.q-page') or page.visible('body > div'), f'{page.path()} did not render')
     page.wait(
-        lambda d: d.execute_script('return document.readyState') == 'complete'
-        and d.execute_script("return typeof mounted_app !== 'undefined' && !!mounted_app;"),
+        lambda d: (
+            d.execute_script('return document.readyState') == 'complete'
+            and d.execute_script("return typeof mounted_app !== 'undefined' && !!mounted_app;")
+        ),
         f'{page.path()} did not mount',
     )
     # Refreshables and tables fill in after the first render; give them a short, bounded moment.
-    page.driver.execute_script('return new Promise((done) => setTimeout(done, 250));')
+    page.driver.execute_script('return new Promise((done) => setTimeout(done, 100));')
 
 
 def shot(page: Page, name: str) -> Path:
@@ -159,10 +163,10 @@ def browser_sign_in(page: Page, live_server: LiveServer, username: str) -> None:
 def test_it_puts_payloads_in_every_field(live_server: LiveServer, browser: webdriver.Chrome) -> None:
     data = live_server.data_dir
     # The organisation's name is at most 100 characters, a display name 128, a label 40, a column 60.
-    complete_setup(data, org_name=' '.join((IMG, SVG)), username=ADMIN, display_name=f'Alice {IMG} {SVG}', password=PASSWORD)
-    create_user(
-        data, admin=ADMIN, username=MEMBER, display_name=f'Bob {VUE} {SCRIPT} {TICK}', password=PASSWORD
+    complete_setup(
+        data, org_name=f'</title>{IMG} {SVG}', username=ADMIN, display_name=f'Alice {IMG} {SVG}', password=PASSWORD
     )
+    create_user(data, admin=ADMIN, username=MEMBER, display_name=f'Bob {VUE} {SCRIPT} {TICK}', password=PASSWORD)
     admin = api(live_server, create_api_token(data, username=ADMIN, name=f'{IMG} {VUE}'))
     create_api_token(data, username=ADMIN, name=f'{SVG} {SCRIPT} {TICK}')
     member = api(live_server, create_api_token(data, username=MEMBER, name=f'{SCRIPT} {TICK}'))
@@ -209,10 +213,15 @@ def test_it_puts_payloads_in_every_field(live_server: LiveServer, browser: webdr
             'parent_id': bar['id'],
         },
     )
+    late = {'title': f'Late {ALL}', 'start_date': (start - timedelta(days=4)).isoformat()}
+    late['due_date'] = (start - timedelta(days=1)).isoformat()  # overdue: the overview lists it
+    call(member, 'POST', '/tasks', json={'project_id': pid, 'assignee_ids': [me['id']], **late})
     call(member, 'POST', f'/tasks/{point["id"]}/dependencies', json={'blocker_id': bar['id']})
     call(member, 'POST', f'/tasks/{bar["id"]}/checklist', json={'text': ALL})
     call(member, 'POST', f'/tasks/{bar["id"]}/comments', json={'body': f'@{ADMIN} {MARKDOWN}'})
-    call(member, 'POST', f'/tasks/{bar["id"]}/time-entries', json={'day': start.isoformat(), 'hours': '1.5', 'note': ALL})
+    call(
+        member, 'POST', f'/tasks/{bar["id"]}/time-entries', json={'day': start.isoformat(), 'hours': '1.5', 'note': ALL}
+    )
     for payload in (IMG, SVG, VUE, TICK):  # a file name loses everything up to its last slash: SCRIPT would not
         call(
             member,
@@ -223,14 +232,15 @@ def test_it_puts_payloads_in_every_field(live_server: LiveServer, browser: webdr
             headers={'Content-Type': 'text/plain'},
         )
     call(member, 'PATCH', f'/tasks/{point["id"]}', json={'description': MARKDOWN + '\n\nchanged'})
-    # A sign-in attempt with a payload as user name (the log and the audit may show it) and a session whose
-    # browser says it is a payload (the admin's sessions page shows the user agent).
+    # An outsider's requests (the server logs the path; the log page and the support bundle's preview show the
+    # log; this path would end a Markdown code fence and start HTML), a sign-in attempt with a payload as user name
+    # (the log and the audit may show it) and a session whose browser says it is a payload (the admin's sessions
+    # page shows the user agent).
     with http_client(live_server.url) as outsider:
-        outsider.post('/api/v1/tasks', json={})  # an unauthenticated request: logged, answers 401
-    try:
+        outsider.get('/nothing%0A%60%60%60%0A%3Cimg%20src%3Dx%20onerror%3D__xss%3D1%3E%0A%60%60%60')
+        outsider.post('/api/v1/tasks', json={})  # an unauthenticated request: answers 401
+    with pytest.raises(LoginFailed):  # refused, but the attempt is written down
         login_ticket(data, username=ALL[:64], password='wrong')
-    except Exception:  # noqa: BLE001 - refusing it is the point; the attempt is what gets written down
-        pass
     with http_client(live_server.url) as browser_of_bob:
         browser_of_bob.headers['User-Agent'] = ALL
         sign_in(browser_of_bob, data, username=MEMBER, password=PASSWORD)
@@ -274,87 +284,117 @@ def test_it_runs_no_payload_on_any_page(page: Page, live_server: LiveServer) -> 
         '/console/license',
         '/console/certificate',
     ]
+    # What folds away is opened too: the timeline's list, the support bundle's preview of the log.
+    unfold: dict[str, Callable[[], None]] = {
+        f'/projects/{pid}/timeline': lambda: (
+            page.driver.find_element(By.XPATH, "//*[normalize-space()='As a list']").click(),
+            page.wait_for_text('.q-page .q-expansion-item', f'Bar {IMG}'),
+        ),
+        '/console/support': lambda: (
+            page.button('Prepare a bundle').click(),
+            page.wait_for_text('.q-page', 'files in the bundle'),
+        ),
+    }
     problems: list[str] = []
     for path in paths:
         page.open(path)
         settle(page)
         if not page.visible('.q-drawer .q-item'):  # an error page instead of the page: nothing was looked at
             problems.append(f'{path}: did not open ({page.driver.title!r})')
+        if path in unfold:
+            unfold[path]()
         problems += findings(page)
-    # The timeline's list view, the board's columns and the task page hold the most payloads: look again after
-    # opening what folds.
-    page.open(f'/projects/{pid}/timeline')
-    settle(page)
-    page.driver.find_element(By.XPATH, "//*[normalize-space()='As a list']").click()
-    page.wait_for_text('.q-page .q-expansion-item', f'Bar {IMG}')
-    problems += findings(page)
-    page.open('/console/support')
-    settle(page)
-    page.button('Prepare a bundle').click()
-    page.wait_for_text('.q-page', 'files in the bundle')
-    problems += findings(page)
     assert not problems, 'a payload was parsed or ran:\n' + '\n'.join(problems)
 
 
-def hover_points(page: Page) -> list[tuple[str, float, float]]:
+def hover_points(page: Page, chart: WebElement) -> list[tuple[str, float, float]]:
     """(what, x, y) in CSS pixels from the chart's top left: the middle of every bar and every point."""
     script = """
-      const dom = document.querySelector('[_echarts_instance_]');
-      const chart = getElement(dom.closest('[id^=c]')).chart;
-      const option = chart.getOption();
+      const chart = getElement(arguments[0].closest('[id^=c]')).chart;
       const out = [];
-      option.series.forEach((series, index) => {
+      chart.getOption().series.forEach((series, index) => {
         if (series.type === 'lines') return;
         series.data.forEach((item, n) => {
-          const v = item.value;
+          const v = typeof item === 'number' ? [item / 2, n] : item.value;
           const x = series.type === 'custom' ? (v[0] + v[1]) / 2 : v[0];
           const row = series.type === 'custom' ? v[2] : v[1];
           const [px, py] = chart.convertToPixel({seriesIndex: index}, [x, row]);
-          out.push([series.type + ' ' + n, px, py]);
+          out.push([series.type + ' ' + index + '.' + n, px, py]);
         });
       });
       return out;
     """
-    return [(str(what), float(x), float(y)) for what, x, y in page.driver.execute_script(script)]
+    return [(str(what), float(x), float(y)) for what, x, y in page.driver.execute_script(script, chart)]
 
 
-def tooltip_text(page: Page) -> str:
-    """The text of the chart's visible tooltip ('' while none shows)."""
+def tooltip_text(page: Page, chart: WebElement) -> str:
+    """The text of the chart's visible tooltip ('' while none shows): ECharts adds it as the container's last div."""
     script = """
-      const dom = document.querySelector('[_echarts_instance_]');
-      const tips = Array.from(dom.querySelectorAll(':scope > div')).slice(1);
+      const tips = Array.from(arguments[0].querySelectorAll(':scope > div')).slice(1);
       const shown = tips.filter((t) => getComputedStyle(t).display !== 'none' && t.textContent.trim());
       return shown.map((t) => t.textContent).join('\\n');
     """
-    return str(page.driver.execute_script(script))
+    return str(page.driver.execute_script(script, chart))
 
 
-def test_it_shows_timeline_tooltips_as_text(page: Page) -> None:
-    pid = story['project_id']
-    page.open(f'/projects/{pid}/timeline')
-    settle(page)
-    page.wait(lambda _d: page.visible('[_echarts_instance_] canvas'), 'the timeline chart did not render')
-    page.wait(lambda _d: len(hover_points(page)) >= 3, 'the chart has no bars or points to hover')
-    chart = page.driver.find_element(By.CSS_SELECTOR, '[_echarts_instance_]')
+def hover_everything(page: Page, chart: WebElement, screenshot: str) -> dict[str, str]:
+    """Move the mouse over every bar and point of `chart`; what each tooltip said ('' for none)."""
     size = chart.size
     shown: dict[str, str] = {}
-    for what, x, y in hover_points(page):
+    for what, x, y in hover_points(page, chart):
         ActionChains(page.driver).move_to_element_with_offset(
             chart, int(x - size['width'] / 2), int(y - size['height'] / 2)
         ).perform()
         try:
-            page.wait(lambda _d: tooltip_text(page), f'no tooltip over {what}', timeout=3)
+            page.wait(lambda _d: tooltip_text(page, chart), f'no tooltip over {what}', timeout=3)
         except TimeoutException:
             shown[what] = ''
             continue
-        shown[what] = tooltip_text(page)
-        if what.startswith('scatter') and 'XSS milestone' not in story:
-            story['XSS milestone'] = shot(page, 'timeline_tooltip')
+        shown[what] = tooltip_text(page, chart)
+        if screenshot:
+            shot(page, screenshot)
+            screenshot = ''
         ActionChains(page.driver).move_to_element_with_offset(chart, 0, -int(size['height'] / 2) + 2).perform()
+    return shown
+
+
+def chart_on(page: Page, path: str) -> WebElement:
+    """Open `path` and wait for its (first) chart to draw."""
+    page.open(path)
+    settle(page)
+    found = page.wait(lambda _d: next(iter(page.visible('[_echarts_instance_]')), None), f'no chart on {path}')
+    assert isinstance(found, WebElement)
+    page.wait(lambda _d: hover_points(page, found), f'the chart on {path} has nothing to hover')
+    return found
+
+
+def test_it_shows_chart_tooltips_as_text(page: Page) -> None:
+    pid = story['project_id']
+    timeline = hover_everything(page, chart_on(page, f'/projects/{pid}/timeline'), 'timeline_tooltip')
     problems = findings(page)
-    assert not problems, 'a payload ran in the timeline:\n' + '\n'.join(problems)
+    workload = hover_everything(page, chart_on(page, f'/projects/{pid}'), 'workload_tooltip')
+    problems += findings(page)
+    assert not problems, 'a payload ran in a chart:\n' + '\n'.join(problems)
     # Every bar and point showed its tooltip, with the payloads as the literal text a person typed.
-    assert all(shown.values()), shown
-    assert any(f'Bar {ALL}' in text for text in shown.values()), shown
-    assert any(f'Point {ALL}' in text for text in shown.values()), shown
-    assert any(text.startswith(ALL) for text in shown.values()), shown  # the milestone
+    assert len(timeline) >= 4 and all(timeline.values()), timeline
+    assert any(f'Bar {ALL}' in text for text in timeline.values()), timeline
+    assert any(f'Point {ALL}' in text for text in timeline.values()), timeline
+    assert any(text.startswith(ALL) for text in timeline.values()), timeline  # the milestone
+    assert workload and all(f'Alice {IMG} {SVG}' in text for text in workload.values()), workload
+
+
+def test_it_shows_the_payloads_as_the_text_people_typed(page: Page) -> None:
+    page.open(f'/tasks/{story["bar"]}')
+    settle(page)
+    page.wait_for_text('.q-page', f'Bar {ALL}')
+    text = page.text_of('.q-page')
+    for expected in (f'Bar {ALL}', ALL, '<img src=x onerror=__xss=1>', '[click me](javascript:__xss=1)', f'{IMG}.txt'):
+        assert expected in text, expected
+    shot(page, 'task')
+    page.open(f'/projects/{story["project_id"]}/board')
+    settle(page)
+    page.wait_for_text('.q-page', f'Col {VUE}')
+    text = page.text_of('.q-page')
+    assert all(f'Col {payload}' in text for payload in PAYLOADS), text
+    shot(page, 'board')
+    assert not findings(page)
