@@ -5,7 +5,8 @@ name, API token names, the project's name and description, a milestone, task tit
 columns, checklist lines, comments with an @mention (so the notification carries them), time notes, attachment
 names, a sign-in with a payload as its user name (the log and the audit) and a browser session whose user agent is
 one. The data goes in through the REST API and the services (fast); then the admin opens every page in Chromium,
-hovers the timeline's bars and milestone so that their tooltips render, and the story fails if a payload ran.
+hovers the timeline's bars and milestone and the workload chart's bars so that their tooltips render, and the
+story fails if a payload ran; then it checks that the payloads read as the literal text people typed.
 
 The trap: before any page script runs, every page gets a `window.__xss` whose setter records where it fired (in
 sessionStorage, so a navigation cannot lose it), and a recorder for error events and console errors (a failed
@@ -152,7 +153,7 @@ def shot(page: Page, name: str) -> Path:
 def browser_sign_in(page: Page, live_server: LiveServer, username: str) -> None:
     """Sign in through the ticket route (what the login page does after checking the password)."""
     ticket = login_ticket(live_server.data_dir, username=username, password=PASSWORD)
-    page.open(f'/auth/session?ticket={ticket}&next=/')
+    page.open(f'/auth/session?ticket={quote(ticket)}&next=/')
     page.wait_for_path('/')
     settle(page)
 
