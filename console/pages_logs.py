@@ -176,7 +176,10 @@ def support_page(ctx: PageContext) -> None:
                         ui.label(format_size(item.size)).classes('text-gray-600')
                     head = item.head()
                     if head:
-                        ui.code('\n'.join(head), language='text').classes('w-full text-xs')
+                        # Text, not ui.code: that renders Markdown to HTML, and log lines hold what outsiders sent.
+                        ui.label('\n'.join(head)).classes(
+                            'w-full text-xs font-mono whitespace-pre overflow-x-auto bg-gray-50 p-2 rounded'
+                        )
                     else:
                         ui.label(_('(empty)')).classes('text-gray-600')
             ui.button(_('Download {name}', name=bundle.filename), icon='download', on_click=download).mark(

@@ -5,6 +5,9 @@ Points (milestones, items with only a due date) are a scatter series; finish-to-
 series with an arrow from the blocker's end to the start of what it blocks. Everything is data except two constant
 JavaScript functions (the bar shape and the tooltip), rendered by the ECharts that NiceGUI bundles (nothing loads
 from another host).
+
+Titles and milestone names are written by users: the tooltip is plain text (`tip`, lines joined by newlines) that
+the formatter puts into a new element as `textContent`, never as HTML (a formatter's string is set as innerHTML).
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from modules.projects.views import MilestoneView
 
 DAY_MS = 86_400_000
 ROW_PX = 30
-TOOLTIP = 'p => (p.data && p.data.tip) ? p.data.tip : (p.name || "")'
+# ECharts shows an element that a formatter returns as it is; text in textContent cannot become markup.
+TOOLTIP = (
+    '(p) => { const box = document.createElement("div"); box.style.whiteSpace = "pre-line"; '
+    'box.textContent = (p.data && p.data.tip) ? p.data.tip : (p.name || ""); return box; }'
+)
 # A rounded rectangle from value 0 (start) to value 1 (end) on row value 2, a little over half the row high.
 RENDER_BAR = (
     '(params, api) => { const s = api.coord([api.value(0), api.value(2)]); '
@@ -54,14 +61,14 @@ def gantt_options(milestones: list[MilestoneView], items: list[TimelineItem], to
         days += [first, last]
         color = '#9ca3af' if item.done else '#3b82f6'
         if item.start is not None and item.end is not None:
-            tip = f'{item.label}<br>{item.start.isoformat()} → {item.end.isoformat()}'
+            tip = f'{item.label}\n{item.start.isoformat()} → {item.end.isoformat()}'
             bars.append(
                 {'value': [ms(item.start), ms(item.end) + DAY_MS, row], 'tip': tip, 'itemStyle': {'color': color}}
             )
             starts[item.id] = (row, ms(item.start))
             ends[item.id] = (row, ms(item.end) + DAY_MS)
         else:
-            tip = f'{item.label}<br>{_("Due")}: {last.isoformat()}'
+            tip = f'{item.label}\n{_("Due")}: {last.isoformat()}'
             points.append(
                 {'value': [ms(last) + DAY_MS // 2, row], 'tip': tip, 'symbol': 'circle', 'itemStyle': {'color': color}}
             )
@@ -72,7 +79,7 @@ def gantt_options(milestones: list[MilestoneView], items: list[TimelineItem], to
         rows.append('◆ ' + _row_label(milestone.name))
         if milestone.due_date is not None:
             days.append(milestone.due_date)
-            tip = f'{milestone.name}<br>{_("Due")}: {milestone.due_date.isoformat()}'
+            tip = f'{milestone.name}\n{_("Due")}: {milestone.due_date.isoformat()}'
             done = milestone.status == 'done'
             points.append(
                 {

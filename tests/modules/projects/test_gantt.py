@@ -50,3 +50,22 @@ def test_it_keeps_the_items_nearest_to_today_when_a_timeline_is_huge() -> None:
     assert all(abs((item.start - today).days) <= 30 for item in chosen if item.start)
     assert [item.start for item in chosen] == sorted(item.start for item in chosen if item.start)
     assert around(items[:5], today, 10) == items[:5]
+
+
+def test_it_gives_tooltips_as_plain_text_that_the_chart_shows_as_text() -> None:
+    payload = '<img src=x onerror="window.__xss=1">'
+    items = [
+        TimelineItem('t1', f'WEB-1 {payload}', date(2030, 1, 2), date(2030, 1, 10)),
+        TimelineItem('t2', f'WEB-2 {payload}', None, date(2030, 1, 20)),
+    ]
+    milestones = [MilestoneView(1, 1, payload, '', date(2030, 1, 26), 'open', 0, 0)]
+    options = gantt_options(milestones, items, date(2030, 1, 15))
+    tips = [item['tip'] for series in options['series'][:2] for item in series['data']]
+    # The text as typed, lines apart; the formatter makes an element and sets its textContent (tests/e2e hovers it).
+    assert tips == [
+        f'WEB-1 {payload}\n2030-01-02 → 2030-01-10',
+        f'WEB-2 {payload}\nDue: 2030-01-20',
+        f'{payload}\nDue: 2030-01-26',
+    ]
+    formatter = options['tooltip'][':formatter']
+    assert 'textContent' in formatter and 'innerHTML' not in formatter
