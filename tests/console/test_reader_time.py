@@ -14,6 +14,7 @@ from nicegui import ui
 from nicegui.testing import User as UIUser
 from sqlalchemy import insert, select, update
 
+from appliance import i18n
 from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.i18n import format_datetime
@@ -127,3 +128,19 @@ def test_it_gives_the_chart_the_wall_clock_across_a_change_of_summer_time() -> N
     as_utc = [datetime.fromtimestamp(wall_clock_ms(moment, 'Europe/Berlin') / 1000, UTC) for moment in (before, after)]
     assert [f'{moment:%H:%M}' for moment in as_utc] == ['01:30', '03:30']
     assert wall_clock_ms(before, 'No/Such_Zone') == int(before.timestamp() * 1000)  # an unknown zone reads as UTC
+
+
+def test_it_formats_in_the_readers_zone_unless_told_otherwise() -> None:
+    when = datetime(2026, 11, 29, 9, 49, 5, tzinfo=UTC)
+    assert '9:49:05' in format_datetime(when, lang='en')  # nobody reading (scheduler, command line): UTC
+    token = i18n.current_timezone.set('Asia/Shanghai')
+    try:
+        assert '5:49:05' in format_datetime(when, lang='en')
+        assert '9:49:05' in format_datetime(when, timezone='UTC', lang='en')
+    finally:
+        i18n.current_timezone.reset(token)
+    token = i18n.current_timezone.set('Mars/Olympus_Mons')  # a profile zone this machine does not know
+    try:
+        assert '9:49:05' in format_datetime(when, lang='en')
+    finally:
+        i18n.current_timezone.reset(token)
