@@ -24,6 +24,9 @@ DEFAULT_LANGUAGE = 'en'
 
 current_language: ContextVar[str | None] = ContextVar('current_language', default=None)
 language_resolver: Callable[[], str | None] | None = None
+# The reader's time zone (their profile's), found like the language: a context variable, else the UI's resolver.
+current_timezone: ContextVar[str | None] = ContextVar('current_timezone', default=None)
+timezone_resolver: Callable[[], str | None] | None = None
 
 
 @lru_cache(maxsize=8)
@@ -92,13 +95,28 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def format_datetime(value: datetime | None, *, timezone: str = 'UTC', lang: str | None = None) -> str:
-    """A date and time in the reader's time zone and language, e.g. '2026年11月29日 17:49'."""
+def reader_timezone() -> str:
+    """The time zone of whoever is being served now; UTC when nobody is (the scheduler, the command line)."""
+    zone = current_timezone.get()
+    if zone is None and timezone_resolver is not None:
+        zone = timezone_resolver()
+    return zone or 'UTC'
+
+
+def zone_info(timezone: str | None = None) -> ZoneInfo:
+    """The zone named `timezone` (default: the reader's); UTC for a name this machine does not know."""
+    try:
+        return ZoneInfo(timezone or reader_timezone())
+    except (KeyError, ValueError):
+        return ZoneInfo('UTC')
+
+
+def format_datetime(value: datetime | None, *, timezone: str | None = None, lang: str | None = None) -> str:
+    """A date and time in the reader's time zone and language, e.g. '2026年11月29日 17:49'.
+
+    Every time a person reads goes through here; `timezone` defaults to the reader's (see `reader_timezone`).
+    """
     if value is None:
         return ''
-    try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo('UTC')
     locale = Locale.parse(lang or language())
-    return babel_format_datetime(value.astimezone(zone), 'medium', locale=locale)
+    return babel_format_datetime(value.astimezone(zone_info(timezone)), 'medium', locale=locale)

@@ -8,6 +8,7 @@ is refused with the name of the first. Progress is polled once a second from `co
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from nicegui import run, ui
@@ -51,6 +52,17 @@ def _status(status: str) -> str:
     return {'ok': _('OK'), 'failed': _('Failed'), 'interrupted': _('Interrupted'), 'running': _('Running')}.get(
         status, status
     )
+
+
+def _snapshot_time(text: str, timezone: str) -> str:
+    """A time restic or a manifest wrote (ISO 8601 with its offset) as the reader reads every other time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:  # not a time after all: show what was written rather than nothing
+        return text
+    if moment.tzinfo is None:  # both write an offset; a bare time would be the writer's UTC
+        moment = moment.replace(tzinfo=UTC)
+    return format_datetime(moment, timezone=timezone)
 
 
 def backups_page(ctx: PageContext) -> None:
@@ -391,8 +403,7 @@ def backups_page(ctx: PageContext) -> None:
                 ui.notify(_('There is no backup in this repository yet. Run a backup first.'), type='warning')
                 return
             options = {
-                item.short_id: f'{item.time[:16].replace("T", " ")} UTC · {item.short_id}'
-                for item in reversed(snapshots)
+                item.short_id: f'{_snapshot_time(item.time, tz)} · {item.short_id}' for item in reversed(snapshots)
             }
             with ui.dialog() as dialog, ui.card().classes('w-[36rem] max-w-full'):
                 ui.label(_('Restore from "{name}"', name=name)).classes('text-lg font-medium')
@@ -439,7 +450,10 @@ def backups_page(ctx: PageContext) -> None:
                     if result is None:
                         return
                     ui.notify(
-                        _('Restored the snapshot of {when}. Sign in again.', when=result.backup_created_at[:16]),
+                        _(
+                            'Restored the snapshot of {when}. Sign in again.',
+                            when=_snapshot_time(result.backup_created_at, tz),
+                        ),
                         type='positive',
                     )
                     ui.navigate.to('/login')

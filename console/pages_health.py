@@ -7,7 +7,7 @@ so the admins' banner and the alerts agree with what the page shows. The charts 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nicegui import run, ui
@@ -91,12 +91,15 @@ def register() -> None:
     protected_page('/console', permission=PERMISSION)(dashboard_page)
 
 
-def _evaluate(language: str) -> list[Check]:
-    # A worker thread does not inherit the page's context: the checks' sentences in the reader's language.
+def _evaluate(language: str, timezone: str = 'UTC') -> list[Check]:
+    # A worker thread does not inherit the page's context: the checks' sentences in the reader's language and
+    # their times in the reader's zone.
     token = i18n.current_language.set(language)
+    zone_token = i18n.current_timezone.set(timezone)
     try:
         checks, _changes = alerts.evaluate(data_dir=get_settings().data_dir, registry=current_registry())
     finally:
+        i18n.current_timezone.reset(zone_token)
         i18n.current_language.reset(token)
     return checks
 
@@ -107,11 +110,23 @@ def _read_history(range_key: str) -> list[Point]:
         return history(session, since=utcnow() - back, step=step)
 
 
-def chart_options(chart: Chart, points: list[Point]) -> dict[str, Any]:
-    """ECharts options for one chart: a time axis, one line per series, a second y axis when a series asks."""
+def wall_clock_ms(value: datetime, timezone: str) -> int:
+    """`value` as the reader's wall clock in `timezone`, given as if it were UTC, in epoch milliseconds.
+
+    ECharts formats a time axis in the browser's zone, or in UTC with `useUTC`; the browser's zone need not be the
+    reader's profile zone that the table below uses. So the chart is told to format in UTC and is given times
+    already moved to the reader's wall clock: its axis and tooltip then read as the table does.
+    """
+    local = value.astimezone(i18n.zone_info(timezone))
+    return int(local.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def chart_options(chart: Chart, points: list[Point], timezone: str = 'UTC') -> dict[str, Any]:
+    """ECharts options for one chart: a time axis in the reader's zone, one line per series, a second y axis."""
     axes = max(series.axis for series in chart.series) + 1
     return {
         'animation': False,
+        'useUTC': True,
         'tooltip': {'trigger': 'axis'},
         'legend': {'top': 0},
         'grid': {'left': 50, 'right': 50 if axes > 1 else 20, 'top': 30, 'bottom': 30},
@@ -124,7 +139,7 @@ def chart_options(chart: Chart, points: list[Point]) -> dict[str, Any]:
                 'showSymbol': False,
                 'yAxisIndex': series.axis,
                 'data': [
-                    [int(point.taken_at.timestamp() * 1000), round(point.values[series.field] / series.divisor, 3)]
+                    [wall_clock_ms(point.taken_at, timezone), round(point.values[series.field] / series.divisor, 3)]
                     for point in points
                 ],
             }
@@ -222,7 +237,7 @@ def history_table(ctx: PageContext, points: list[Point]) -> None:
 
 async def dashboard_page(ctx: PageContext) -> None:
     """The checks, the links to the rest of the console, and the charts of the last day, week or month."""
-    checks = await run.io_bound(_evaluate, i18n.language())
+    checks = await run.io_bound(_evaluate, i18n.language(), i18n.reader_timezone())
     state: dict[str, Any] = {'checks': checks, 'range': '24h', 'points': await run.io_bound(_read_history, '24h')}
     cleanup = await run.io_bound(_cleanup)
     with frame(ctx, _('Maintenance')):
@@ -237,7 +252,7 @@ async def dashboard_page(ctx: PageContext) -> None:
                     except NotAuthenticated:
                         ui.navigate.to('/login')
                         return
-                    state['checks'] = await run.io_bound(_evaluate, i18n.language())
+                    state['checks'] = await run.io_bound(_evaluate, i18n.language(), i18n.reader_timezone())
                     checks_section.refresh()
 
                 ui.button(_('Check now'), icon='refresh', on_click=check_now).props('flat').mark('check-now')
@@ -286,7 +301,9 @@ async def dashboard_page(ctx: PageContext) -> None:
                     for chart in CHARTS:
                         with ui.column().classes('gap-1'):
                             ui.label(_(chart.title)).classes('font-medium')
-                            ui.echart(chart_options(chart, points)).classes('w-full h-56').mark(f'chart:{chart.key}')
+                            ui.echart(chart_options(chart, points, ctx.user.timezone)).classes('w-full h-56').mark(
+                                f'chart:{chart.key}'
+                            )
                 history_table(ctx, points)
 
             history_section()

@@ -67,9 +67,15 @@ async def logs_page(ctx: PageContext) -> None:
             since = ui.input(_('From (YYYY-MM-DD HH:MM)')).props('dense clearable').mark('log-since')
             until = ui.input(_('To (YYYY-MM-DD HH:MM)')).props('dense clearable').mark('log-until')
             text = ui.input(_('Text contains')).props('dense clearable').mark('log-text')
-            ui.button(_('Filter'), icon='filter_list', on_click=lambda: (state.update(offset=0), table.refresh())).mark(
-                'log-filter'
-            )
+            ui.button(_('Filter'), icon='filter_list', on_click=lambda: reload(offset=0)).mark('log-filter')
+
+        def reload(*, offset: int) -> None:
+            # The generation moves on here, when the reader asks, not when the refresh starts running: NiceGUI
+            # clears the table and starts the new read a turn of the event loop apart, and an earlier read that
+            # completes in between would otherwise still count as current and draw a second table.
+            state['offset'] = offset
+            state['generation'] += 1
+            table.refresh(state['generation'])
 
         def current_filter() -> logview.LogFilter | str:
             bounds = []
@@ -87,10 +93,10 @@ async def logs_page(ctx: PageContext) -> None:
                 return i18n.translate_error(error)
 
         @ui.refreshable
-        async def table() -> None:
-            # A refresh that starts while an earlier one still reads must win: the earlier one draws nothing.
-            state['generation'] += 1
-            mine = state['generation']
+        async def table(mine: int) -> None:
+            # The newest request wins: a read asked for earlier draws nothing once a newer one was asked for.
+            if mine != state['generation']:
+                return
             wanted = current_filter()
             if isinstance(wanted, str):
                 ui.label(wanted).classes('text-negative').mark('log-filter-error')
@@ -133,19 +139,19 @@ async def logs_page(ctx: PageContext) -> None:
                 older = ui.button(
                     _('Older'),
                     icon='chevron_right',
-                    on_click=lambda: (state.update(offset=state['offset'] + PAGE_SIZE), table.refresh()),
+                    on_click=lambda: reload(offset=state['offset'] + PAGE_SIZE),
                 ).props('flat dense')
                 older.set_enabled(page.has_more)
                 older.mark('log-older')
                 newer = ui.button(
                     _('Newer'),
                     icon='chevron_left',
-                    on_click=lambda: (state.update(offset=max(0, state['offset'] - PAGE_SIZE)), table.refresh()),
+                    on_click=lambda: reload(offset=max(0, state['offset'] - PAGE_SIZE)),
                 ).props('flat dense')
                 newer.set_enabled(page.offset > 0)
                 newer.mark('log-newer')
 
-        await table()
+        await table(state['generation'])
 
 
 def support_page(ctx: PageContext) -> None:

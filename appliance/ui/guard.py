@@ -51,6 +51,17 @@ def _client_language() -> str | None:
 i18n.language_resolver = _client_language
 
 
+def _client_timezone() -> str | None:
+    try:
+        zone = app.storage.client.get('timezone')
+        return zone if isinstance(zone, str) else None
+    except (RuntimeError, AttributeError):  # outside a client context
+        return None
+
+
+i18n.timezone_resolver = _client_timezone
+
+
 def setup_language(request: Request, user: User | None = None) -> str:
     """Use the user's language, else the browser's; remember it for this client's event handlers."""
     lang = user.language if user else i18n.negotiate(request.headers.get('accept-language'))
@@ -124,6 +135,9 @@ def protected_page(path: str, *, permission: str | None = None, title: str = '')
             if settings['require_2fa'] == '1' and not user.totp_enabled and path != '/profile':
                 return RedirectResponse('/profile?enrol2fa=1', status_code=303)
             app.storage.client['session_token'] = request.cookies.get(COOKIE, '')
+            # Times on the page and in its event handlers are in the reader's own zone (their profile's).
+            app.storage.client['timezone'] = user.timezone
+            i18n.current_timezone.set(user.timezone)
             from appliance.services.permissions import permissions_of
 
             ctx = PageContext(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -218,7 +220,9 @@ def test_it_joins_the_health_checks_with_the_error_rate(data_dir: Path) -> None:
 
 
 def table_rows(user: UIUser) -> list[dict[str, object]]:
-    table = user.find(marker='log-table').elements.pop()
+    tables = user.find(marker='log-table').elements
+    assert len(tables) == 1, f'{len(tables)} log tables on the page'
+    table = tables.pop()
     assert isinstance(table, ui.table)
     return table.rows
 
@@ -324,3 +328,38 @@ async def test_it_refuses_the_log_pages_to_non_admins(user: UIUser, people: Peop
         assert response.status_code == 403, path
         assert 'You do not have permission to open this page.' in response.text
     assert [event.target for event in audit_rows('permission.denied')] == ['/console/logs', '/console/support']
+
+
+async def test_it_keeps_the_filtered_rows_when_the_earlier_read_lands_late(
+    user: UIUser, people: People, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page's first, unfiltered read is held until the reader has typed a filter; it then completes in the
+    # same turn of the event loop in which the Filter click starts the filtered read. Once the click happened,
+    # the earlier read must draw nothing, whatever order the loop runs them in.
+    write(log_dir(data_dir), [line(T0, 'INFO', 'Old: March'), line(T0 + timedelta(days=2), 'INFO', 'Old: later')])
+    gate, returned = threading.Event(), threading.Event()
+    real = logview.read_page
+
+    def read_page(folder: Path, wanted: LogFilter | None = None, **kwargs: int) -> logview.LogPage:
+        unfiltered = wanted is None or wanted.since is None
+        if unfiltered:
+            assert gate.wait(30), 'the test never released the first read'
+        try:
+            return real(folder, wanted, **kwargs)
+        finally:
+            if unfiltered:
+                returned.set()
+
+    monkeypatch.setattr(logview, 'read_page', read_page)
+    await user.open(sign_in_url('alice', next_path='/console/logs'))
+    user.find(marker='log-since').type('2026-03-01')
+    user.find(marker='log-until').type('2026-03-02 00:00')
+    gate.set()
+    assert returned.wait(30)
+    # Block the loop a moment so that the first read's completion is queued before the click's refresh.
+    time.sleep(0.3)
+    user.find(marker='log-filter').click()
+    await should_show(user, 'Old:', ['Old: March'])
+    await asyncio.sleep(0.3)  # anything still to draw has drawn by now
+    assert len(user.find(marker='log-table').elements) == 1
+    assert shown(user, 'Old:') == ['Old: March']
