@@ -79,6 +79,7 @@ MODULE = ModuleSpec(
             ActivityText('status.reordered', N_('{actor} reordered the board columns')),
             ActivityText('status.deleted', N_('{actor} deleted the column {name}')),
             ActivityText('label.created', N_('{actor} created the label {name}')),
+            ActivityText('label.updated', N_('{actor} changed the label {name}')),
             ActivityText('label.deleted', N_('{actor} deleted the label {name}')),
             ActivityText('comment.added', N_('{actor} commented on {ref} {title}')),
             ActivityText('comment.edited', N_('{actor} edited a comment on {ref} {title}')),

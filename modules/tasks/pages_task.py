@@ -19,6 +19,7 @@ from appliance.ui.actions import act
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 from modules.projects import milestones as project_milestones
+from modules.projects.common import FIRST_YEAR, LAST_YEAR
 from modules.tasks import services
 from modules.tasks.ui_parts import (
     add_board_css,
@@ -193,7 +194,12 @@ class TaskPage:
                 ).props('flat dense no-caps').mark('watch-toggle')
 
     def date_field(self, label: str, key: str, value: date | None) -> ui.input:
-        """A date input (the browser's date picker) saving on change."""
+        """A date input (the browser's date picker) that saves a complete date.
+
+        The browser's field holds a valid date, and says "change", after the first digit of the year (0002-05-31).
+        So a change saves only a plausible year (what the picker gives, or the fourth digit typed); leaving the
+        field or Enter saves whatever it holds, and the service refuses, with a message, what is not a date.
+        """
         readonly = '' if self.editable else ' readonly'
         field = (
             ui.input(label, value=value.isoformat() if value else '')
@@ -202,13 +208,24 @@ class TaskPage:
         )
         saved = {'value': value}  # what the server has now: changing a date back to an earlier value saves too
 
-        def on_change() -> None:
-            new = parse_date(field.value)
-            if new != saved['value'] and self.editable:
-                self.changed(key, new, saved['value'])
+        def save(complete: bool) -> None:
+            text = str(field.value or '').strip()
+            new = parse_date(text)
+            if not self.editable or (new is None and text and not complete):
+                return
+            if new is not None and not complete and not FIRST_YEAR <= new.year <= LAST_YEAR:
+                return  # the year is still being typed
+            if new == saved['value'] and (new is not None or not text):
+                return
+            # Not a date at all: the service says what is wrong. On refusal the field shows the stored date again.
+            if self.save(**{key: new if new is not None else text}):
                 saved['value'] = new
+            else:
+                field.value = saved['value'].isoformat() if saved['value'] else ''
 
-        field.on('change', on_change)
+        field.on('change', lambda: save(False))
+        field.on('blur', lambda: save(True))
+        field.on('keydown.enter', lambda: save(True))
         return field
 
     def changed(self, key: str, value: Any, before: Any) -> None:
