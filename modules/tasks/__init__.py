@@ -60,6 +60,7 @@ MODULE = ModuleSpec(
             ProjectTab('list', N_('List'), 'list', '/projects/{id}/tasks', 20),
             ProjectTab('calendar', N_('Calendar'), 'calendar_month', '/projects/{id}/calendar', 30),
             ProjectTab('workflow', N_('Workflow'), 'view_column', '/projects/{id}/workflow', 80),
+            ProjectTab('labels', N_('Labels'), 'label', '/projects/{id}/labels', 85),
         ),
         'projects.stats': (STATS,),
         'projects.before_delete': (forget_project,),

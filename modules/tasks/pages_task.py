@@ -155,10 +155,19 @@ class TaskPage:
             ).mark('task-assignees')
             current_labels = [label.id for label in card.labels]
             labels.update({label.id: label.name for label in card.labels})
-            ui.select(labels, label=_('Labels'), value=current_labels, multiple=True).props(
-                'dense outlined use-chips' + readonly
-            ).classes('w-full').on_value_change(
-                lambda e: self.changed('label_ids', list(e.value or []), current_labels)
+            picker = ui.select(
+                dict(labels),  # a copy: the picker adds typed names to its options
+                label=_('Labels'),
+                value=current_labels,
+                multiple=True,
+                new_value_mode='add-unique' if self.editable else None,
+            ).props('dense outlined use-chips' + readonly)
+            if self.editable:
+                picker.props['hint'] = _('Type a name and press Enter to add a new label.')
+            elif not labels:
+                picker.props['hint'] = _('This project has no labels yet.')
+            picker.classes('w-full').on_value_change(
+                lambda e: self.labels_changed(list(e.value or []), current_labels, labels)
             ).mark('task-labels')
             with ui.row().classes('w-full gap-2 no-wrap'):
                 self.date_field(_('Start'), 'start_date', card.start_date).mark('task-start')
@@ -227,6 +236,29 @@ class TaskPage:
         field.on('blur', lambda: save(True))
         field.on('keydown.enter', lambda: save(True))
         return field
+
+    def labels_changed(self, values: list[Any], before: list[int], known: dict[int, str]) -> None:
+        """Save the task's labels; a typed name (a string among the ids) is created first, or is the label of that
+        name if there is one."""
+        ids = [value for value in values if isinstance(value, int)]
+        by_name = {name.lower(): label_id for label_id, name in known.items() if isinstance(label_id, int)}
+        for name in (value.strip() for value in values if isinstance(value, str)):
+            label_id = by_name.get(name.lower()) or self.new_label(name)
+            if label_id is None:  # refused: the message is shown, the picker shows the stored labels again
+                self.reload()
+                return
+            if label_id not in ids:
+                ids.append(label_id)
+        self.changed('label_ids', ids, before)
+
+    def new_label(self, name: str) -> int | None:
+        """Create a label of the task's project (members); its id, or None when refused."""
+        project_id = self.detail.card.project_id
+        label = act(
+            lambda s, a: services.create_label(session=s, actor=a, project_id=project_id, name=name),
+            success=_('Label {name} added.', name=name),
+        )
+        return None if label is None else label.id
 
     def changed(self, key: str, value: Any, before: Any) -> None:
         """Save one field when it really changed (and when the reader may change it)."""

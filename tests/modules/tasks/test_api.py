@@ -318,3 +318,16 @@ def test_it_refuses_years_outside_1900_to_2200_and_changes_nothing(
         422,
     )
     assert count(Task) == 1
+
+
+def test_it_renames_and_recolours_a_label_for_managers_only(api: TestClient, tokens: Tokens, web: Project) -> None:
+    label = api.post(f'/api/v1/projects/{web.id}/labels', json={'name': 'bug'}, headers=tokens.dave).json()
+    path = f'/api/v1/labels/{label["id"]}'
+    error_of(api.post(f'/api/v1/projects/{web.id}/labels', json={'name': 'v'}, headers=tokens.vic), 403)
+    error_of(api.patch(path, json={'name': 'defect'}, headers=tokens.dave), 403)
+    error_of(api.patch(path, json={'name': 'defect'}, headers=tokens.charlie), 404)
+    assert error_of(api.patch(path, json={'color': 'red'}, headers=tokens.bob), 422)['field'] == 'color'
+    changed = api.patch(path, json={'name': 'defect', 'color': '#00aa00'}, headers=tokens.bob)
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()['name'], changed.json()['color']) == ('defect', '#00aa00')
+    assert count(Label) == 1
