@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, select
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -92,6 +92,26 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def lock_for_write(session: Session, guard: Any = None, guard_id: Any = None) -> None:
+    """Take the write lock now, before the reads a write depends on (a next number, a bottom position, "is this
+    name taken?"), so that two writers cannot both read the same answer and then clash on a UNIQUE constraint.
+
+    Call it in a service right after its permission checks. SQLite: `BEGIN IMMEDIATE` on the session's connection
+    (waiting up to the busy timeout for another writer); pysqlite opens a transaction only before its first
+    INSERT/UPDATE/DELETE, so a connection already in one has written and holds the lock already. PostgreSQL: the
+    row `guard_id` of the model `guard` (usually the project) is locked with SELECT ... FOR UPDATE until the end
+    of the transaction, which serialises every writer that locks the same row.
+    """
+    connection = session.connection()
+    if connection.dialect.name == 'sqlite':
+        raw = connection.connection.driver_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql('BEGIN IMMEDIATE')
+        return
+    if guard is not None and guard_id is not None:
+        session.execute(select(guard.id).where(guard.id == guard_id).with_for_update())
 
 
 _database: Database | None = None

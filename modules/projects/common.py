@@ -54,6 +54,27 @@ def check_dates(start: date | None, end: date | None) -> None:
         )
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def check_year(value: date | None, *, field: str) -> date | None:
+    """`value` when its year is a plausible one (1900–2200), else ValidationError.
+
+    A browser's date field holds a valid date after the first digit of the year (0002-05-31): such a half-typed
+    date must be refused, not saved.
+    """
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(
+            N_('The year {year} is not between {first} and {last}. Type the whole date, e.g. {example}.'),
+            field=field,
+            year=value.year,
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+            example=date.today().isoformat(),
+        )
+    return value
+
+
 def check_choice(value: str, choices: tuple[str, ...], *, field: str) -> str:
     """`value` if it is one of `choices`, else ValidationError naming them."""
     if value not in choices:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from appliance.db import lock_for_write
 from appliance.errors import N_, Conflict, NotFound, ValidationError
 from appliance.models import User
 from appliance.services import audit
@@ -52,6 +53,7 @@ def add_member(
     project = access.require_project(session, actor, project_id, 'manager')
     check_choice(role, ROLES, field='role')
     user = _find_user(session, user_id=user_id, username=username)
+    lock_for_write(session, Project, project.id)
     if access.is_member(session, project.id, user.id):
         raise Conflict(N_('{name} is already a member of this project.'), name=user.display_name)
     session.add(Member(project_id=project.id, user_id=user.id, role=role))

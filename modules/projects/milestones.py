@@ -12,7 +12,7 @@ from appliance.models import User
 from appliance.services import audit
 from modules.projects import access, extensions
 from modules.projects.activity import record
-from modules.projects.common import UNSET, Unset, check_choice, clean_description, clean_name
+from modules.projects.common import UNSET, Unset, check_choice, check_year, clean_description, clean_name
 from modules.projects.models import MILESTONE_STATUSES, Milestone
 from modules.projects.views import MilestoneView
 
@@ -84,7 +84,7 @@ def create_milestone(
         project_id=project.id,
         name=clean_name(name),
         description=clean_description(description),
-        due_date=due_date,
+        due_date=check_year(due_date, field='due_date'),
         status=check_choice(status, MILESTONE_STATUSES, field='status'),
     )
     session.add(row)
@@ -129,7 +129,7 @@ def update_milestone(
     if status is not None:
         changes['status'] = check_choice(status, MILESTONE_STATUSES, field='status')
     if not isinstance(due_date, Unset):
-        changes['due_date'] = due_date
+        changes['due_date'] = check_year(due_date, field='due_date')
     changed = {field: value for field, value in changes.items() if getattr(row, field) != value}
     if changed:
         for field, value in changed.items():

@@ -10,9 +10,10 @@ import re
 from datetime import date
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from appliance.db import utcnow
+from appliance.db import lock_for_write, utcnow
 from appliance.errors import N_, Conflict, ValidationError
 from appliance.models import User
 from appliance.search import like_pattern
@@ -26,6 +27,7 @@ from modules.projects.common import (
     Unset,
     check_choice,
     check_dates,
+    check_year,
     clean_description,
     clean_name,
     project_view,
@@ -89,7 +91,11 @@ def create_project(
     key = clean_key(key)
     description = clean_description(description)
     check_choice(visibility, VISIBILITIES, field='visibility')
+    check_year(start_date, field='start_date')
+    check_year(end_date, field='end_date')
     check_dates(start_date, end_date)
+    # "Is the key taken?" and the insert under one write lock (SQLite); elsewhere the UNIQUE key answers below.
+    lock_for_write(session)
     if session.scalar(select(Project.id).where(func.upper(Project.key) == key)) is not None:
         raise Conflict(N_('The key {key} is already used by another project; choose another.'), key=key)
     project = Project(
@@ -102,7 +108,10 @@ def create_project(
         owner_id=actor.id,
     )
     session.add(project)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(N_('The key {key} is already used by another project; choose another.'), key=key) from None
     session.add(Member(project_id=project.id, user_id=actor.id, role='manager'))
     record(session, project_id=project.id, actor=actor, action='project.created', key=key, name=name)
     audit.record(
@@ -209,8 +218,8 @@ def update_project(
         changes['status'] = check_choice(status, EDITABLE_STATUSES, field='status')
     if visibility is not None:
         changes['visibility'] = check_choice(visibility, VISIBILITIES, field='visibility')
-    start = project.start_date if isinstance(start_date, Unset) else start_date
-    end = project.end_date if isinstance(end_date, Unset) else end_date
+    start = project.start_date if isinstance(start_date, Unset) else check_year(start_date, field='start_date')
+    end = project.end_date if isinstance(end_date, Unset) else check_year(end_date, field='end_date')
     check_dates(start, end)
     if not isinstance(start_date, Unset):
         changes['start_date'] = start_date

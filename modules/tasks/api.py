@@ -23,6 +23,7 @@ from modules.tasks.api_models import (
     DependencyIn,
     LabelCreate,
     LabelOut,
+    LabelPatch,
     MoveIn,
     MyTasksOut,
     StatusCreate,
@@ -192,6 +193,13 @@ def list_labels(project_id: int, session: DB, actor: Actor) -> Any:
 def create_label(project_id: int, body: LabelCreate, session: DB, actor: Actor) -> Any:
     """A new label (project members)."""
     label = services.create_label(session=session, actor=actor, project_id=project_id, name=body.name, color=body.color)
+    return LabelOut.of(LabelView(label.id, label.name, label.color))
+
+
+@router.patch('/labels/{label_id}', response_model=LabelOut, summary='Rename or recolour a label (managers)')
+def patch_label(label_id: int, body: LabelPatch, session: DB, actor: Actor) -> Any:
+    """Change the name or the colour; the tasks that have the label keep it."""
+    label = services.update_label(session=session, actor=actor, label_id=label_id, name=body.name, color=body.color)
     return LabelOut.of(LabelView(label.id, label.name, label.color))
 
 

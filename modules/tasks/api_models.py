@@ -291,6 +291,14 @@ class LabelCreate(BaseModel):
     color: str = Field(default='#64748b', max_length=16, description='#rrggbb')
 
 
+class LabelPatch(BaseModel):
+    """A new name or colour for a label; send only what changes."""
+
+    model_config = _STRICT
+    name: str | None = Field(default=None, max_length=200, description='1 to 40 characters, unique in the project.')
+    color: str | None = Field(default=None, max_length=16, description='#rrggbb')
+
+
 class DependencyIn(BaseModel):
     """`blocker_id` must finish before this task starts."""
 

@@ -14,6 +14,7 @@ from appliance import search_index
 from appliance.errors import N_, ValidationError
 from appliance.models import User
 from modules.projects import activity
+from modules.projects.common import check_year
 from modules.projects.models import Project
 from modules.tasks.access import task_ref
 from modules.tasks.models import PRIORITIES, Task
@@ -60,15 +61,16 @@ def clean_priority(priority: Any) -> str:
 
 
 def clean_date(value: Any, field: str) -> date | None:
-    """A date, an ISO date string or nothing."""
+    """A date, an ISO date string or nothing; a year outside 1900–2200 (a half-typed date) is refused."""
     if value is None or value == '':
         return None
     if isinstance(value, date):
-        return value
+        return check_year(value, field=field)
     try:
-        return date.fromisoformat(str(value))
+        parsed = date.fromisoformat(str(value))
     except ValueError:
         raise ValidationError(N_('Give the date as YYYY-MM-DD.'), field=field) from None
+    return check_year(parsed, field=field)
 
 
 def check_dates(start: date | None, due: date | None) -> None:

@@ -19,14 +19,14 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from appliance import search_index
-from appliance.db import bulk_insert, utcnow
+from appliance.db import bulk_insert, lock_for_write, utcnow
 from appliance.errors import N_, ValidationError
 from appliance.models import User
 from appliance.services import audit
 from appliance.services.permissions import require
 from modules.projects import activity
 from modules.projects.access import require_project
-from modules.projects.models import Member
+from modules.projects.models import Member, Project
 from modules.tasks import services
 from modules.tasks.common import POSITION_GAP
 from modules.tasks.csvcheck import HEADER_ALIASES, Checker, ImportInvalid, ImportRow, Preview, RowError, decode
@@ -152,6 +152,9 @@ def commit_import(session: Session, actor: User, project_id: int, data: bytes) -
     project = require_project(session, actor, project_id, 'member')
     from modules.tasks.workflow import ensure_workflow
 
+    # Numbers, bottom positions and "which labels are new" are read under the write lock (concurrent writers).
+    lock_for_write(session, Project, project.id)
+
     statuses = {s.name: s for s in ensure_workflow(session, project.id)}
     members = dict(
         session.execute(
@@ -161,10 +164,11 @@ def commit_import(session: Session, actor: User, project_id: int, data: bytes) -
         ).all()
     )
     labels = dict(session.execute(select(Label.name, Label.id).where(Label.project_id == project.id)).all())
-    if preview.new_labels:
+    new_labels = [name for name in preview.new_labels if name not in labels]  # someone may have added one since
+    if new_labels:
         created = session.execute(
             insert(Label).returning(Label.name, Label.id, sort_by_parameter_order=True),
-            [{'project_id': project.id, 'name': name} for name in preview.new_labels],
+            [{'project_id': project.id, 'name': name} for name in new_labels],
         )
         labels.update(dict(created.all()))
     number = session.scalar(select(func.max(Task.number)).where(Task.project_id == project.id)) or 0

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from appliance import search_index
-from appliance.db import utcnow
+from appliance.db import lock_for_write, utcnow
 from appliance.errors import N_, NotFound, ValidationError
 from appliance.models import BlobRef, User
 from appliance.services import audit
@@ -171,6 +171,9 @@ def create_task(
     check_labels(session, project.id, labels)
     milestone = check_milestone(session, project.id, milestone_id)
     parent = check_parent(session, project.id, None, parent_id)
+    # The next number and the bottom position are read under the write lock: concurrent creates must not both
+    # take the same number (UNIQUE project_id, number).
+    lock_for_write(session, Project, project.id)
     statuses = ensure_workflow(session, project.id)
     status = check_status(session, project.id, status_id) if status_id is not None else statuses[0]
     number = (session.scalar(select(func.max(Task.number)).where(Task.project_id == project.id)) or 0) + 1
@@ -258,6 +261,7 @@ def update_task(*, session: Session, actor: User, task_id: int, changes: dict[st
     for name in changed:
         setattr(task, name, values[name])
     if new_status is not None:
+        lock_for_write(session, Project, project.id)
         _enter_status(session, project, task, new_status, position=bottom_position(session, new_status.id), actor=actor)
     if labels is not None and _set_labels(session, task.id, labels):
         changed.append('label_ids')
@@ -339,6 +343,7 @@ def move_task(*, session: Session, actor: User, task_id: int, status_id: int, af
         after_status = session.scalar(select(Task.status_id).where(Task.id == after_id))
         if after_id == task.id or after_status != status.id:
             raise ValidationError(N_('Drop the task after a card of the same column, or at the top.'), field='after_id')
+    lock_for_write(session, Project, project.id)
     position = place(session, task, status.id, after_id)
     moved_column = status.id != task.status_id
     _enter_status(session, project, task, status, position=position, actor=actor)

@@ -6,7 +6,15 @@ from pathlib import Path
 
 from nicegui import app
 
-from modules.tasks import pages_board, pages_calendar, pages_list, pages_mine, pages_task, pages_workflow
+from modules.tasks import (
+    pages_board,
+    pages_calendar,
+    pages_labels,
+    pages_list,
+    pages_mine,
+    pages_task,
+    pages_workflow,
+)
 
 STATIC = Path(__file__).parent / 'static'
 
@@ -19,4 +27,5 @@ def register() -> None:
     pages_mine.register()
     pages_calendar.register()
     pages_workflow.register()
+    pages_labels.register()
     pages_task.register()

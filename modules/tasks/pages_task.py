@@ -19,6 +19,7 @@ from appliance.ui.actions import act
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 from modules.projects import milestones as project_milestones
+from modules.projects.common import FIRST_YEAR, LAST_YEAR
 from modules.tasks import services
 from modules.tasks.ui_parts import (
     add_board_css,
@@ -154,10 +155,19 @@ class TaskPage:
             ).mark('task-assignees')
             current_labels = [label.id for label in card.labels]
             labels.update({label.id: label.name for label in card.labels})
-            ui.select(labels, label=_('Labels'), value=current_labels, multiple=True).props(
-                'dense outlined use-chips' + readonly
-            ).classes('w-full').on_value_change(
-                lambda e: self.changed('label_ids', list(e.value or []), current_labels)
+            picker = ui.select(
+                dict(labels),  # a copy: the picker adds typed names to its options
+                label=_('Labels'),
+                value=current_labels,
+                multiple=True,
+                new_value_mode='add-unique' if self.editable else None,
+            ).props('dense outlined use-chips' + readonly)
+            if self.editable:
+                picker.props['hint'] = _('Type a name and press Enter to add a new label.')
+            elif not labels:
+                picker.props['hint'] = _('This project has no labels yet.')
+            picker.classes('w-full').on_value_change(
+                lambda e: self.labels_changed(list(e.value or []), current_labels, labels)
             ).mark('task-labels')
             with ui.row().classes('w-full gap-2 no-wrap'):
                 self.date_field(_('Start'), 'start_date', card.start_date).mark('task-start')
@@ -193,7 +203,12 @@ class TaskPage:
                 ).props('flat dense no-caps').mark('watch-toggle')
 
     def date_field(self, label: str, key: str, value: date | None) -> ui.input:
-        """A date input (the browser's date picker) saving on change."""
+        """A date input (the browser's date picker) that saves a complete date.
+
+        The browser's field holds a valid date, and says "change", after the first digit of the year (0002-05-31).
+        So a change saves only a plausible year (what the picker gives, or the fourth digit typed); leaving the
+        field or Enter saves whatever it holds, and the service refuses, with a message, what is not a date.
+        """
         readonly = '' if self.editable else ' readonly'
         field = (
             ui.input(label, value=value.isoformat() if value else '')
@@ -202,14 +217,48 @@ class TaskPage:
         )
         saved = {'value': value}  # what the server has now: changing a date back to an earlier value saves too
 
-        def on_change() -> None:
-            new = parse_date(field.value)
-            if new != saved['value'] and self.editable:
-                self.changed(key, new, saved['value'])
+        def save(complete: bool) -> None:
+            text = str(field.value or '').strip()
+            new = parse_date(text)
+            if not self.editable or (new is None and text and not complete):
+                return
+            if new is not None and not complete and not FIRST_YEAR <= new.year <= LAST_YEAR:
+                return  # the year is still being typed
+            if new == saved['value'] and (new is not None or not text):
+                return
+            # Not a date at all: the service says what is wrong. On refusal the field shows the stored date again.
+            if self.save(**{key: new if new is not None else text}):
                 saved['value'] = new
+            else:
+                field.value = saved['value'].isoformat() if saved['value'] else ''
 
-        field.on('change', on_change)
+        field.on('change', lambda: save(False))
+        field.on('blur', lambda: save(True))
+        field.on('keydown.enter', lambda: save(True))
         return field
+
+    def labels_changed(self, values: list[Any], before: list[int], known: dict[int, str]) -> None:
+        """Save the task's labels; a typed name (a string among the ids) is created first, or is the label of that
+        name if there is one."""
+        ids = [value for value in values if isinstance(value, int)]
+        by_name = {name.lower(): label_id for label_id, name in known.items() if isinstance(label_id, int)}
+        for name in (value.strip() for value in values if isinstance(value, str)):
+            label_id = by_name.get(name.lower()) or self.new_label(name)
+            if label_id is None:  # refused: the message is shown, the picker shows the stored labels again
+                self.reload()
+                return
+            if label_id not in ids:
+                ids.append(label_id)
+        self.changed('label_ids', ids, before)
+
+    def new_label(self, name: str) -> int | None:
+        """Create a label of the task's project (members); its id, or None when refused."""
+        project_id = self.detail.card.project_id
+        label = act(
+            lambda s, a: services.create_label(session=s, actor=a, project_id=project_id, name=name),
+            success=_('Label {name} added.', name=name),
+        )
+        return None if label is None else label.id
 
     def changed(self, key: str, value: Any, before: Any) -> None:
         """Save one field when it really changed (and when the reader may change it)."""

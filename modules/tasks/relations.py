@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from appliance.db import utcnow
+from appliance.db import lock_for_write, utcnow
 from appliance.errors import N_, NotFound, ValidationError
 from appliance.models import User
 from modules.projects.models import Project
@@ -85,6 +85,7 @@ def add_checklist_item(*, session: Session, actor: User, task_id: int, text: str
     """Append a line to the checklist; returns its id."""
     task, project = require_task(session, actor, task_id, 'member')
     clean = _clean_text(text)
+    lock_for_write(session, Project, project.id)
     last = session.scalar(select(func.max(ChecklistItem.position)).where(ChecklistItem.task_id == task.id))
     item = ChecklistItem(task_id=task.id, text=clean, position=(last or 0) + 1)
     session.add(item)

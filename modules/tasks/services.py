@@ -28,6 +28,7 @@ from modules.tasks.workflow import (
     list_labels,
     list_statuses,
     reorder_statuses,
+    update_label,
     update_status,
 )
 
@@ -57,6 +58,7 @@ __all__ = [
     'reorder_statuses',
     'set_watching',
     'update_checklist_item',
+    'update_label',
     'update_status',
     'update_task',
 ]

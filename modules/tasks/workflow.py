@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from appliance.db import utcnow
+from appliance.db import lock_for_write, utcnow
 from appliance.errors import N_, Conflict, NotFound, ValidationError
 from appliance.models import User
 from appliance.services import audit
 from modules.projects import activity
 from modules.projects.access import require_project
+from modules.projects.models import Project
 from modules.tasks.common import LABEL_NAME_MAX, STATUS_NAME_MAX
 from modules.tasks.models import DEFAULT_WORKFLOW, Label, Status, Task, TaskLabel
 from modules.tasks.moving import append_column
@@ -23,7 +25,13 @@ _COLOR = re.compile(r'^#[0-9a-fA-F]{6}$')
 
 def ensure_workflow(session: Session, project_id: int) -> list[Status]:
     """The project's statuses in board order, creating the default workflow the first time one is needed."""
-    rows = list(session.scalars(select(Status).where(Status.project_id == project_id).order_by(Status.position)))
+    stmt = select(Status).where(Status.project_id == project_id).order_by(Status.position)
+    rows = list(session.scalars(stmt))
+    if rows:
+        return rows
+    # Two first uses at once must not both create it: read again under the write lock.
+    lock_for_write(session, Project, project_id)
+    rows = list(session.scalars(stmt))
     if rows:
         return rows
     rows = [
@@ -78,6 +86,7 @@ def add_status(*, session: Session, actor: User, project_id: int, name: str, is_
     """Add a column at the end (project managers)."""
     require_project(session, actor, project_id, 'manager')
     clean = _clean_status_name(name)
+    lock_for_write(session, Project, project_id)
     existing = ensure_workflow(session, project_id)
     _check_unique_status(session, project_id, clean)
     status = Status(
@@ -108,6 +117,7 @@ def update_status(
     old_name = status.name
     if name is not None:
         clean = _clean_status_name(name)
+        lock_for_write(session, Project, status.project_id)
         _check_unique_status(session, status.project_id, clean, exclude_id=status.id)
         status.name = clean
     if is_closed is not None and bool(is_closed) != status.is_closed:
@@ -198,22 +208,60 @@ def list_labels(*, session: Session, actor: User, project_id: int) -> list[Label
     return [LabelView(lid, name, color) for lid, name, color in rows]
 
 
-def create_label(*, session: Session, actor: User, project_id: int, name: str, color: str = '#64748b') -> Label:
-    """A new label (project members)."""
-    require_project(session, actor, project_id, 'member')
+def label_view(label: Label) -> LabelView:
+    """The plain view of a label."""
+    return LabelView(label.id, label.name, label.color)
+
+
+def _clean_label(name: str, color: str) -> tuple[str, str]:
     clean = ' '.join((name or '').split())
     if not clean or len(clean) > LABEL_NAME_MAX:
         raise ValidationError(N_('Give the label a name of 1 to {n} characters.'), field='name', n=LABEL_NAME_MAX)
     if not _COLOR.match(color or ''):
         raise ValidationError(N_('Give the colour as #rrggbb, e.g. #64748b.'), field='color')
-    taken = session.scalar(
-        select(Label.id).where(Label.project_id == project_id, func.lower(Label.name) == clean.lower())
-    )
-    if taken is not None:
-        raise ValidationError(N_('There is already a label called {name}.'), field='name', name=clean)
-    label = Label(project_id=project_id, name=clean, color=color.lower())
+    return clean, color.lower()
+
+
+def _check_unique_label(session: Session, project_id: int, name: str, exclude_id: int | None = None) -> None:
+    stmt = select(Label.id).where(Label.project_id == project_id, func.lower(Label.name) == name.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Label.id != exclude_id)
+    if session.scalar(stmt) is not None:
+        raise ValidationError(N_('There is already a label called {name}.'), field='name', name=name)
+
+
+def _flush_label(session: Session, name: str) -> None:
+    """Write the label; a name taken by a writer the lock did not serialise is a conflict, not a crash."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            N_('There is already a label called {name}. Reload the page and pick it, or choose another name.'),
+            name=name,
+        ) from None
+
+
+def _label_of(session: Session, actor: User, label_id: int, need: str) -> Label:
+    label = session.get(Label, label_id)
+    if label is None:
+        raise NotFound(N_('This label does not exist, or you cannot see its project.'))
+    try:
+        require_project(session, actor, label.project_id, need)
+    except NotFound:
+        raise NotFound(N_('This label does not exist, or you cannot see its project.')) from None
+    return label
+
+
+def create_label(*, session: Session, actor: User, project_id: int, name: str, color: str = '#64748b') -> Label:
+    """A new label (project members; viewers may not)."""
+    require_project(session, actor, project_id, 'member')
+    clean, colour = _clean_label(name, color)
+    # "Is the name taken?" and the insert under one write lock: two people adding "bug" at once get one label.
+    lock_for_write(session, Project, project_id)
+    _check_unique_label(session, project_id, clean)
+    label = Label(project_id=project_id, name=clean, color=colour)
     session.add(label)
-    session.flush()
+    _flush_label(session, clean)
     activity.record(
         session,
         project_id=project_id,
@@ -226,15 +274,35 @@ def create_label(*, session: Session, actor: User, project_id: int, name: str, c
     return label
 
 
+def update_label(
+    *, session: Session, actor: User, label_id: int, name: str | None = None, color: str | None = None
+) -> Label:
+    """Rename a label or change its colour (project managers); the tasks that have it keep it."""
+    label = _label_of(session, actor, label_id, 'manager')
+    old_name = label.name
+    clean, colour = _clean_label(label.name if name is None else name, label.color if color is None else color)
+    if clean == label.name and colour == label.color:
+        return label
+    lock_for_write(session, Project, label.project_id)
+    _check_unique_label(session, label.project_id, clean, exclude_id=label.id)
+    label.name, label.color = clean, colour
+    _flush_label(session, clean)
+    activity.record(
+        session,
+        project_id=label.project_id,
+        actor=actor,
+        action='label.updated',
+        target_kind='label',
+        target_id=label.id,
+        name=clean,
+        old_name=old_name,
+    )
+    return label
+
+
 def delete_label(*, session: Session, actor: User, label_id: int) -> None:
     """Remove a label from the project and its tasks (project managers)."""
-    label = session.get(Label, label_id)
-    if label is None:
-        raise NotFound(N_('This label does not exist, or you cannot see its project.'))
-    try:
-        require_project(session, actor, label.project_id, 'manager')
-    except NotFound:
-        raise NotFound(N_('This label does not exist, or you cannot see its project.')) from None
+    label = _label_of(session, actor, label_id, 'manager')
     project_id, name = label.project_id, label.name
     session.execute(delete(TaskLabel).where(TaskLabel.label_id == label_id))
     session.execute(delete(Label).where(Label.id == label_id))

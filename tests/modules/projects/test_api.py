@@ -50,6 +50,8 @@ def test_it_creates_a_project_and_returns_it_with_its_id(api: TestClient, keys: 
         ({'name': 'x' * 201, 'key': 'WEB'}, 'name'),
         ({'name': 'Web', 'key': 'W!'}, 'key'),
         ({'name': 'Web', 'key': 'WEB', 'start_date': '2030-02-01', 'end_date': '2030-01-01'}, 'end_date'),
+        ({'name': 'Web', 'key': 'WEB', 'start_date': '0002-05-31'}, 'start_date'),
+        ({'name': 'Web', 'key': 'WEB', 'end_date': '2201-01-01'}, 'end_date'),
     ],
 )
 def test_it_refuses_bad_input_with_a_clear_message(
@@ -189,3 +191,20 @@ def test_it_pages_the_activity_feed_newest_first(api: TestClient, keys: Tokens, 
 
 def test_it_answers_an_unknown_project_with_404(api: TestClient, keys: Tokens) -> None:
     assert error_of(api.get('/api/v1/projects/999', headers=keys.alice), 404)
+
+
+def test_it_refuses_a_half_typed_year_on_projects_and_milestones_and_changes_nothing(
+    api: TestClient, keys: Tokens, web: Project
+) -> None:
+    error = error_of(api.patch(f'/api/v1/projects/{web.id}', json={'start_date': '0202-05-31'}, headers=keys.bob), 422)
+    assert (error['field'], error['code']) == ('start_date', 'invalid')
+    assert 'between 1900 and 2200' in error['message']
+    base = f'/api/v1/projects/{web.id}/milestones'
+    error_of(api.post(base, json={'name': 'M1', 'due_date': '0002-01-01'}, headers=keys.bob), 422)
+    assert count(Milestone) == 0
+    milestone = api.post(base, json={'name': 'M1', 'due_date': '2026-01-01'}, headers=keys.bob).json()
+    path = f'/api/v1/milestones/{milestone["id"]}'
+    assert error_of(api.patch(path, json={'due_date': '1899-12-31'}, headers=keys.bob), 422)['field'] == 'due_date'
+    assert api.get(path, headers=keys.bob).json()['due_date'] == '2026-01-01'
+    with get_database().session() as session:
+        assert session.get(Project, web.id).start_date is None  # type: ignore[union-attr]

@@ -299,3 +299,35 @@ def test_it_lets_a_viewer_read_but_not_write(api: TestClient, tokens: Tokens, we
 def test_it_requires_a_token(api: TestClient, web: Project) -> None:
     error_of(api.get('/api/v1/tasks'), 401)
     error_of(api.post('/api/v1/tasks', json={'project_id': web.id, 'title': 'x'}), 401)
+
+
+def test_it_refuses_years_outside_1900_to_2200_and_changes_nothing(
+    api: TestClient, tokens: Tokens, web: Project
+) -> None:
+    task = create(api, tokens.dave, project_id=web.id, title='Dated', due_date='2026-05-31')
+    for field, value in (('due_date', '0002-05-31'), ('start_date', '2201-01-01'), ('due_date', '1899-12-31')):
+        error = error_of(api.patch(f'/api/v1/tasks/{task["id"]}', json={field: value}, headers=tokens.dave), 422)
+        assert (error['code'], error['field']) == ('invalid', field)
+        assert 'between 1900 and 2200' in error['message']
+    got = api.get(f'/api/v1/tasks/{task["id"]}', headers=tokens.dave).json()
+    assert (got['start_date'], got['due_date']) == (None, '2026-05-31')
+    error_of(
+        api.post(
+            '/api/v1/tasks', json={'project_id': web.id, 'title': 'x', 'start_date': '0020-01-01'}, headers=tokens.dave
+        ),
+        422,
+    )
+    assert count(Task) == 1
+
+
+def test_it_renames_and_recolours_a_label_for_managers_only(api: TestClient, tokens: Tokens, web: Project) -> None:
+    label = api.post(f'/api/v1/projects/{web.id}/labels', json={'name': 'bug'}, headers=tokens.dave).json()
+    path = f'/api/v1/labels/{label["id"]}'
+    error_of(api.post(f'/api/v1/projects/{web.id}/labels', json={'name': 'v'}, headers=tokens.vic), 403)
+    error_of(api.patch(path, json={'name': 'defect'}, headers=tokens.dave), 403)
+    error_of(api.patch(path, json={'name': 'defect'}, headers=tokens.charlie), 404)
+    assert error_of(api.patch(path, json={'color': 'red'}, headers=tokens.bob), 422)['field'] == 'color'
+    changed = api.patch(path, json={'name': 'defect', 'color': '#00aa00'}, headers=tokens.bob)
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()['name'], changed.json()['color']) == ('defect', '#00aa00')
+    assert count(Label) == 1

@@ -204,7 +204,7 @@ async def test_it_shows_a_viewer_a_read_only_board(user: UIUser, team: Team) -> 
     await user.should_not_see(marker='move-menu')
 
 
-@pytest.mark.parametrize('page', ['board', 'tasks', 'calendar', 'workflow'])
+@pytest.mark.parametrize('page', ['board', 'tasks', 'calendar', 'workflow', 'labels'])
 async def test_it_hides_a_members_only_project_from_the_outsider(user: UIUser, team: Team, page: str) -> None:
     project = board_project(team)
     make_task(project=project, title='Secret roadmap')
@@ -214,7 +214,7 @@ async def test_it_hides_a_members_only_project_from_the_outsider(user: UIUser, t
     assert 'Secret roadmap' not in response.text
 
 
-@pytest.mark.parametrize('page', ['board', 'tasks', 'calendar', 'workflow'])
+@pytest.mark.parametrize('page', ['board', 'tasks', 'calendar', 'workflow', 'labels'])
 async def test_it_refuses_project_pages_to_someone_without_a_role(user: UIUser, team: Team, page: str) -> None:
     project = board_project(team)
     await user.http_client.get(sign_in_url('erin'), follow_redirects=False)

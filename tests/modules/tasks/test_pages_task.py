@@ -182,3 +182,30 @@ async def test_it_lets_the_author_edit_a_comment(user: UIUser, team: Team) -> No
     user.find(marker=f'comment-save-{comment.id}').click()
     await user.should_see('First draft')
     assert rows(Comment, Comment.id == comment.id)[0].body == 'First draft'
+
+
+async def test_it_saves_a_typed_due_date_only_when_it_is_complete(user: UIUser, team: Team) -> None:
+    project = project_of(team)
+    task = make_task(project=project, title='Budget')
+    await user.open(sign_in_url('bob', next_path=f'/tasks/{task.id}'))
+    await user.should_see('WEB-1')
+    # What Chromium's date field does while the year is typed digit by digit after day and month: each digit
+    # makes a valid date, and each one fires "change".
+    for typed in ('0002-05-31', '0020-05-31', '0202-05-31'):
+        user.find(marker='task-due').clear().type(typed).trigger('change')
+        assert reload_task(task.id).due_date is None, typed
+    user.find(marker='task-due').clear().type('2026-05-31').trigger('change')
+    assert str(reload_task(task.id).due_date) == '2026-05-31'
+    user.find(marker='task-due').trigger('blur')
+    assert str(reload_task(task.id).due_date) == '2026-05-31'
+
+
+async def test_it_refuses_a_half_typed_start_date_when_the_field_is_left(user: UIUser, team: Team) -> None:
+    project = project_of(team)
+    task = make_task(project=project, title='Budget')
+    await user.open(sign_in_url('bob', next_path=f'/tasks/{task.id}'))
+    await user.should_see('WEB-1')
+    user.find(marker='task-start').clear().type('0202-05-31').trigger('change').trigger('blur')
+    await user.should_see('The year 202 is not between 1900 and 2200')
+    assert reload_task(task.id).start_date is None
+    assert user.find(marker='task-start').elements.pop().value == ''

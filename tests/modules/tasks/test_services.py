@@ -316,6 +316,47 @@ def test_it_manages_labels(team: Team, web: Any) -> None:
     assert count(Label) == 0 and count(TaskLabel) == 0
 
 
+def labels_now() -> list[tuple[str, str]]:
+    with get_database().session() as session:
+        return [(lb.name, lb.color) for lb in session.scalars(select(Label).order_by(Label.id))]
+
+
+def test_it_lets_managers_rename_and_recolour_labels_and_no_one_else(team: Team, web: Any) -> None:
+    from tests.conftest import make_user
+
+    vic = make_user(username='vic', roles=['member'])
+    with get_database().session() as session:
+        from modules.projects.models import Member
+
+        session.add(Member(project_id=web.id, user_id=vic.id, role='viewer'))
+    bug = run(services.create_label, actor=team.dave, project_id=web.id, name='bug', color='#ff0000')
+    run(services.create_label, actor=team.dave, project_id=web.id, name='ui')
+    task = make_task(project=web)
+    run(services.update_task, actor=team.dave, task_id=task.id, changes={'label_ids': [bug.id]})
+    before = labels_now()
+    with pytest.raises(PermissionDenied):
+        run(services.create_label, actor=vic, project_id=web.id, name='viewer label')
+    with pytest.raises(NotFound):
+        run(services.create_label, actor=team.charlie, project_id=web.id, name='outsider')
+    with pytest.raises(PermissionDenied):
+        run(services.update_label, actor=team.dave, label_id=bug.id, name='defect')
+    with pytest.raises(NotFound):
+        run(services.update_label, actor=team.charlie, label_id=bug.id, name='defect')
+    with pytest.raises(NotFound):
+        run(services.delete_label, actor=team.charlie, label_id=bug.id)
+    with pytest.raises(ValidationError):
+        run(services.update_label, actor=team.bob, label_id=bug.id, name='UI')
+    with pytest.raises(ValidationError):
+        run(services.update_label, actor=team.bob, label_id=bug.id, color='#ff00')
+    with pytest.raises(ValidationError):
+        run(services.update_label, actor=team.bob, label_id=bug.id, name=' ')
+    assert labels_now() == before
+    run(services.update_label, actor=team.bob, label_id=bug.id, name='defect', color='#00AA00')
+    assert labels_now() == [('defect', '#00aa00'), ('ui', '#64748b')]
+    assert [lb.name for lb in run(services.get_task, actor=team.dave, task_id=task.id).card.labels] == ['defect']
+    assert actions()[-1] == 'label.updated'
+
+
 def test_it_keeps_a_checklist_and_watchers(team: Team, web: Any) -> None:
     task = make_task(project=web)
     first = run(services.add_checklist_item, actor=team.dave, task_id=task.id, text='Write copy')

@@ -1,0 +1,136 @@
+"""Many writers at once on one project: numbers, positions, columns and labels stay unique and nobody gets a 500.
+
+Real threads on the real database (SQLite in WAL mode, or PostgreSQL with ENCLAVE_TEST_DATABASE_URL): each call
+has its own session and transaction, as concurrent requests have.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from appliance.db import get_database
+from appliance.errors import Conflict, ValidationError
+from modules.projects import services as project_services
+from modules.projects.models import Project
+from modules.tasks import services
+from modules.tasks.models import Label, Status, Task
+from tests.appliance.support import api_fixture, app_client_fixture, bearer, count  # noqa: F401
+from tests.conftest import make_token
+from tests.modules.conftest import Team, make_project
+
+THREADS = 20
+
+
+def together(work: Callable[[int], Any], n: int = THREADS) -> list[Any]:
+    """Run work(0..n-1) in n threads that start at the same moment; the results or the exceptions, in order."""
+    barrier = threading.Barrier(n)
+
+    def one(i: int) -> Any:
+        barrier.wait()
+        try:
+            return work(i)
+        except Exception as exc:  # the test looks at what each writer got
+            return exc
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def in_session(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    with get_database().session() as session:
+        return fn(session=session, **kwargs)
+
+
+def numbers(project_id: int) -> list[int]:
+    with get_database().session() as session:
+        return list(session.scalars(select(Task.number).where(Task.project_id == project_id).order_by(Task.number)))
+
+
+def test_it_numbers_tasks_created_at_once_consecutively(team: Team) -> None:
+    web = make_project(members={team.bob.id: 'member'})
+    per_thread = 3
+
+    def create(i: int) -> list[int]:
+        return [
+            in_session(services.create_task, actor=team.bob, project_id=web.id, title=f'T{i}.{k}').number
+            for k in range(per_thread)
+        ]
+
+    results = together(create)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert numbers(web.id) == list(range(1, THREADS * per_thread + 1))
+    with get_database().session() as session:
+        positions = list(session.scalars(select(Task.position).where(Task.project_id == web.id)))
+    assert len(set(positions)) == len(positions)
+
+
+def test_it_creates_the_default_workflow_once_when_a_new_project_is_used_at_once(team: Team) -> None:
+    with get_database().session() as session:
+        project = Project(key='NEW', name='New')
+        session.add(project)
+    results = together(lambda i: in_session(services.create_task, actor=team.alice, project_id=project.id, title='x'))
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert count(Status, Status.project_id == project.id) == 3
+    assert numbers(project.id) == list(range(1, THREADS + 1))
+
+
+def test_it_refuses_a_label_name_taken_at_the_same_moment_as_a_conflict(team: Team) -> None:
+    web = make_project(members={team.bob.id: 'member'})
+    results = together(lambda i: in_session(services.create_label, actor=team.bob, project_id=web.id, name='Bug'))
+    created = [r for r in results if isinstance(r, Label)]
+    refused = [r for r in results if isinstance(r, (ValidationError, Conflict))]
+    assert len(created) == 1 and len(refused) == THREADS - 1, results
+    assert count(Label, Label.project_id == web.id) == 1
+
+
+def test_it_adds_columns_at_once_each_at_its_own_place(team: Team) -> None:
+    web = make_project(members={team.bob.id: 'manager'})
+    results = together(lambda i: in_session(services.add_status, actor=team.bob, project_id=web.id, name=f'C{i}'))
+    assert [r for r in results if isinstance(r, Exception)] == []
+    with get_database().session() as session:
+        positions = list(session.scalars(select(Status.position).where(Status.project_id == web.id)))
+    assert sorted(positions) == list(range(THREADS + 3))
+    same = together(lambda i: in_session(services.add_status, actor=team.bob, project_id=web.id, name='Review'))
+    assert sum(isinstance(r, Status) for r in same) == 1
+    assert all(isinstance(r, (Status, ValidationError, Conflict)) for r in same), same
+
+
+def test_it_gives_projects_created_at_once_with_one_key_one_project_and_conflicts(team: Team) -> None:
+    results = together(
+        lambda i: in_session(project_services.create_project, actor=team.alice, key='OPS', name=f'Ops {i}')
+    )
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception)), results
+    assert count(Project, Project.key == 'OPS') == 1
+
+
+@pytest.mark.parametrize('clients', [THREADS])
+def test_it_answers_every_api_create_from_many_clients(api: TestClient, team: Team, clients: int) -> None:
+    web = make_project(members={team.bob.id: 'member', team.dave.id: 'member'})
+    headers = [bearer(make_token(team.bob)), bearer(make_token(team.dave))]
+    per_client = 3
+
+    def create(i: int) -> list[int]:
+        codes = []
+        for k in range(per_client):
+            response = api.post(
+                '/api/v1/tasks', json={'project_id': web.id, 'title': f'T{i}.{k}'}, headers=headers[i % 2]
+            )
+            codes.append(response.status_code)
+        return codes
+
+    results = together(create, clients)
+    assert results == [[201] * per_client] * clients
+    assert numbers(web.id) == list(range(1, clients * per_client + 1))
+    labels = together(
+        lambda i: api.post(f'/api/v1/projects/{web.id}/labels', json={'name': 'bug'}, headers=headers[i % 2]),
+        clients,
+    )
+    assert sorted(r.status_code for r in labels) == [201] + [422] * (clients - 1)
