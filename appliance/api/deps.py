@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from appliance.db import get_database
@@ -39,6 +40,13 @@ def api_user(request: Request) -> User:
         raise NotAuthenticated(N_('The token is invalid, expired or revoked.'))
     return user
 
+
+# Ids are 64-bit signed integers in both databases; a larger number would reach the driver and fail there (500).
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description='An id: 1 to 2^63-1.')]
+"""An id in the path: anything else is 422 before the route runs."""
+IdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""An id in a request body."""
 
 SAFE_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS'})
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from appliance import i18n
-from appliance.api.deps import DB, BrowserOrApiActor
+from appliance.api.deps import DB, BrowserOrApiActor, Id
 from appliance.api.errors import error_response
 from appliance.db import get_database
 from appliance.errors import N_, NotFound, ValidationError
@@ -164,7 +164,7 @@ def _errors_out(request: Request, preview: csvio.Preview) -> list[ImportErrorOut
     summary='Check a CSV file before importing it',
     description='Send the CSV file as the request body (UTF-8 or GBK). Nothing is written.',
 )
-async def import_preview(project_id: int, request: Request, actor: BrowserOrApiActor) -> Any:
+async def import_preview(project_id: Id, request: Request, actor: BrowserOrApiActor) -> Any:
     """Every error with its line; the first 200 valid rows as they would be imported."""
     data = await _body(request)
 
@@ -195,7 +195,7 @@ async def import_preview(project_id: int, request: Request, actor: BrowserOrApiA
     description='Send the CSV file as the request body. 422 with the errors by line when any row is invalid; '
     'then nothing is written.',
 )
-async def import_tasks(project_id: int, request: Request, actor: BrowserOrApiActor) -> Any:
+async def import_tasks(project_id: Id, request: Request, actor: BrowserOrApiActor) -> Any:
     """Import every row in one transaction."""
     data = await _body(request)
 

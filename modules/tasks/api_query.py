@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Query
 from sqlalchemy.orm import Session
 
+from appliance.api.deps import MAX_ID
 from appliance.models import User
 from modules.tasks.queries import resolve_refs
 from modules.tasks.views import TaskFilter
@@ -18,7 +19,7 @@ class TaskQuery:
 
     def __init__(
         self,
-        project_id: Annotated[int | None, Query(description='Only this project.')] = None,
+        project_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description='Only this project.')] = None,
         status: Annotated[str, Query(max_length=200, description='Column ids or names, comma-separated.')] = '',
         assignee: Annotated[str, Query(max_length=64, description="A user id, a username, or 'me'.")] = '',
         label: Annotated[str, Query(max_length=64, description='A label id, or a name with project_id.')] = '',
