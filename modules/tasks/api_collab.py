@@ -7,16 +7,16 @@ the same-origin check of `BrowserOrApiActor` guards the cookie on unsafe methods
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from appliance import i18n
+from appliance.api import uploads
 from appliance.api.deps import DB, Actor, BrowserOrApiActor, Id, IdValue
 from appliance.api.errors import error_response
 from appliance.db import get_database
@@ -234,28 +234,53 @@ async def upload_raw(
     response_model=AttachmentOut,
     status_code=201,
     summary='Upload a file (multipart form, field "file")',
+    openapi_extra={
+        'requestBody': {
+            'required': True,
+            'content': {
+                'multipart/form-data': {
+                    'schema': {
+                        'type': 'object',
+                        'required': ['file'],
+                        'properties': {'file': {'type': 'string', 'format': 'binary'}},
+                    }
+                }
+            },
+        }
+    },
 )
-async def upload_form(task_id: Id, request: Request, actor: BrowserOrApiActor, file: UploadFile) -> Any:
-    """For API clients that send forms; large files are better sent with PUT (streamed, one copy fewer)."""
+async def upload_form(task_id: Id, request: Request, actor: BrowserOrApiActor) -> Any:
+    """For API clients that send forms; large files are better sent with PUT (streamed, one copy fewer).
 
-    async def chunks() -> AsyncIterator[bytes]:
-        while chunk := await file.read(1024 * 1024):
-            yield chunk
+    The form is not declared as a parameter: FastAPI would read the whole body into temporary files before the
+    caller is known. Here the caller, the permission and the declared size are checked first, then the body is
+    parsed as it streams in.
+    """
 
+    def check() -> None:
+        with get_database().session() as session:
+            attachments.check_can_upload(session=session, actor=actor, task_id=task_id)
+
+    await asyncio.to_thread(check)
+    limit = attachments.max_upload_bytes()
+    length = request.headers.get('content-length', '')
+    if length.isdigit() and int(length) > limit + uploads.FRAMING_BYTES:
+        return _too_large(request, attachments.too_large(limit))
     try:
+        form = await uploads.form_file(request, name='file', max_body=limit + uploads.FRAMING_BYTES)
         view = await attachments.receive_upload(
             actor=actor,
             task_id=task_id,
-            filename=file.filename or 'file',
-            content_type=file.content_type,
-            chunks=chunks(),
+            filename=form.filename or 'file',
+            content_type=form.content_type,
+            chunks=form.chunks,
         )
+    except uploads.BodyTooLarge:
+        return _too_large(request, attachments.too_large(limit))
     except ValidationError as error:
         if attachments.validation_is_too_large(error):
             return _too_large(request, error)
         raise
-    finally:
-        await file.close()
     return JSONResponse(AttachmentOut.of(view).model_dump(mode='json'), status_code=201)
 
 
