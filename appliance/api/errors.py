@@ -62,7 +62,7 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     details = [_detail(err) for err in exc.errors()]
     first = details[0] if details else {'field': '', 'message': 'invalid request'}
     message = f'{first["field"]}: {first["message"]}' if first['field'] else first['message']
-    return error_response(422, 'invalid', message, details=details)
+    return error_response(422, 'invalid', message, field=first['field'], details=details)
 
 
 def _detail(err: Any) -> dict[str, str]:

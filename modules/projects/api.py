@@ -7,19 +7,24 @@ may not see answers 404, as if it did not exist.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from appliance import i18n
-from appliance.api.deps import DB, Actor, Id, IdValue, PageParams
+from appliance.api.deps import DB, Actor, Id, IdValue, IsoDate, PageParams
 from modules.projects import services
 from modules.projects.common import UNSET
 from modules.projects.milestones import get_milestone
 from modules.projects.views import ActivityView, MemberView, MilestoneView, ProjectView
 
 router = APIRouter(prefix='/api/v1', tags=['projects'])
+
+Visibility = Literal['members', 'org']
+EditableStatus = Literal['active', 'on_hold', 'done']
+Role = Literal['viewer', 'member', 'manager']
+MilestoneStatus = Literal['open', 'done']
 
 
 class ProjectOut(BaseModel):
@@ -61,9 +66,9 @@ class ProjectCreate(BaseModel):
     name: str = Field(max_length=1000, description='1 to 200 characters.')
     key: str = Field(max_length=100, description='2 to 10 letters or digits, starting with a letter; upper-cased.')
     description: str = Field(default='', max_length=100_000, description='Markdown, at most 20,000 characters.')
-    visibility: str = Field(default='members', description='members or org.')
-    start_date: date | None = None
-    end_date: date | None = Field(default=None, description='On or after start_date.')
+    visibility: Visibility = Field(default='members', description='members or org.')
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = Field(default=None, description='On or after start_date.')
 
 
 class ProjectPatch(BaseModel):
@@ -71,10 +76,10 @@ class ProjectPatch(BaseModel):
 
     name: str | None = Field(default=None, max_length=1000)
     description: str | None = Field(default=None, max_length=100_000)
-    status: str | None = Field(default=None, description='active, on_hold or done.')
-    visibility: str | None = Field(default=None, description='members or org.')
-    start_date: date | None = None
-    end_date: date | None = None
+    status: EditableStatus | None = Field(default=None, description='active, on_hold or done.')
+    visibility: Visibility | None = Field(default=None, description='members or org.')
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     owner_id: IdValue | None = Field(default=None, description='A member of the project, or null for no owner.')
 
 
@@ -103,13 +108,13 @@ class MemberAdd(BaseModel):
 
     user_id: IdValue | None = None
     username: str = Field(default='', max_length=64)
-    role: str = Field(default='member', description='viewer, member or manager.')
+    role: Role = Field(default='member', description='viewer, member or manager.')
 
 
 class MemberPatch(BaseModel):
     """A member's new role."""
 
-    role: str = Field(description='viewer, member or manager.')
+    role: Role = Field(description='viewer, member or manager.')
 
 
 class MilestoneOut(BaseModel):
@@ -140,18 +145,18 @@ class MilestoneCreate(BaseModel):
     """A new milestone (managers)."""
 
     name: str = Field(max_length=1000, description='1 to 200 characters.')
-    due_date: date | None = None
+    due_date: IsoDate | None = None
     description: str = Field(default='', max_length=100_000)
-    status: str = Field(default='open', description='open or done.')
+    status: MilestoneStatus = Field(default='open', description='open or done.')
 
 
 class MilestonePatch(BaseModel):
     """Fields to change; absent fields stay as they are."""
 
     name: str | None = Field(default=None, max_length=1000)
-    due_date: date | None = None
+    due_date: IsoDate | None = None
     description: str | None = Field(default=None, max_length=100_000)
-    status: str | None = Field(default=None, description='open or done.')
+    status: MilestoneStatus | None = Field(default=None, description='open or done.')
 
 
 class ActivityOut(BaseModel):
@@ -190,7 +195,10 @@ def list_projects(
     session: DB,
     actor: Actor,
     paging: PageParams,
-    status: Annotated[str, Query(max_length=16, description='A status; archived ones only when asked for.')] = '',
+    status: Annotated[
+        Literal['', 'active', 'on_hold', 'done', 'archived'],
+        Query(description='A status; archived ones only when asked for.'),
+    ] = '',
     q: Annotated[str, Query(max_length=200, description='Text in the key, name or description.')] = '',
 ) -> Any:
     """Visible projects by name, paginated."""
@@ -294,7 +302,7 @@ def list_milestones(
     project_id: Id,
     session: DB,
     actor: Actor,
-    status: Annotated[str, Query(max_length=8, description='open or done; empty for both.')] = '',
+    status: Annotated[Literal['', 'open', 'done'], Query(description='open or done; empty for both.')] = '',
 ) -> Any:
     """Milestones by due date, with progress."""
     views = services.list_milestones(session=session, actor=actor, project_id=project_id, status=status)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from appliance.api.deps import DB, MAX_ID, Actor, Id, PageParams
+from appliance.api.deps import DB, MAX_ID, Actor, Id, IsoDate, PageParams
 from modules.tasks import services
 from modules.tasks.api_models import (
     BoardOut,
@@ -34,7 +34,7 @@ from modules.tasks.api_models import (
     TaskPage,
     TaskPatch,
 )
-from modules.tasks.api_query import TaskQuery
+from modules.tasks.api_query import PriorityFilter, TaskQuery
 from modules.tasks.relations import checklist_item
 from modules.tasks.views import LabelView, StatusView
 from modules.tasks.workflow import status_view
@@ -80,7 +80,7 @@ def list_tasks(session: DB, actor: Actor, paging: PageParams, query: Annotated[T
 
 @router.get('/tasks/mine', response_model=MyTasksOut, summary="The caller's open assigned tasks")
 def my_tasks(
-    session: DB, actor: Actor, today: Annotated[date | None, Query(description='Default: the server date.')] = None
+    session: DB, actor: Actor, today: Annotated[IsoDate | None, Query(description='Default: the server date.')] = None
 ) -> Any:
     """Open tasks assigned to the caller: overdue, today, the next 7 days, later, undated."""
     buckets = services.my_tasks(session=session, actor=actor, today=today or date.today())
@@ -122,7 +122,7 @@ def board(
     per_column: Annotated[int, Query(ge=1, le=200, description='Cards per column.')] = 50,
     assignee: Annotated[str, Query(max_length=64, description="A user id, a username, or 'me'.")] = '',
     label: Annotated[str, Query(max_length=64, description='A label id or name.')] = '',
-    priority: Annotated[str, Query(max_length=16)] = '',
+    priority: Annotated[PriorityFilter, Query(description='low, normal, high or urgent.')] = '',
     q: Text = '',
 ) -> Any:
     """Every column with its first `per_column` cards in board order and how many cards it holds."""

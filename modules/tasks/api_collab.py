@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from appliance import i18n
 from appliance.api import uploads
-from appliance.api.deps import DB, Actor, BrowserOrApiActor, Id, IdValue
+from appliance.api.deps import DB, Actor, BrowserOrApiActor, Id, IdValue, IsoDate
 from appliance.api.errors import error_response
 from appliance.db import get_database
 from appliance.errors import ValidationError
@@ -85,7 +85,7 @@ class TimeOut(BaseModel):
 class TimeIn(BaseModel):
     """Hours worked on a day (0 < hours <= 24); `user_id` lets a manager log for a member."""
 
-    day: date
+    day: IsoDate
     hours: Decimal = Field(max_digits=8, decimal_places=4)
     note: str = Field(default='', max_length=2000)
     user_id: IdValue | None = None

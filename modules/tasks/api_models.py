@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from appliance.api.deps import IdValue
+from appliance.api.deps import IdValue, IsoDate
 from modules.tasks.views import (
     Board,
     ChecklistView,
@@ -216,6 +217,7 @@ class BoardOut(BaseModel):
 
 
 _STRICT = ConfigDict(extra='forbid')
+Priority = Literal['low', 'normal', 'high', 'urgent']
 
 
 class TaskCreate(BaseModel):
@@ -226,11 +228,11 @@ class TaskCreate(BaseModel):
     title: str = Field(max_length=1000, description='1 to 200 characters.')
     description: str = Field(default='', max_length=60_000, description='Markdown, at most 50,000 characters.')
     status_id: IdValue | None = Field(default=None, description="One of the project's columns.")
-    priority: str = Field(default='normal', max_length=16, description='low, normal, high or urgent.')
+    priority: Priority = Field(default='normal')
     assignee_ids: list[IdValue] = Field(default_factory=list, max_length=100, description='Project members only.')
     label_ids: list[IdValue] = Field(default_factory=list, max_length=100, description="The project's labels.")
-    start_date: date | None = None
-    due_date: date | None = Field(default=None, description='Not before start_date.')
+    start_date: IsoDate | None = None
+    due_date: IsoDate | None = Field(default=None, description='Not before start_date.')
     estimate_hours: Decimal | None = Field(default=None, description='0 to 10,000 hours.')
     parent_id: IdValue | None = Field(default=None, description='A task of the same project.')
     milestone_id: IdValue | None = Field(default=None, description="One of the project's milestones.")
@@ -243,11 +245,11 @@ class TaskPatch(BaseModel):
     title: str | None = Field(default=None, max_length=1000)
     description: str | None = Field(default=None, max_length=60_000)
     status_id: IdValue | None = None
-    priority: str | None = Field(default=None, max_length=16)
+    priority: Priority | None = None
     assignee_ids: list[IdValue] | None = Field(default=None, max_length=100, description='The new full list.')
     label_ids: list[IdValue] | None = Field(default=None, max_length=100, description='The new full list.')
-    start_date: date | None = None
-    due_date: date | None = None
+    start_date: IsoDate | None = None
+    due_date: IsoDate | None = None
     estimate_hours: Decimal | None = None
     parent_id: IdValue | None = None
     milestone_id: IdValue | None = None
