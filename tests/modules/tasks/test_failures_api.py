@@ -161,3 +161,23 @@ def test_it_answers_507_with_a_sentence_when_the_disk_is_full(
     assert api.get(f'/api/v1/tasks/{task_id}/attachments', headers=dave).json() == []
     assert [record.levelno for record in web_log.records] == [logging.WARNING]
     assert web_log.records[0].exc_info is None  # a full disk is not a bug: no traceback filling the log
+
+
+def test_it_names_a_full_sqlite_database_and_postgres_lock_errors(full_blob_disk: Path) -> None:
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    from appliance.errors import Busy, DiskFull, infrastructure_error
+
+    connection = sqlite3.connect(full_blob_disk / 'full.db')
+    connection.execute('CREATE TABLE t (x BLOB)')
+    with pytest.raises(sqlite3.OperationalError) as full:
+        for _ in range(100):
+            connection.execute('INSERT INTO t VALUES (?)', (b'x' * 100_000,))
+            connection.commit()
+    connection.close()
+    wrapped = OperationalError('INSERT ...', {}, full.value)
+    assert isinstance(infrastructure_error(wrapped), DiskFull)
+    for error in (psycopg.errors.LockNotAvailable('x'), psycopg.errors.SerializationFailure('x')):
+        assert isinstance(infrastructure_error(OperationalError('UPDATE ...', {}, error)), Busy)
+    assert infrastructure_error(RuntimeError('database is locked')) is None  # only the drivers' own words count
