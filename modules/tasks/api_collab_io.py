@@ -16,6 +16,9 @@ from appliance.api.deps import DB, BrowserOrApiActor, Id
 from appliance.api.errors import error_response
 from appliance.db import get_database
 from appliance.errors import N_, NotFound, ValidationError
+from appliance.models import User
+from appliance.services.permissions import require
+from modules.projects.access import require_project
 from modules.tasks import csvio, ical
 from modules.tasks.api_query import TaskQuery
 from modules.tasks.attachments import content_disposition
@@ -141,7 +144,18 @@ class ImportedOut(BaseModel):
 MAX_PREVIEW_ROWS = 200
 
 
-async def _body(request: Request) -> bytes:
+async def _body(request: Request, actor: User, project_id: int) -> bytes:
+    """The CSV file, read only after the caller may import into the project and its declared size fits."""
+
+    def check() -> None:
+        with get_database().session() as session:
+            require(actor, 'tasks.use', target=f'project:{project_id}')
+            require_project(session, actor, project_id, 'member')
+
+    await asyncio.to_thread(check)
+    length = request.headers.get('content-length', '')
+    if length.isdigit() and int(length) > csvio.MAX_IMPORT_BYTES:
+        raise ValidationError('The file is larger than {n} MB. Split it into smaller files.', field='file', n=20)
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
@@ -166,7 +180,7 @@ def _errors_out(request: Request, preview: csvio.Preview) -> list[ImportErrorOut
 )
 async def import_preview(project_id: Id, request: Request, actor: BrowserOrApiActor) -> Any:
     """Every error with its line; the first 200 valid rows as they would be imported."""
-    data = await _body(request)
+    data = await _body(request, actor, project_id)
 
     def run() -> csvio.Preview:
         with get_database().session() as session:
@@ -197,7 +211,7 @@ async def import_preview(project_id: Id, request: Request, actor: BrowserOrApiAc
 )
 async def import_tasks(project_id: Id, request: Request, actor: BrowserOrApiActor) -> Any:
     """Import every row in one transaction."""
-    data = await _body(request)
+    data = await _body(request, actor, project_id)
 
     def run() -> int:
         with get_database().session() as session:

@@ -37,6 +37,7 @@ class Box:
     task_id: int
     member: str
     outsider: str
+    project_id: int = 0
 
 
 @pytest.fixture(scope='module')
@@ -60,7 +61,7 @@ def live(box: Box) -> Box:
         outsider = make_user(username=f'o{suffix}', roles=['member'])
         project = make_project(key=f'P{suffix}', members={member.id: 'member'})
         task = make_task(project=project)
-        return Box(box.server, box.tmpdir, task.id, make_token(member), make_token(outsider))
+        return Box(box.server, box.tmpdir, task.id, make_token(member), make_token(outsider), project.id)
 
 
 def _tmp_bytes(directory: Path) -> int:
@@ -202,3 +203,14 @@ def test_it_stores_a_streamed_form_upload_byte_for_byte(live: Box) -> None:
             f'/api/v1/tasks/{live.task_id}/attachments', files={'other': ('a.txt', b'a')}, headers=headers
         )
         assert missing.status_code == 422 and missing.json()['error']['field'] == 'file'
+
+
+@pytest.mark.parametrize('path', ['import/preview', 'import'])
+def test_it_checks_a_csv_import_before_reading_it(live: Box, path: str) -> None:
+    url = f'/api/v1/projects/{live.project_id}/{path}'
+    outsider = send(live, 'POST', url, token=live.outsider, form=False, declare_length=True)
+    assert outsider.status == 404, outsider.body[:300]
+    assert outsider.sent < SENT_BEFORE_ANSWER
+    member = send(live, 'POST', url, token=live.member, form=False, declare_length=True)
+    assert member.status == 422 and b'larger than 20 MB' in member.body, member.body[:400]
+    assert member.sent < SENT_BEFORE_ANSWER
