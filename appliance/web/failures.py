@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from html import escape
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appliance import i18n
@@ -22,6 +23,7 @@ INTERNAL = N_(
     'Something went wrong on the server. It was logged; try again, and tell your administrator if it happens again.'
 )
 TOO_LARGE_NUMBER = N_('A number in the request is too large.')
+CUT_SHORT = N_('The request ended before its body was complete.')
 
 PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Enclave: {title}</title></head>
@@ -102,12 +104,25 @@ class FailureMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client went away mid-body (an upload cancelled): nothing wrong with the server. The answer reaches
+            # nobody, but the middlewares outside expect one.
+            log.info('%s %s: the client disconnected before the request was complete', scope['method'], scope['path'])
+            if not started:
+                mapped = ServiceError(CUT_SHORT)
+                mapped.code, mapped.status = 'bad_request', 400
+                await _answer(scope, send, mapped)
+            return
         except Exception as error:  # noqa: BLE001 - this is the one place that answers for every error
             mapped = _mapped(error)
             _log(scope, error, mapped)
             if started:
                 return  # half a response is out: the server closes the connection, the client sees it cut
-            body, headers = error_body(scope, mapped)
-            headers.append((b'content-length', str(len(body)).encode()))
-            await send({'type': 'http.response.start', 'status': mapped.status, 'headers': headers})
-            await send({'type': 'http.response.body', 'body': body})
+            await _answer(scope, send, mapped)
+
+
+async def _answer(scope: Scope, send: Send, mapped: ServiceError) -> None:
+    body, headers = error_body(scope, mapped)
+    headers.append((b'content-length', str(len(body)).encode()))
+    await send({'type': 'http.response.start', 'status': mapped.status, 'headers': headers})
+    await send({'type': 'http.response.body', 'body': body})

@@ -214,3 +214,30 @@ def test_it_checks_a_csv_import_before_reading_it(live: Box, path: str) -> None:
     member = send(live, 'POST', url, token=live.member, form=False, declare_length=True)
     assert member.status == 422 and b'larger than 20 MB' in member.body, member.body[:400]
     assert member.sent < SENT_BEFORE_ANSWER
+
+
+@pytest.mark.parametrize('form', [True, False], ids=['form', 'raw'])
+def test_it_forgets_an_upload_cut_short_without_a_traceback(live: Box, form: bool) -> None:
+    path = f'/api/v1/tasks/{live.task_id}/attachments' + ('' if form else '?filename=cut.bin')
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\n\r\n'.encode()
+        if form
+        else b''
+    )
+    content_type = f'multipart/form-data; boundary={BOUNDARY}' if form else 'application/octet-stream'
+    before = live.server.log_text().count('Traceback')
+    with socket.create_connection((HOST, live.server.port), timeout=30) as sock:
+        sock.sendall(
+            f'{"POST" if form else "PUT"} {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {live.member}\r\n'
+            f'Content-Type: {content_type}\r\nContent-Length: {1024 * 1024}\r\n\r\n'.encode()
+            + head
+            + b'x' * 100_000
+        )
+        time.sleep(0.5)
+    blob_tmp = live.server.data_dir / 'blobs' / 'tmp'
+    deadline = time.monotonic() + 10
+    while blob_tmp.exists() and any(blob_tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not blob_tmp.exists() or not any(blob_tmp.iterdir())
+    time.sleep(0.5)
+    assert live.server.log_text().count('Traceback') == before, live.server.log_text()[-3000:]
