@@ -20,6 +20,7 @@ from appliance.scheduler import create_scheduler
 from appliance.secrets import session_secret
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
 from appliance.web import sessions
+from appliance.web.failures import FailureMiddleware
 from appliance.web.maintenance import MaintenanceMiddleware
 from appliance.web.security import SecurityMiddleware
 
@@ -47,6 +48,8 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
 
     # Socket.IO from another origin is refused (engine.io's same-origin check, proxy headers included).
     core.sio.eio.cors_allowed_origins = None
+    # Innermost of ours: an error's answer still gets the security headers.
+    app.add_middleware(FailureMiddleware)
     app.add_middleware(MaintenanceMiddleware)
     app.add_middleware(SecurityMiddleware, https=settings.https)
     api_errors.install(app)

@@ -6,6 +6,7 @@ service never needs to know the reader's language.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -80,3 +81,63 @@ class TooManyAttempts(ServiceError):
     def __init__(self, message: str, *, retry_after: int, **params: Any) -> None:
         super().__init__(message, retry_after=retry_after, **params)
         self.retry_after = retry_after
+
+
+class Busy(ServiceError):
+    """The database is busy with other writers (a lock that could not be had in time): try again shortly."""
+
+    code = 'busy'
+    status = 503
+    retry_after = 2
+
+
+class DiskFull(ServiceError):
+    """The data disk is full: nothing was saved."""
+
+    code = 'disk_full'
+    status = 507
+
+
+# SQLSTATEs of PostgreSQL that mean "another transaction was in the way": lock_not_available, serialization_failure,
+# deadlock_detected. 53100 is disk_full.
+_PG_BUSY = frozenset({'55P03', '40001', '40P01'})
+_PG_FULL = frozenset({'53100'})
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and the errors it was raised from or during (SQLAlchemy wraps the driver's error in `orig`)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is known for known in seen) or len(seen) > 20:
+            continue
+        seen.append(current)
+        todo += [getattr(current, 'orig', None), current.__cause__, current.__context__]
+    return seen
+
+
+def infrastructure_error(error: BaseException) -> ServiceError | None:
+    """The ServiceError a person should see for a failure of the machine, not of the request, or None.
+
+    A full disk (ENOSPC, SQLite's "database or disk is full", PostgreSQL's disk_full) becomes DiskFull (507); a
+    write lock that could not be had in time (SQLite's "database is locked", PostgreSQL's lock-not-available,
+    serialization and deadlock errors) becomes Busy (503, try again). Anything else is a bug: None.
+    """
+    for link in _chain(error):
+        if isinstance(link, OSError) and link.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DiskFull(
+                N_('The server’s disk is full, so nothing was saved. Ask your administrator to free space.')
+            )
+        # Only the database drivers' own messages are read: a person's text never decides the status.
+        if not type(link).__module__.startswith(('sqlite3', 'sqlalchemy', 'psycopg')):
+            continue
+        text = str(link).lower()
+        state = str(getattr(link, 'sqlstate', '') or getattr(link, 'pgcode', '') or '')
+        if 'database or disk is full' in text or state in _PG_FULL:
+            return DiskFull(
+                N_('The server’s disk is full, so nothing was saved. Ask your administrator to free space.')
+            )
+        if 'database is locked' in text or 'database table is locked' in text or state in _PG_BUSY:
+            return Busy(N_('The server is busy with other changes. Nothing was saved; try again in a moment.'))
+    return None

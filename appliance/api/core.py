@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from appliance.api.deps import DB, Actor, PageParams
+from appliance.api.deps import DB, Actor, Id, PageParams
 from appliance.models import ApiToken, User
 from appliance.search import global_search
 from appliance.services import accounts, tokens
@@ -186,13 +186,13 @@ def create_user(body: UserCreate, session: DB, actor: Actor) -> Any:
 
 
 @router.get('/users/{user_id}', response_model=UserOut, summary='One user (admin or self)')
-def get_user(user_id: int, session: DB, actor: Actor) -> Any:
+def get_user(user_id: Id, session: DB, actor: Actor) -> Any:
     """A user by id."""
     return UserOut.of(accounts.get_user(session=session, actor=actor, user_id=user_id))
 
 
 @router.patch('/users/{user_id}', response_model=UserOut, summary='Change a user (admin)')
-def patch_user(user_id: int, body: UserPatch, session: DB, actor: Actor) -> Any:
+def patch_user(user_id: Id, body: UserPatch, session: DB, actor: Actor) -> Any:
     """Edit details, roles, or disable / re-enable."""
     user = accounts.update_user(
         session=session,
@@ -210,7 +210,7 @@ def patch_user(user_id: int, body: UserPatch, session: DB, actor: Actor) -> Any:
 
 
 @router.post('/users/{user_id}/password', status_code=204, summary='Reset a password (admin)')
-def reset_password(user_id: int, body: PasswordReset, session: DB, actor: Actor) -> Response:
+def reset_password(user_id: Id, body: PasswordReset, session: DB, actor: Actor) -> Response:
     """Set a new password and end the user's sessions."""
     accounts.reset_password(session=session, actor=actor, user_id=user_id, new_password=body.password)
     return Response(status_code=204)
@@ -233,7 +233,7 @@ def create_token(body: TokenCreate, session: DB, actor: Actor) -> Any:
 
 
 @router.delete('/tokens/{token_id}', status_code=204, summary='Revoke a token')
-def revoke_token(token_id: int, session: DB, actor: Actor) -> Response:
+def revoke_token(token_id: Id, session: DB, actor: Actor) -> Response:
     """Revoke one of the caller's tokens."""
     tokens.revoke_token(session=session, actor=actor, token_id=token_id)
     return Response(status_code=204)

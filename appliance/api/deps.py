@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
 
 from appliance.db import get_database
@@ -39,6 +42,26 @@ def api_user(request: Request) -> User:
         raise NotAuthenticated(N_('The token is invalid, expired or revoked.'))
     return user
 
+
+# Ids are 64-bit signed integers in both databases; a larger number would reach the driver and fail there (500).
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description='An id: 1 to 2^63-1.')]
+"""An id in the path: anything else is 422 before the route runs."""
+IdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""An id in a request body."""
+
+
+def _iso_date(value: Any) -> Any:
+    """Only YYYY-MM-DD (or a date): pydantic would otherwise read 0 or '0.0' as a Unix time, 1970-01-01."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r'\d{4}-\d{2}-\d{2}', value):
+        return value
+    raise ValueError('Use a date as YYYY-MM-DD.')
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar date written YYYY-MM-DD, in a body or a query."""
 
 SAFE_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS'})
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from appliance import i18n
-from appliance.errors import ServiceError, TooManyAttempts
+from appliance.errors import Busy, ServiceError, TooManyAttempts
 
 STATUS_CODES = {
     400: 'bad_request',
@@ -24,6 +24,8 @@ STATUS_CODES = {
     413: 'too_large',
     422: 'invalid',
     429: 'throttled',
+    503: 'busy',
+    507: 'disk_full',
 }
 
 
@@ -47,7 +49,7 @@ async def service_error(request: Request, exc: Exception) -> JSONResponse:
         if getattr(exc, 'field', ''):
             extra['field'] = exc.field  # type: ignore[attr-defined]
         response = error_response(exc.status, exc.code, i18n.translate_error(exc), **extra)
-        if isinstance(exc, TooManyAttempts):
+        if isinstance(exc, (TooManyAttempts, Busy)):
             response.headers['Retry-After'] = str(exc.retry_after)
         return response
     finally:
@@ -60,7 +62,7 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     details = [_detail(err) for err in exc.errors()]
     first = details[0] if details else {'field': '', 'message': 'invalid request'}
     message = f'{first["field"]}: {first["message"]}' if first['field'] else first['message']
-    return error_response(422, 'invalid', message, details=details)
+    return error_response(422, 'invalid', message, field=first['field'], details=details)
 
 
 def _detail(err: Any) -> dict[str, str]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from appliance import i18n
-from appliance.api.deps import DB, BrowserOrApiActor, PageParams
+from appliance.api.deps import DB, BrowserOrApiActor, Id, PageParams
 from appliance.services import notifications
 
 router = APIRouter(prefix='/api/v1', tags=['notifications'])
@@ -81,7 +81,7 @@ def read_all(session: DB, actor: BrowserOrApiActor) -> Any:
 
 
 @router.post('/notifications/{notification_id}/read', status_code=204, summary='Mark one notification read')
-def read_one(notification_id: int, session: DB, actor: BrowserOrApiActor) -> Response:
+def read_one(notification_id: Id, session: DB, actor: BrowserOrApiActor) -> Response:
     """Someone else's notification is "not found"."""
     notifications.mark_read(session, user=actor, notification_id=notification_id)
     return Response(status_code=204)

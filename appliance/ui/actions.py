@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from appliance import context, i18n
 from appliance.db import get_database
-from appliance.errors import NotAuthenticated, ServiceError
+from appliance.errors import NotAuthenticated, ServiceError, infrastructure_error
 from appliance.models import User
 from appliance.ui.guard import current_actor
 
@@ -34,6 +34,13 @@ def _run(fn: Callable[[Session, User], T], success: str) -> tuple[bool, T | None
         return False, None
     except ServiceError as error:
         ui.notify(i18n.translate_error(error), type='negative')
+        return False, None
+    except Exception as error:
+        # A full disk or a busy database is said in a sentence; anything else is a bug and goes on to the log.
+        known = infrastructure_error(error)
+        if known is None:
+            raise
+        ui.notify(i18n.translate_error(known), type='negative')
         return False, None
     if success:
         ui.notify(success, type='positive')

@@ -7,19 +7,24 @@ may not see answers 404, as if it did not exist.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from appliance import i18n
-from appliance.api.deps import DB, Actor, PageParams
+from appliance.api.deps import DB, Actor, Id, IdValue, IsoDate, PageParams
 from modules.projects import services
 from modules.projects.common import UNSET
 from modules.projects.milestones import get_milestone
 from modules.projects.views import ActivityView, MemberView, MilestoneView, ProjectView
 
 router = APIRouter(prefix='/api/v1', tags=['projects'])
+
+Visibility = Literal['members', 'org']
+EditableStatus = Literal['active', 'on_hold', 'done']
+Role = Literal['viewer', 'member', 'manager']
+MilestoneStatus = Literal['open', 'done']
 
 
 class ProjectOut(BaseModel):
@@ -61,9 +66,9 @@ class ProjectCreate(BaseModel):
     name: str = Field(max_length=1000, description='1 to 200 characters.')
     key: str = Field(max_length=100, description='2 to 10 letters or digits, starting with a letter; upper-cased.')
     description: str = Field(default='', max_length=100_000, description='Markdown, at most 20,000 characters.')
-    visibility: str = Field(default='members', description='members or org.')
-    start_date: date | None = None
-    end_date: date | None = Field(default=None, description='On or after start_date.')
+    visibility: Visibility = Field(default='members', description='members or org.')
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = Field(default=None, description='On or after start_date.')
 
 
 class ProjectPatch(BaseModel):
@@ -71,11 +76,11 @@ class ProjectPatch(BaseModel):
 
     name: str | None = Field(default=None, max_length=1000)
     description: str | None = Field(default=None, max_length=100_000)
-    status: str | None = Field(default=None, description='active, on_hold or done.')
-    visibility: str | None = Field(default=None, description='members or org.')
-    start_date: date | None = None
-    end_date: date | None = None
-    owner_id: int | None = Field(default=None, description='A member of the project, or null for no owner.')
+    status: EditableStatus | None = Field(default=None, description='active, on_hold or done.')
+    visibility: Visibility | None = Field(default=None, description='members or org.')
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
+    owner_id: IdValue | None = Field(default=None, description='A member of the project, or null for no owner.')
 
 
 class MemberOut(BaseModel):
@@ -101,15 +106,15 @@ class MemberList(BaseModel):
 class MemberAdd(BaseModel):
     """Someone to add: an active user by `user_id` or `username`."""
 
-    user_id: int | None = None
+    user_id: IdValue | None = None
     username: str = Field(default='', max_length=64)
-    role: str = Field(default='member', description='viewer, member or manager.')
+    role: Role = Field(default='member', description='viewer, member or manager.')
 
 
 class MemberPatch(BaseModel):
     """A member's new role."""
 
-    role: str = Field(description='viewer, member or manager.')
+    role: Role = Field(description='viewer, member or manager.')
 
 
 class MilestoneOut(BaseModel):
@@ -140,18 +145,18 @@ class MilestoneCreate(BaseModel):
     """A new milestone (managers)."""
 
     name: str = Field(max_length=1000, description='1 to 200 characters.')
-    due_date: date | None = None
+    due_date: IsoDate | None = None
     description: str = Field(default='', max_length=100_000)
-    status: str = Field(default='open', description='open or done.')
+    status: MilestoneStatus = Field(default='open', description='open or done.')
 
 
 class MilestonePatch(BaseModel):
     """Fields to change; absent fields stay as they are."""
 
     name: str | None = Field(default=None, max_length=1000)
-    due_date: date | None = None
+    due_date: IsoDate | None = None
     description: str | None = Field(default=None, max_length=100_000)
-    status: str | None = Field(default=None, description='open or done.')
+    status: MilestoneStatus | None = Field(default=None, description='open or done.')
 
 
 class ActivityOut(BaseModel):
@@ -190,7 +195,10 @@ def list_projects(
     session: DB,
     actor: Actor,
     paging: PageParams,
-    status: Annotated[str, Query(max_length=16, description='A status; archived ones only when asked for.')] = '',
+    status: Annotated[
+        Literal['', 'active', 'on_hold', 'done', 'archived'],
+        Query(description='A status; archived ones only when asked for.'),
+    ] = '',
     q: Annotated[str, Query(max_length=200, description='Text in the key, name or description.')] = '',
 ) -> Any:
     """Visible projects by name, paginated."""
@@ -202,13 +210,13 @@ def list_projects(
 
 
 @router.get('/projects/{project_id}', response_model=ProjectOut, summary='One project')
-def get_project(project_id: int, session: DB, actor: Actor) -> Any:
+def get_project(project_id: Id, session: DB, actor: Actor) -> Any:
     """A project the caller may see (404 otherwise)."""
     return ProjectOut.of(services.get_project(session=session, actor=actor, project_id=project_id))
 
 
 @router.patch('/projects/{project_id}', response_model=ProjectOut, summary='Change a project (managers)')
-def patch_project(project_id: int, body: ProjectPatch, session: DB, actor: Actor) -> Any:
+def patch_project(project_id: Id, body: ProjectPatch, session: DB, actor: Actor) -> Any:
     """Change name, description, status, visibility, dates or owner; send only what changes."""
     sent = body.model_fields_set
     view = services.update_project(
@@ -227,20 +235,20 @@ def patch_project(project_id: int, body: ProjectPatch, session: DB, actor: Actor
 
 
 @router.post('/projects/{project_id}/archive', response_model=ProjectOut, summary='Archive a project (managers)')
-def archive_project(project_id: int, session: DB, actor: Actor) -> Any:
+def archive_project(project_id: Id, session: DB, actor: Actor) -> Any:
     """Make the project read-only and hide it from the default list."""
     return ProjectOut.of(services.archive_project(session=session, actor=actor, project_id=project_id))
 
 
 @router.post('/projects/{project_id}/restore', response_model=ProjectOut, summary='Restore a project (managers)')
-def restore_project(project_id: int, session: DB, actor: Actor) -> Any:
+def restore_project(project_id: Id, session: DB, actor: Actor) -> Any:
     """Bring an archived project back to the status it had before."""
     return ProjectOut.of(services.restore_project(session=session, actor=actor, project_id=project_id))
 
 
 @router.delete('/projects/{project_id}', status_code=204, summary='Delete a project (managers)')
 def delete_project(
-    project_id: int,
+    project_id: Id,
     session: DB,
     actor: Actor,
     confirm: Annotated[str, Query(max_length=16, description='The project key, to confirm.')] = '',
@@ -251,7 +259,7 @@ def delete_project(
 
 
 @router.get('/projects/{project_id}/members', response_model=MemberList, summary="A project's members")
-def list_members(project_id: int, session: DB, actor: Actor) -> Any:
+def list_members(project_id: Id, session: DB, actor: Actor) -> Any:
     """Everyone in the project with their role."""
     views = services.list_members(session=session, actor=actor, project_id=project_id)
     return MemberList(items=[MemberOut.of(view) for view in views])
@@ -260,7 +268,7 @@ def list_members(project_id: int, session: DB, actor: Actor) -> Any:
 @router.post(
     '/projects/{project_id}/members', response_model=MemberOut, status_code=201, summary='Add a member (managers)'
 )
-def add_member(project_id: int, body: MemberAdd, session: DB, actor: Actor) -> Any:
+def add_member(project_id: Id, body: MemberAdd, session: DB, actor: Actor) -> Any:
     """Add an active user with a role."""
     view = services.add_member(
         session=session,
@@ -276,14 +284,14 @@ def add_member(project_id: int, body: MemberAdd, session: DB, actor: Actor) -> A
 @router.patch(
     '/projects/{project_id}/members/{user_id}', response_model=MemberOut, summary="Change a member's role (managers)"
 )
-def change_role(project_id: int, user_id: int, body: MemberPatch, session: DB, actor: Actor) -> Any:
+def change_role(project_id: Id, user_id: Id, body: MemberPatch, session: DB, actor: Actor) -> Any:
     """Give a member another role; the last manager cannot step down."""
     view = services.change_role(session=session, actor=actor, project_id=project_id, user_id=user_id, role=body.role)
     return MemberOut.of(view)
 
 
 @router.delete('/projects/{project_id}/members/{user_id}', status_code=204, summary='Remove a member')
-def remove_member(project_id: int, user_id: int, session: DB, actor: Actor) -> Response:
+def remove_member(project_id: Id, user_id: Id, session: DB, actor: Actor) -> Response:
     """Managers remove anyone; a member may remove themselves. The last manager stays."""
     services.remove_member(session=session, actor=actor, project_id=project_id, user_id=user_id)
     return Response(status_code=204)
@@ -291,10 +299,10 @@ def remove_member(project_id: int, user_id: int, session: DB, actor: Actor) -> R
 
 @router.get('/projects/{project_id}/milestones', response_model=MilestoneList, summary="A project's milestones")
 def list_milestones(
-    project_id: int,
+    project_id: Id,
     session: DB,
     actor: Actor,
-    status: Annotated[str, Query(max_length=8, description='open or done; empty for both.')] = '',
+    status: Annotated[Literal['', 'open', 'done'], Query(description='open or done; empty for both.')] = '',
 ) -> Any:
     """Milestones by due date, with progress."""
     views = services.list_milestones(session=session, actor=actor, project_id=project_id, status=status)
@@ -307,20 +315,20 @@ def list_milestones(
     status_code=201,
     summary='Create a milestone (managers)',
 )
-def create_milestone(project_id: int, body: MilestoneCreate, session: DB, actor: Actor) -> Any:
+def create_milestone(project_id: Id, body: MilestoneCreate, session: DB, actor: Actor) -> Any:
     """Add a milestone to the project."""
     view = services.create_milestone(session=session, actor=actor, project_id=project_id, **body.model_dump())
     return MilestoneOut.of(view)
 
 
 @router.get('/milestones/{milestone_id}', response_model=MilestoneOut, summary='One milestone')
-def read_milestone(milestone_id: int, session: DB, actor: Actor) -> Any:
+def read_milestone(milestone_id: Id, session: DB, actor: Actor) -> Any:
     """A milestone of a project the caller may see."""
     return MilestoneOut.of(get_milestone(session=session, actor=actor, milestone_id=milestone_id))
 
 
 @router.patch('/milestones/{milestone_id}', response_model=MilestoneOut, summary='Change a milestone (managers)')
-def patch_milestone(milestone_id: int, body: MilestonePatch, session: DB, actor: Actor) -> Any:
+def patch_milestone(milestone_id: Id, body: MilestonePatch, session: DB, actor: Actor) -> Any:
     """Change name, due date, description or status; send only what changes."""
     view = services.update_milestone(
         session=session,
@@ -335,14 +343,14 @@ def patch_milestone(milestone_id: int, body: MilestonePatch, session: DB, actor:
 
 
 @router.delete('/milestones/{milestone_id}', status_code=204, summary='Delete a milestone (managers)')
-def delete_milestone(milestone_id: int, session: DB, actor: Actor) -> Response:
+def delete_milestone(milestone_id: Id, session: DB, actor: Actor) -> Response:
     """Delete a milestone; its items stay, without a milestone."""
     services.delete_milestone(session=session, actor=actor, milestone_id=milestone_id)
     return Response(status_code=204)
 
 
 @router.get('/projects/{project_id}/activity', response_model=ActivityPage, summary="A project's activity feed")
-def list_activity(project_id: int, session: DB, actor: Actor, paging: PageParams) -> Any:
+def list_activity(project_id: Id, session: DB, actor: Actor, paging: PageParams) -> Any:
     """Who did what, newest first, in the caller's language."""
     token = i18n.current_language.set(actor.language)
     try:

@@ -7,17 +7,17 @@ the same-origin check of `BrowserOrApiActor` guards the cookie on unsafe methods
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from appliance import i18n
-from appliance.api.deps import DB, Actor, BrowserOrApiActor
+from appliance.api import uploads
+from appliance.api.deps import DB, Actor, BrowserOrApiActor, Id, IdValue, IsoDate
 from appliance.api.errors import error_response
 from appliance.db import get_database
 from appliance.errors import ValidationError
@@ -85,10 +85,10 @@ class TimeOut(BaseModel):
 class TimeIn(BaseModel):
     """Hours worked on a day (0 < hours <= 24); `user_id` lets a manager log for a member."""
 
-    day: date
+    day: IsoDate
     hours: Decimal = Field(max_digits=8, decimal_places=4)
     note: str = Field(default='', max_length=2000)
-    user_id: int | None = None
+    user_id: IdValue | None = None
 
 
 class AttachmentOut(BaseModel):
@@ -114,27 +114,27 @@ class AttachmentOut(BaseModel):
 
 
 @router.get('/tasks/{task_id}/comments', response_model=list[CommentOut], summary="A task's comments")
-def list_comments(task_id: int, session: DB, actor: BrowserOrApiActor) -> Any:
+def list_comments(task_id: Id, session: DB, actor: BrowserOrApiActor) -> Any:
     """Oldest first, with the Markdown rendered to safe HTML."""
     return [CommentOut.of(view) for view in comments.list_comments(session=session, actor=actor, task_id=task_id)]
 
 
 @router.post('/tasks/{task_id}/comments', response_model=CommentOut, status_code=201, summary='Comment on a task')
-def add_comment(task_id: int, body: CommentIn, session: DB, actor: Actor) -> Any:
+def add_comment(task_id: Id, body: CommentIn, session: DB, actor: Actor) -> Any:
     """Project members comment; @username of a project member notifies them; watchers hear of it."""
     row = comments.add_comment(session=session, actor=actor, task_id=task_id, body=body.body)
     return _comment_out(session, actor, row.task_id, row.id)
 
 
 @router.patch('/comments/{comment_id}', response_model=CommentOut, summary='Edit your comment')
-def edit_comment(comment_id: int, body: CommentIn, session: DB, actor: Actor) -> Any:
+def edit_comment(comment_id: Id, body: CommentIn, session: DB, actor: Actor) -> Any:
     """Only the author edits a comment (audited)."""
     row = comments.edit_comment(session=session, actor=actor, comment_id=comment_id, body=body.body)
     return _comment_out(session, actor, row.task_id, row.id)
 
 
 @router.delete('/comments/{comment_id}', status_code=204, summary='Delete a comment')
-def delete_comment(comment_id: int, session: DB, actor: Actor) -> Response:
+def delete_comment(comment_id: Id, session: DB, actor: Actor) -> Response:
     """The author, or a project manager, deletes a comment (audited)."""
     comments.delete_comment(session=session, actor=actor, comment_id=comment_id)
     return Response(status_code=204)
@@ -149,13 +149,13 @@ def _comment_out(session: Any, actor: Any, task_id: int, comment_id: int) -> Com
 
 
 @router.get('/tasks/{task_id}/time-entries', response_model=list[TimeOut], summary='Time logged on a task')
-def list_time(task_id: int, session: DB, actor: BrowserOrApiActor) -> Any:
+def list_time(task_id: Id, session: DB, actor: BrowserOrApiActor) -> Any:
     """Newest day first."""
     return [TimeOut.of(view) for view in timelog.list_time(session=session, actor=actor, task_id=task_id)]
 
 
 @router.post('/tasks/{task_id}/time-entries', response_model=TimeOut, status_code=201, summary='Log time')
-def log_time(task_id: int, body: TimeIn, session: DB, actor: Actor) -> Any:
+def log_time(task_id: Id, body: TimeIn, session: DB, actor: Actor) -> Any:
     """Log hours for yourself (a manager may log for a member with `user_id`)."""
     row = timelog.log_time(
         session=session,
@@ -171,7 +171,7 @@ def log_time(task_id: int, body: TimeIn, session: DB, actor: Actor) -> Any:
 
 
 @router.delete('/time-entries/{entry_id}', status_code=204, summary='Delete a time entry')
-def delete_time(entry_id: int, session: DB, actor: Actor) -> Response:
+def delete_time(entry_id: Id, session: DB, actor: Actor) -> Response:
     """Your own entry, or any entry when you manage the project."""
     timelog.delete_time(session=session, actor=actor, entry_id=entry_id)
     return Response(status_code=204)
@@ -205,7 +205,7 @@ def _declared_too_large(request: Request) -> ValidationError | None:
     'The body is streamed to disk; over the configured size limit the answer is 413 and nothing is kept.',
 )
 async def upload_raw(
-    task_id: int,
+    task_id: Id,
     request: Request,
     actor: BrowserOrApiActor,
     filename: Annotated[str, Query(min_length=1, max_length=1000)],
@@ -234,39 +234,64 @@ async def upload_raw(
     response_model=AttachmentOut,
     status_code=201,
     summary='Upload a file (multipart form, field "file")',
+    openapi_extra={
+        'requestBody': {
+            'required': True,
+            'content': {
+                'multipart/form-data': {
+                    'schema': {
+                        'type': 'object',
+                        'required': ['file'],
+                        'properties': {'file': {'type': 'string', 'format': 'binary'}},
+                    }
+                }
+            },
+        }
+    },
 )
-async def upload_form(task_id: int, request: Request, actor: BrowserOrApiActor, file: UploadFile) -> Any:
-    """For API clients that send forms; large files are better sent with PUT (streamed, one copy fewer)."""
+async def upload_form(task_id: Id, request: Request, actor: BrowserOrApiActor) -> Any:
+    """For API clients that send forms; large files are better sent with PUT (streamed, one copy fewer).
 
-    async def chunks() -> AsyncIterator[bytes]:
-        while chunk := await file.read(1024 * 1024):
-            yield chunk
+    The form is not declared as a parameter: FastAPI would read the whole body into temporary files before the
+    caller is known. Here the caller, the permission and the declared size are checked first, then the body is
+    parsed as it streams in.
+    """
 
+    def check() -> None:
+        with get_database().session() as session:
+            attachments.check_can_upload(session=session, actor=actor, task_id=task_id)
+
+    await asyncio.to_thread(check)
+    limit = attachments.max_upload_bytes()
+    length = request.headers.get('content-length', '')
+    if length.isdigit() and int(length) > limit + uploads.FRAMING_BYTES:
+        return _too_large(request, attachments.too_large(limit))
     try:
+        form = await uploads.form_file(request, name='file', max_body=limit + uploads.FRAMING_BYTES)
         view = await attachments.receive_upload(
             actor=actor,
             task_id=task_id,
-            filename=file.filename or 'file',
-            content_type=file.content_type,
-            chunks=chunks(),
+            filename=form.filename or 'file',
+            content_type=form.content_type,
+            chunks=form.chunks,
         )
+    except uploads.BodyTooLarge:
+        return _too_large(request, attachments.too_large(limit))
     except ValidationError as error:
         if attachments.validation_is_too_large(error):
             return _too_large(request, error)
         raise
-    finally:
-        await file.close()
     return JSONResponse(AttachmentOut.of(view).model_dump(mode='json'), status_code=201)
 
 
 @router.get('/tasks/{task_id}/attachments', response_model=list[AttachmentOut], summary="A task's files")
-def list_attachments(task_id: int, session: DB, actor: BrowserOrApiActor) -> Any:
+def list_attachments(task_id: Id, session: DB, actor: BrowserOrApiActor) -> Any:
     """Newest first."""
     return [AttachmentOut.of(v) for v in attachments.list_attachments(session=session, actor=actor, task_id=task_id)]
 
 
 @router.get('/attachments/{attachment_id}', summary='Download a file', response_class=FileResponse)
-async def download(attachment_id: int, actor: BrowserOrApiActor) -> Any:
+async def download(attachment_id: Id, actor: BrowserOrApiActor) -> Any:
     """Always as a download (never shown inline), with the original name."""
 
     def find() -> Any:
@@ -287,7 +312,7 @@ async def download(attachment_id: int, actor: BrowserOrApiActor) -> Any:
 
 
 @router.delete('/attachments/{attachment_id}', status_code=204, summary='Delete a file')
-def delete_attachment(attachment_id: int, session: DB, actor: BrowserOrApiActor) -> Response:
+def delete_attachment(attachment_id: Id, session: DB, actor: BrowserOrApiActor) -> Response:
     """Its uploader, or a project manager, removes a file."""
     attachments.delete_attachment(session=session, actor=actor, attachment_id=attachment_id)
     return Response(status_code=204)

@@ -12,10 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from appliance import i18n
-from appliance.api.deps import DB, BrowserOrApiActor
+from appliance.api.deps import DB, BrowserOrApiActor, Id
 from appliance.api.errors import error_response
 from appliance.db import get_database
 from appliance.errors import N_, NotFound, ValidationError
+from appliance.models import User
+from appliance.services.permissions import require
+from modules.projects.access import require_project
 from modules.tasks import csvio, ical
 from modules.tasks.api_query import TaskQuery
 from modules.tasks.attachments import content_disposition
@@ -141,7 +144,18 @@ class ImportedOut(BaseModel):
 MAX_PREVIEW_ROWS = 200
 
 
-async def _body(request: Request) -> bytes:
+async def _body(request: Request, actor: User, project_id: int) -> bytes:
+    """The CSV file, read only after the caller may import into the project and its declared size fits."""
+
+    def check() -> None:
+        with get_database().session() as session:
+            require(actor, 'tasks.use', target=f'project:{project_id}')
+            require_project(session, actor, project_id, 'member')
+
+    await asyncio.to_thread(check)
+    length = request.headers.get('content-length', '')
+    if length.isdigit() and int(length) > csvio.MAX_IMPORT_BYTES:
+        raise ValidationError('The file is larger than {n} MB. Split it into smaller files.', field='file', n=20)
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
@@ -164,9 +178,9 @@ def _errors_out(request: Request, preview: csvio.Preview) -> list[ImportErrorOut
     summary='Check a CSV file before importing it',
     description='Send the CSV file as the request body (UTF-8 or GBK). Nothing is written.',
 )
-async def import_preview(project_id: int, request: Request, actor: BrowserOrApiActor) -> Any:
+async def import_preview(project_id: Id, request: Request, actor: BrowserOrApiActor) -> Any:
     """Every error with its line; the first 200 valid rows as they would be imported."""
-    data = await _body(request)
+    data = await _body(request, actor, project_id)
 
     def run() -> csvio.Preview:
         with get_database().session() as session:
@@ -195,9 +209,9 @@ async def import_preview(project_id: int, request: Request, actor: BrowserOrApiA
     description='Send the CSV file as the request body. 422 with the errors by line when any row is invalid; '
     'then nothing is written.',
 )
-async def import_tasks(project_id: int, request: Request, actor: BrowserOrApiActor) -> Any:
+async def import_tasks(project_id: Id, request: Request, actor: BrowserOrApiActor) -> Any:
     """Import every row in one transaction."""
-    data = await _body(request)
+    data = await _body(request, actor, project_id)
 
     def run() -> int:
         with get_database().session() as session:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from appliance.api.deps import IdValue, IsoDate
 from modules.tasks.views import (
     Board,
     ChecklistView,
@@ -215,24 +217,25 @@ class BoardOut(BaseModel):
 
 
 _STRICT = ConfigDict(extra='forbid')
+Priority = Literal['low', 'normal', 'high', 'urgent']
 
 
 class TaskCreate(BaseModel):
     """A new task; it goes to the bottom of its column (default: the project's first column)."""
 
     model_config = _STRICT
-    project_id: int
+    project_id: IdValue
     title: str = Field(max_length=1000, description='1 to 200 characters.')
     description: str = Field(default='', max_length=60_000, description='Markdown, at most 50,000 characters.')
-    status_id: int | None = Field(default=None, description="One of the project's columns.")
-    priority: str = Field(default='normal', max_length=16, description='low, normal, high or urgent.')
-    assignee_ids: list[int] = Field(default_factory=list, max_length=100, description='Project members only.')
-    label_ids: list[int] = Field(default_factory=list, max_length=100, description="The project's labels.")
-    start_date: date | None = None
-    due_date: date | None = Field(default=None, description='Not before start_date.')
+    status_id: IdValue | None = Field(default=None, description="One of the project's columns.")
+    priority: Priority = Field(default='normal')
+    assignee_ids: list[IdValue] = Field(default_factory=list, max_length=100, description='Project members only.')
+    label_ids: list[IdValue] = Field(default_factory=list, max_length=100, description="The project's labels.")
+    start_date: IsoDate | None = None
+    due_date: IsoDate | None = Field(default=None, description='Not before start_date.')
     estimate_hours: Decimal | None = Field(default=None, description='0 to 10,000 hours.')
-    parent_id: int | None = Field(default=None, description='A task of the same project.')
-    milestone_id: int | None = Field(default=None, description="One of the project's milestones.")
+    parent_id: IdValue | None = Field(default=None, description='A task of the same project.')
+    milestone_id: IdValue | None = Field(default=None, description="One of the project's milestones.")
 
 
 class TaskPatch(BaseModel):
@@ -241,23 +244,23 @@ class TaskPatch(BaseModel):
     model_config = _STRICT
     title: str | None = Field(default=None, max_length=1000)
     description: str | None = Field(default=None, max_length=60_000)
-    status_id: int | None = None
-    priority: str | None = Field(default=None, max_length=16)
-    assignee_ids: list[int] | None = Field(default=None, max_length=100, description='The new full list.')
-    label_ids: list[int] | None = Field(default=None, max_length=100, description='The new full list.')
-    start_date: date | None = None
-    due_date: date | None = None
+    status_id: IdValue | None = None
+    priority: Priority | None = None
+    assignee_ids: list[IdValue] | None = Field(default=None, max_length=100, description='The new full list.')
+    label_ids: list[IdValue] | None = Field(default=None, max_length=100, description='The new full list.')
+    start_date: IsoDate | None = None
+    due_date: IsoDate | None = None
     estimate_hours: Decimal | None = None
-    parent_id: int | None = None
-    milestone_id: int | None = None
+    parent_id: IdValue | None = None
+    milestone_id: IdValue | None = None
 
 
 class MoveIn(BaseModel):
     """Where a dragged card was dropped."""
 
     model_config = _STRICT
-    status_id: int = Field(description="The column (one of the task's project).")
-    after_id: int | None = Field(default=None, description='The card it now follows; null puts it at the top.')
+    status_id: IdValue = Field(description="The column (one of the task's project).")
+    after_id: IdValue | None = Field(default=None, description='The card it now follows; null puts it at the top.')
 
 
 class StatusCreate(BaseModel):
@@ -280,7 +283,7 @@ class StatusOrder(BaseModel):
     """Every column id of the project once, in the new order."""
 
     model_config = _STRICT
-    status_ids: list[int] = Field(max_length=200)
+    status_ids: list[IdValue] = Field(max_length=200)
 
 
 class LabelCreate(BaseModel):
@@ -303,7 +306,7 @@ class DependencyIn(BaseModel):
     """`blocker_id` must finish before this task starts."""
 
     model_config = _STRICT
-    blocker_id: int
+    blocker_id: IdValue
 
 
 class ChecklistIn(BaseModel):

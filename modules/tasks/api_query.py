@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query
 from sqlalchemy.orm import Session
 
+from appliance.api.deps import MAX_ID, IsoDate
 from appliance.models import User
 from modules.tasks.queries import resolve_refs
 from modules.tasks.views import TaskFilter
+
+PriorityFilter = Literal['', 'low', 'normal', 'high', 'urgent']
+Sort = Literal['position', 'due', 'priority', 'created', 'updated', 'title', 'ref']
 
 
 class TaskQuery:
@@ -18,16 +21,16 @@ class TaskQuery:
 
     def __init__(
         self,
-        project_id: Annotated[int | None, Query(description='Only this project.')] = None,
+        project_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description='Only this project.')] = None,
         status: Annotated[str, Query(max_length=200, description='Column ids or names, comma-separated.')] = '',
         assignee: Annotated[str, Query(max_length=64, description="A user id, a username, or 'me'.")] = '',
         label: Annotated[str, Query(max_length=64, description='A label id, or a name with project_id.')] = '',
-        priority: Annotated[str, Query(max_length=16, description='low, normal, high or urgent.')] = '',
-        due_from: Annotated[date | None, Query(description='Due on or after (YYYY-MM-DD).')] = None,
-        due_to: Annotated[date | None, Query(description='Due on or before (YYYY-MM-DD).')] = None,
+        priority: Annotated[PriorityFilter, Query(description='low, normal, high or urgent.')] = '',
+        due_from: Annotated[IsoDate | None, Query(description='Due on or after (YYYY-MM-DD).')] = None,
+        due_to: Annotated[IsoDate | None, Query(description='Due on or before (YYYY-MM-DD).')] = None,
         q: Annotated[str, Query(max_length=200, description='Words in the title, description or ref.')] = '',
         open_only: Annotated[bool, Query(description='Leave out tasks in closed columns.')] = False,
-        sort: Annotated[str, Query(description='position, due, priority, created, updated, title, ref.')] = 'position',
+        sort: Annotated[Sort, Query(description='The order of the list.')] = 'position',
         desc: Annotated[bool, Query(description='Sort in descending order.')] = False,
     ) -> None:
         self.project_id, self.status, self.assignee, self.label = project_id, status, assignee, label

@@ -1,0 +1,52 @@
+"""A busy database seen from a page: a sentence in a notification, not a silent failure or a stack trace."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from nicegui.testing import User as UIUser
+from sqlalchemy import event
+
+from appliance.config import get_settings
+from appliance.db import get_database
+from appliance.models import ApiToken
+from tests.appliance.support import count, sign_in_url
+from tests.conftest import POSTGRES_URL, People
+
+
+@pytest.fixture
+def short_busy_timeout() -> Iterator[None]:
+    """New connections wait 200 ms for a lock instead of 10 s."""
+    engine = get_database().engine
+
+    def pragma(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute('PRAGMA busy_timeout=200')
+
+    event.listen(engine, 'connect', pragma)
+    engine.dispose()
+    yield
+    event.remove(engine, 'connect', pragma)
+    engine.dispose()
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason='holds an SQLite write lock')
+async def test_it_says_the_server_is_busy_when_an_action_cannot_get_the_database(
+    user: UIUser, people: People, short_busy_timeout: None
+) -> None:
+    await user.open(sign_in_url('bob', next_path='/profile'))
+    await user.should_see(marker='create-token')
+    user.find(marker='token-name').type('script')
+    holder = sqlite3.connect(get_settings().data_dir / 'enclave.db', isolation_level=None)
+    holder.execute('BEGIN IMMEDIATE')
+    try:
+        user.find(marker='create-token').click()
+        await user.should_see('The server is busy with other changes. Nothing was saved; try again in a moment.')
+    finally:
+        holder.execute('ROLLBACK')
+        holder.close()
+    assert count(ApiToken) == 0
+    user.find(marker='create-token').click()
+    await user.should_see(marker='token:script')
