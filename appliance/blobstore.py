@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from appliance import diskspace
 from appliance.db import Base, Database, utcnow
-from appliance.errors import N_, NotFound, ValidationError
+from appliance.errors import N_, DiskFull, NotFound, ValidationError
 from appliance.fsutil import format_size, fsync_dir
 from appliance.models import BlobRecord, BlobRef
 
@@ -218,7 +218,7 @@ class BlobStore:
         self.tmp_dir.mkdir(mode=DIR_MODE, exist_ok=True)
         return _Spool(self.tmp_dir, max_bytes)
 
-    def _full(self, error: OSError) -> diskspace.DiskFull:
+    def _full(self, error: OSError) -> DiskFull:
         """The disk is full: release the data dir's reserve (so deletes can commit) and say so in a sentence."""
         diskspace.on_write_error(self.root.parent, error)
         return diskspace.full_error()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from appliance.errors import N_, ServiceError
+from appliance.errors import DISK_FULL_MESSAGE, DiskFull
 from appliance.fsutil import format_size
 
 log = logging.getLogger('enclave.disk')
@@ -34,13 +34,6 @@ AMBER_FREE = 0.10
 RED_FREE = 0.05
 _lock = threading.Lock()
 _FULL_MESSAGES = ('database or disk is full', 'no space left on device')
-
-
-class DiskFull(ServiceError):
-    """The data volume has no room for the write; nothing was stored."""
-
-    code = 'storage_full'
-    status = 507
 
 
 @dataclass(frozen=True)
@@ -176,12 +169,7 @@ def is_full_error(error: BaseException) -> bool:
 
 def full_error() -> DiskFull:
     """The error a write gets when the data volume is full."""
-    return DiskFull(
-        N_(
-            'The data disk is full, so this was not saved. Delete files you no longer need, or ask the admin to free '
-            'space or add a larger disk, then try again.'
-        )
-    )
+    return DiskFull(DISK_FULL_MESSAGE)
 
 
 def ensure_room(path: Path, incoming: int = 0) -> None:

@@ -91,6 +91,13 @@ class Busy(ServiceError):
     retry_after = 2
 
 
+# One sentence for every write refused for want of space, whether the disk filled or uploads stopped short of it.
+DISK_FULL_MESSAGE = N_(
+    'The data disk is full, so this was not saved. Delete files you no longer need, or ask the admin to free '
+    'space or add a larger disk, then try again.'
+)
+
+
 class DiskFull(ServiceError):
     """The data disk is full: nothing was saved."""
 
@@ -126,18 +133,14 @@ def infrastructure_error(error: BaseException) -> ServiceError | None:
     """
     for link in _chain(error):
         if isinstance(link, OSError) and link.errno in (errno.ENOSPC, errno.EDQUOT):
-            return DiskFull(
-                N_('The server’s disk is full, so nothing was saved. Ask your administrator to free space.')
-            )
+            return DiskFull(DISK_FULL_MESSAGE)
         # Only the database drivers' own messages are read: a person's text never decides the status.
         if not type(link).__module__.startswith(('sqlite3', 'sqlalchemy', 'psycopg')):
             continue
         text = str(link).lower()
         state = str(getattr(link, 'sqlstate', '') or getattr(link, 'pgcode', '') or '')
         if 'database or disk is full' in text or state in _PG_FULL:
-            return DiskFull(
-                N_('The server’s disk is full, so nothing was saved. Ask your administrator to free space.')
-            )
+            return DiskFull(DISK_FULL_MESSAGE)
         if 'database is locked' in text or 'database table is locked' in text or state in _PG_BUSY:
             return Busy(N_('The server is busy with other changes. Nothing was saved; try again in a moment.'))
     return None

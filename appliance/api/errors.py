@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from appliance import i18n
-from appliance.errors import Busy, ServiceError, TooManyAttempts
+from appliance.errors import Busy, DiskFull, ServiceError, TooManyAttempts
 
 STATUS_CODES = {
     400: 'bad_request',
@@ -27,6 +28,7 @@ STATUS_CODES = {
     503: 'busy',
     507: 'disk_full',
 }
+log = logging.getLogger('enclave.web')
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -43,6 +45,8 @@ def _language(request: Request) -> str:
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
     """A ServiceError from a service, in the caller's language."""
     assert isinstance(exc, ServiceError)
+    if isinstance(exc, DiskFull):  # the admin must hear of it; a full disk is not a bug, so no traceback
+        log.warning('disk_full on %s %s: %s', request.method, request.url.path, exc)
     token = i18n.current_language.set(_language(request))
     try:
         extra: dict[str, Any] = {}

@@ -22,6 +22,7 @@ from appliance.blobstore import get_blobstore
 from appliance.config import get_settings
 from appliance.core_module import CORE
 from appliance.db import get_database
+from appliance.errors import DiskFull
 from appliance.models import Notification
 from appliance.modules import Registry
 from console import alerts
@@ -60,7 +61,7 @@ def test_it_keeps_deletes_working_when_the_disk_fills(small_disk: Path) -> None:
     filler = fill(small_disk)
 
     # Uploads stop with a sentence (507 at the edge), and leave nothing behind.
-    with pytest.raises(diskspace.DiskFull) as refused:
+    with pytest.raises(DiskFull) as refused:
         store.write_bytes(b'one more file')
     assert refused.value.status == 507
     assert str(refused.value).startswith('The data disk is full, so this was not saved.')

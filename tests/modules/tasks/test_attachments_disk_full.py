@@ -42,7 +42,7 @@ def test_a_full_disk_refuses_uploads_with_507_and_still_deletes(
 
     refused = api.put(f'/api/v1/tasks/{task.id}/attachments?filename=more.pdf', content=b'm' * 1000, headers=dave)
     error = error_of(refused, 507)
-    assert error['code'] == 'storage_full'
+    assert error['code'] == 'disk_full'
     assert error['message'].startswith('The data disk is full, so this was not saved.')
 
     diskspace.run_reserve_job()  # every minute: releases the reserve on a full disk

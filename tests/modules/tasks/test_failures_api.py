@@ -156,7 +156,8 @@ def test_it_answers_507_with_a_sentence_when_the_disk_is_full(
     error = error_of(response, 507)
     assert error['code'] == 'disk_full'
     assert error['message'] == (
-        'The server’s disk is full, so nothing was saved. Ask your administrator to free space.'
+        'The data disk is full, so this was not saved. Delete files you no longer need, or ask the admin to free '
+        'space or add a larger disk, then try again.'
     )
     assert api.get(f'/api/v1/tasks/{task_id}/attachments', headers=dave).json() == []
     assert [record.levelno for record in web_log.records] == [logging.WARNING]
