@@ -12,7 +12,7 @@ from appliance.api import ca, health, openapi
 from appliance.api import core as api_core
 from appliance.api import errors as api_errors
 from appliance.api import notifications as api_notifications
-from appliance.config import Settings, get_settings, prepare_data_dir
+from appliance.config import Settings, check_data_dir, get_settings, prepare_data_dir
 from appliance.db import get_database, init_database
 from appliance.migrate import ensure_current, upgrade
 from appliance.modules import build_registry
@@ -29,10 +29,11 @@ log = logging.getLogger('enclave')
 def build(settings: Settings | None = None, *, migrate: bool = False, module_package: str = 'modules') -> Settings:
     """Wire everything onto NiceGUI's app. Raises SchemaError / ModuleError with a message for the admin."""
     settings = settings or get_settings()
-    prepare_data_dir(settings)
+    check_data_dir(settings)
     database = init_database(settings.sqlalchemy_url)
     # Before anything is written: a missing or replaced data key would make every encrypted field unreadable.
     check_data_key(settings.data_dir, database.engine)
+    prepare_data_dir(settings)
     logs.configure(settings)
     from nicegui.storage import Storage
 

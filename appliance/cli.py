@@ -169,12 +169,13 @@ def migrate() -> None:
     from appliance.config import prepare_data_dir
 
     try:
-        prepare_data_dir(settings)
+        check_data_dir(settings)
     except StartupError as error:
         fail(f'Not migrated: {error}', 2)
     database = init_database(settings.sqlalchemy_url)
     try:
         check_data_key(settings.data_dir, database.engine)
+        prepare_data_dir(settings)
         before = schema_state(database.engine)
         upgrade(database.engine)
         record_key_check(settings.data_dir, database.engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -156,9 +157,15 @@ def check_data_dir(settings: Settings) -> None:
             f'(e.g. runuser -u {_owner_name(owner)} -- enclave ...).'
         )
     if not os.access(data, os.W_OK | os.X_OK):
+        if owner == os.geteuid():
+            raise StartupError(
+                f'The data dir {data} is read-only; make it writable (chmod u+rwx {data}, or mount it read-write) '
+                'and start again.'
+            )
         raise StartupError(
-            f'Cannot write to the data dir {data} (owned by {_owner_name(owner)}; this is '
-            f'{_owner_name(os.geteuid())}). Run Enclave as its owner, or make it writable and start again.'
+            f'Cannot write to the data dir {data}: it belongs to {_owner_name(owner)} and this runs as '
+            f'{_owner_name(os.geteuid())}. Run Enclave as {_owner_name(owner)}, or set ENCLAVE_DATA_DIR to a folder '
+            'this account owns.'
         )
     keys = data / 'keys'
     if keys.exists() and not keys.is_dir():
@@ -200,9 +207,11 @@ def load_settings() -> Settings:
     except pydantic.ValidationError as error:
         raise StartupError(f'The configuration is invalid; fix it and start again.\n{error}') from error
     except SettingsError as error:
+        field = re.search(r'field "(\w+)"', str(error))
+        variable = f'ENCLAVE_{field.group(1).upper()}' if field else 'An ENCLAVE_* variable'
         raise StartupError(
-            f'{error}: an ENCLAVE_* variable is not valid JSON. Give a list as ["projects", "tasks"] or as '
-            'projects,tasks and start again.'
+            f'{variable} cannot be read: it starts like JSON but is not. Give a list as ["projects", "tasks"] or '
+            'as projects,tasks and start again.'
         ) from error
     except OSError as error:
         raise StartupError(

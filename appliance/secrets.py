@@ -101,7 +101,12 @@ def check_data_key(data_dir: Path, engine: Engine) -> None:
     does not match the database's check value, StartupError says which file and how to bring it back. Nothing is
     written on refusal.
     """
-    path = keys_dir(data_dir) / DATA_KEY
+    path = data_dir / 'keys' / DATA_KEY
+    if not data_dir.exists():  # a new install: the database (SQLite) goes into this folder
+        try:
+            data_dir.mkdir(mode=0o750, parents=True)
+        except OSError as error:
+            raise StartupError(f'Cannot create the data dir {data_dir}: {error.strerror}.') from error
     if not path.exists():
         if _holds_accounts(engine):
             raise StartupError(
