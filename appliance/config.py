@@ -102,7 +102,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, _EnvSource(settings_cls), TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
+        return (
+            init_settings,
+            _EnvSource(settings_cls),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
+        )
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -203,7 +207,9 @@ def load_settings() -> Settings:
             f'The configuration file {path} is not UTF-8 text; save it as UTF-8 and start again.'
         ) from error
     except tomllib.TOMLDecodeError as error:
-        raise StartupError(f'The configuration file {path} is not valid TOML ({error}); fix it and start again.') from error
+        raise StartupError(
+            f'The configuration file {path} is not valid TOML ({error}); fix it and start again.'
+        ) from error
     except pydantic.ValidationError as error:
         raise StartupError(f'The configuration is invalid; fix it and start again.\n{error}') from error
     except SettingsError as error:

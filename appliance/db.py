@@ -108,7 +108,7 @@ class Database:
         """At a clean stop: checkpoint, then close every pooled connection. Never raises (a stop must finish)."""
         try:
             self.checkpoint()
-        except Exception:  # noqa: BLE001 - e.g. a full disk; SQLite merges the log at the next start anyway
+        except Exception:  # e.g. a full disk; SQLite merges the log at the next start anyway
             log.warning('could not merge the database write-ahead log at shutdown', exc_info=True)
         self.dispose()
 

@@ -28,8 +28,11 @@ def main() -> None:
         print(f'Enclave cannot start: {error}', file=sys.stderr)
         raise SystemExit(2) from error
     except OperationalError as error:
-        print(f'Enclave cannot start: cannot open the database: {error.orig}. Check data_dir and database_url in the '
-              'configuration, and that this account can write to them.', file=sys.stderr)
+        print(
+            f'Enclave cannot start: cannot open the database: {error.orig}. Check data_dir and database_url in the '
+            'configuration, and that this account can write to them.',
+            file=sys.stderr,
+        )
         raise SystemExit(2) from error
     ui.run(**run_kwargs(settings))  # type: ignore[arg-type]
 

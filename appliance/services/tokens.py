@@ -87,7 +87,9 @@ def revoke_token(*, session: Session, actor: User, token_id: int) -> None:
 
 def live_count(*, session: Session, owner: User) -> int:
     """How many of `owner`'s tokens are not revoked (expired ones included: they are still on the list)."""
-    query = select(func.count()).select_from(ApiToken).where(ApiToken.user_id == owner.id, ApiToken.revoked_at.is_(None))
+    query = (
+        select(func.count()).select_from(ApiToken).where(ApiToken.user_id == owner.id, ApiToken.revoked_at.is_(None))
+    )
     return session.scalar(query) or 0
 
 

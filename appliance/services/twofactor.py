@@ -20,7 +20,6 @@ from appliance.models import User
 from appliance.secrets import data_encryption_key
 from appliance.services import audit, orgsettings
 
-
 log = logging.getLogger('enclave')
 
 
@@ -115,8 +114,10 @@ def verify_login_code(session: Session, user: User, code: str) -> bool:
         # Start-up refuses a replaced data key; this is the last line if the key changed under a running server.
         log.error('the two-factor secret of %s cannot be decrypted: the data key does not match', user.username)
         raise TwoFactorUnreadable(
-            N_('Two-factor codes cannot be checked right now: the server cannot read its stored secrets. '
-               'Ask your administrator to restore the data key.')
+            N_(
+                'Two-factor codes cannot be checked right now: the server cannot read its stored secrets. '
+                'Ask your administrator to restore the data key.'
+            )
         ) from error
     step = _matching_step(secret, code)
     if step is None or step <= user.totp_last_step:
