@@ -173,10 +173,15 @@ def check_data_dir(settings: Settings) -> None:
         )
     keys = data / 'keys'
     if keys.exists() and not keys.is_dir():
-        raise StartupError(
-            f'{keys} is a file, but Enclave keeps its keys in a folder of that name. Move the file away and restore '
-            'the keys folder from a backup (enclave restore); on a new, empty install just delete the file.'
-        )
+        raise keys_not_a_folder(keys)
+
+
+def keys_not_a_folder(keys: Path) -> StartupError:
+    """The refusal for a `keys` that is a file."""
+    return StartupError(
+        f'{keys} is a file, but Enclave keeps its keys in a folder of that name. Move the file away and restore '
+        'the keys folder from a backup (enclave restore); on a new, empty install just delete the file.'
+    )
 
 
 def prepare_data_dir(settings: Settings) -> None:

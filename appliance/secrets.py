@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
-from appliance.config import StartupError
+from appliance.config import StartupError, keys_not_a_folder
 from appliance.fsutil import atomic_write_bytes
 
 DATA_KEY = 'data-key'
@@ -26,10 +26,7 @@ def keys_dir(data_dir: Path) -> Path:
     """The folder holding the key files (mode 0700)."""
     path = data_dir / 'keys'
     if path.exists() and not path.is_dir():
-        raise StartupError(
-            f'{path} is a file, but Enclave keeps its keys in a folder of that name. Move the file away and restore '
-            'the keys folder from a backup (enclave restore); on a new, empty install just delete the file.'
-        )
+        raise keys_not_a_folder(path)
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(path, 0o700)
