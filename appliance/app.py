@@ -12,12 +12,12 @@ from appliance.api import ca, health, openapi
 from appliance.api import core as api_core
 from appliance.api import errors as api_errors
 from appliance.api import notifications as api_notifications
-from appliance.config import Settings, get_settings, prepare_data_dir
-from appliance.db import init_database
+from appliance.config import Settings, check_data_dir, get_settings, prepare_data_dir
+from appliance.db import get_database, init_database
 from appliance.migrate import ensure_current, upgrade
 from appliance.modules import build_registry
 from appliance.scheduler import create_scheduler
-from appliance.secrets import session_secret
+from appliance.secrets import check_data_key, record_key_check, session_secret
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
 from appliance.web import sessions
 from appliance.web.failures import FailureMiddleware
@@ -30,15 +30,19 @@ log = logging.getLogger('enclave')
 def build(settings: Settings | None = None, *, migrate: bool = False, module_package: str = 'modules') -> Settings:
     """Wire everything onto NiceGUI's app. Raises SchemaError / ModuleError with a message for the admin."""
     settings = settings or get_settings()
+    check_data_dir(settings)
+    database = init_database(settings.sqlalchemy_url)
+    # Before anything is written: a missing or replaced data key would make every encrypted field unreadable.
+    check_data_key(settings.data_dir, database.engine)
     prepare_data_dir(settings)
     logs.configure(settings)
     from nicegui.storage import Storage
 
     Storage.path = settings.data_dir / 'nicegui'
-    database = init_database(settings.sqlalchemy_url)
     if migrate:
         upgrade(database.engine)
     ensure_current(database.engine)
+    record_key_check(settings.data_dir, database.engine)
     # Space held back for deletes and cleanup when the disk fills (released by the disk-full paths and the job).
     diskspace.create_reserve(settings.data_dir)
     diskspace.watch_database(database.engine, settings.data_dir)
@@ -74,6 +78,8 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
         scheduler = create_scheduler(registry)
         app.on_startup(scheduler.start)
         app.on_shutdown(lambda: scheduler.shutdown(wait=False))
+    # A clean stop merges the write-ahead log into enclave.db, so the file alone holds every commit.
+    app.on_shutdown(lambda: get_database().close())
     return settings
 
 

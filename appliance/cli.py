@@ -11,23 +11,22 @@ import fcntl
 import json
 import os
 import sys
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
 
-import pydantic
 import typer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from appliance import __version__
-from appliance.config import Settings, get_settings
+from appliance.config import Settings, StartupError, check_data_dir, load_settings
 from appliance.db import init_database
 from appliance.errors import N_, NotFound, ServiceError
 from appliance.migrate import SchemaError, ensure_current, head_revision, schema_state, upgrade
 from appliance.models import User
 from appliance.modules import ModuleError, build_registry
+from appliance.secrets import check_data_key, record_key_check
 from appliance.services import accounts, audit, auth, tokens
 from appliance.services.actors import Operator
 
@@ -60,9 +59,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def cli_settings() -> Settings:
     """The settings, or the end of the command with a sentence when the configuration is invalid."""
     try:
-        return get_settings()
-    except (pydantic.ValidationError, tomllib.TOMLDecodeError) as error:
-        fail(f'The configuration is invalid; fix it and run the command again.\n{error}', 2)
+        return load_settings()
+    except StartupError as error:
+        fail(f'Enclave cannot run this command: {error}', 2)
 
 
 def _unreachable(settings: Settings, error: OperationalError) -> NoReturn:
@@ -84,10 +83,13 @@ def operator_session() -> Iterator[Session]:
     """One transaction on a database whose schema is current; any error rolls it back and ends the command."""
     settings = cli_settings()
     try:
+        check_data_dir(settings)
         database = init_database(settings.sqlalchemy_url)
         ensure_current(database.engine)
+        check_data_key(settings.data_dir, database.engine)
+        record_key_check(settings.data_dir, database.engine)
         _load_registry(settings)
-    except (SchemaError, ModuleError) as error:
+    except (StartupError, SchemaError, ModuleError) as error:
         fail(f'Enclave cannot run this command: {error}', 2)
     except OperationalError as error:
         _unreachable(settings, error)
@@ -96,6 +98,9 @@ def operator_session() -> Iterator[Session]:
             yield session
     except ServiceError as error:
         fail(str(error))
+    finally:
+        # The command's commits in enclave.db itself, not only in the write-ahead log.
+        database.close()
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -145,7 +150,7 @@ def serve(
 
     try:
         build(settings, migrate=migrate)
-    except (SchemaError, ModuleError) as error:
+    except (StartupError, SchemaError, ModuleError) as error:
         fail(f'Enclave cannot start: {error}', 2)
     except OperationalError as error:
         _unreachable(settings, error)
@@ -166,17 +171,22 @@ def migrate() -> None:
     from appliance.config import prepare_data_dir
 
     try:
-        prepare_data_dir(settings)
-    except OSError as error:
-        fail(f'Cannot prepare the data dir {settings.data_dir}: {error}\nRun as the account that owns it.', 2)
+        check_data_dir(settings)
+    except StartupError as error:
+        fail(f'Not migrated: {error}', 2)
     database = init_database(settings.sqlalchemy_url)
     try:
+        check_data_key(settings.data_dir, database.engine)
+        prepare_data_dir(settings)
         before = schema_state(database.engine)
         upgrade(database.engine)
-    except SchemaError as error:
+        record_key_check(settings.data_dir, database.engine)
+    except (StartupError, SchemaError) as error:
         fail(f'Not migrated: {error}', 2)
     except OperationalError as error:
         _unreachable(settings, error)
+    finally:
+        database.close()
     if before.up_to_date:
         typer.echo(f'The database schema is already current: revision {before.head}.')
     else:
@@ -270,15 +280,16 @@ def user_enable(username: str) -> None:
 
 @user_app.command('reset-password')
 def user_reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
-    """Set a new password for an account and end its sessions."""
+    """Set a new password for an account, end its sessions and revoke its API tokens."""
     with operator_session() as session:
         _find_user(session, username)  # ask for the password only once the user is known
     password = _read_password(password_stdin)
     with operator_session() as session:
         user = _find_user(session, username)
         ended = _live_sessions(session, user)
+        live = tokens.live_count(session=session, owner=user)
         accounts.reset_password(session=session, actor=OPERATOR, user_id=user.id, new_password=password)
-    typer.echo(f'Reset the password of {user.username}; ended {ended} session(s).')
+    typer.echo(f'Reset the password of {user.username}; ended {ended} session(s) and revoked {live} API token(s).')
 
 
 @token_app.command('create')

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import pwd
+import re
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pydantic
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
 
 IMAGE_CONFIG_FILE = Path('/etc/enclave/enclave.toml')
 
@@ -26,6 +38,22 @@ def config_file() -> Path:
     if IMAGE_CONFIG_FILE.exists():
         return IMAGE_CONFIG_FILE
     return default_data_dir() / 'enclave.toml'
+
+
+class StartupError(RuntimeError):
+    """The data dir, its keys or the configuration cannot be used as they are; the message names the path or the
+    setting and what to do. Start-up and every command end with exit status 2 on it, having changed nothing."""
+
+
+class _EnvSource(EnvSettingsSource):
+    """ENCLAVE_* variables; a list setting also takes a comma-separated list (`projects,tasks`) besides JSON."""
+
+    def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
+        # An operator writes ENCLAVE_ENABLED_MODULES=projects,tasks far more often than a JSON list; only a value
+        # that looks like JSON goes to the JSON decoder (whose error would otherwise be a traceback).
+        if field.annotation == list[str] and isinstance(value, str) and not value.lstrip().startswith('['):
+            return [item.strip() for item in value.split(',') if item.strip()]
+        return super().prepare_field_value(field_name, field, value, value_is_complex)
 
 
 class Settings(BaseSettings):
@@ -74,7 +102,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
+        return (
+            init_settings,
+            _EnvSource(settings_cls),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
+        )
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -95,15 +127,108 @@ class Settings(BaseSettings):
         return values
 
 
-def prepare_data_dir(settings: Settings) -> None:
-    """Create the data dir (0750) and the secrets in it (each made once, never regenerated)."""
-    from appliance.secrets import data_encryption_key, install_id, session_secret
+def _owner_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f'uid {uid}'
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.data_dir, 0o750)  # noqa: S103 - group read for the backup service
-    data_encryption_key(settings.data_dir)
+
+def check_data_dir(settings: Settings) -> None:
+    """Refuse, with a sentence and before anything is written, a data dir this process cannot use as it is.
+
+    - a data dir (or its `keys`) that is not a folder;
+    - a data dir that belongs to another account while running as root: root could write to it, but every file it
+      made would then belong to root and the service's own account could no longer read it;
+    - a data dir this account cannot write to (read-only, or owned by someone else).
+    """
+    data = settings.data_dir
+    if data.exists() and not data.is_dir():
+        raise StartupError(f'The data dir {data} is a file, not a folder; set ENCLAVE_DATA_DIR to a folder.')
+    if not data.exists():
+        parent = next((p for p in data.parents if p.exists()), data.parent)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StartupError(
+                f'Cannot create the data dir {data}: {parent} is not writable by {_owner_name(os.geteuid())}. '
+                'Create the folder for this account, or set ENCLAVE_DATA_DIR to one it can write to.'
+            )
+        return
+    owner = data.stat().st_uid
+    if os.geteuid() == 0 and owner != 0:
+        raise StartupError(
+            f'The data dir {data} belongs to {_owner_name(owner)}, but this command runs as root, which would leave '
+            f'files there that {_owner_name(owner)} cannot read. Run it as that account '
+            f'(e.g. runuser -u {_owner_name(owner)} -- enclave ...).'
+        )
+    if not os.access(data, os.W_OK | os.X_OK):
+        if owner == os.geteuid():
+            raise StartupError(
+                f'The data dir {data} is read-only; make it writable (chmod u+rwx {data}, or mount it read-write) '
+                'and start again.'
+            )
+        raise StartupError(
+            f'Cannot write to the data dir {data}: it belongs to {_owner_name(owner)} and this runs as '
+            f'{_owner_name(os.geteuid())}. Run Enclave as {_owner_name(owner)}, or set ENCLAVE_DATA_DIR to a folder '
+            'this account owns.'
+        )
+    keys = data / 'keys'
+    if keys.exists() and not keys.is_dir():
+        raise keys_not_a_folder(keys)
+
+
+def keys_not_a_folder(keys: Path) -> StartupError:
+    """The refusal for a `keys` that is a file."""
+    return StartupError(
+        f'{keys} is a file, but Enclave keeps its keys in a folder of that name. Move the file away and restore '
+        'the keys folder from a backup (enclave restore); on a new, empty install just delete the file.'
+    )
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data dir (0750) and the secrets that can be made at any time (each made once, never regenerated).
+
+    The data key is not made here: only `appliance.secrets.check_data_key`, which knows whether the database holds
+    anything encrypted with an earlier key, may create it.
+    """
+    from appliance.secrets import install_id, session_secret
+
+    check_data_dir(settings)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(settings.data_dir, 0o750)  # noqa: S103 - group read for the backup service
+    except OSError as error:
+        raise StartupError(f'Cannot prepare the data dir {settings.data_dir}: {error.strerror}.') from error
     session_secret(settings.data_dir)
     install_id(settings.data_dir)
+
+
+def load_settings() -> Settings:
+    """The settings, or StartupError with a sentence naming the file or the setting that is wrong."""
+    path = config_file()
+    try:
+        return get_settings()
+    except UnicodeDecodeError as error:
+        raise StartupError(
+            f'The configuration file {path} is not UTF-8 text; save it as UTF-8 and start again.'
+        ) from error
+    except tomllib.TOMLDecodeError as error:
+        raise StartupError(
+            f'The configuration file {path} is not valid TOML ({error}); fix it and start again.'
+        ) from error
+    except pydantic.ValidationError as error:
+        raise StartupError(f'The configuration is invalid; fix it and start again.\n{error}') from error
+    except SettingsError as error:
+        field = re.search(r'field "(\w+)"', str(error))
+        variable = f'ENCLAVE_{field.group(1).upper()}' if field else 'An ENCLAVE_* variable'
+        raise StartupError(
+            f'{variable} cannot be read: it starts like JSON but is not. Give a list as ["projects", "tasks"] or '
+            'as projects,tasks and start again.'
+        ) from error
+    except OSError as error:
+        raise StartupError(
+            f'Cannot read the configuration file {path}: {error.strerror}. Make it a readable file, or set '
+            'ENCLAVE_CONFIG to one.'
+        ) from error
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from appliance.db import Database, get_database, init_database
 from appliance.migrate import upgrade
 from appliance.models import User
 from appliance.modules import current_registry, register_builtins, reset_registry
+from appliance.secrets import data_encryption_key
 from appliance.services import accounts, passwords, tokens
 
 PASSWORD = 'Correct-Horse-Battery-42'
@@ -76,6 +77,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         _reset_postgres(POSTGRES_URL)
     else:
         shutil.copy(_migrated_template(), directory / 'enclave.db')
+    # The data key, as a real install has it before its first account (start-up refuses to make one afterwards).
+    data_encryption_key(directory)
     get_settings.cache_clear()
     init_database(get_settings().sqlalchemy_url)
     registry = reset_registry()

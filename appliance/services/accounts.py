@@ -284,8 +284,12 @@ def set_active(*, session: Session, actor: Actor, user_id: int, active: bool) ->
 
 
 def reset_password(*, session: Session, actor: Actor, user_id: int, new_password: str) -> User:
-    """Set another user's password (admin); ends their sessions."""
-    from appliance.services import auth
+    """Set another user's password (admin); ends their sessions and revokes their API tokens.
+
+    An admin resets a password when an account may be in someone else's hands: a token made by that someone would
+    otherwise keep working. (Changing one's own password keeps one's tokens: see `change_own_password`.)
+    """
+    from appliance.services import auth, tokens
 
     require(actor, 'core.manage_users', target=f'user#{user_id}')
     user = get_user(session=session, actor=actor, user_id=user_id)
@@ -293,14 +297,24 @@ def reset_password(*, session: Session, actor: Actor, user_id: int, new_password
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     auth.end_user_sessions(session=session, user_id=user.id, reason='password reset')
-    audit.record(session=session, actor=actor, action='user.reset_password', target=f'user:{user.username}')
+    revoked = tokens.revoke_all(session=session, actor=actor, owner=user, reason='password reset')
+    audit.record(
+        session=session,
+        actor=actor,
+        action='user.reset_password',
+        target=f'user:{user.username}',
+        details={'tokens_revoked': len(revoked)},
+    )
     return user
 
 
 def change_own_password(
     *, session: Session, actor: User, current_password: str, new_password: str, keep_session_id: int | None = None
 ) -> None:
-    """Change the actor's own password; every other session of theirs ends."""
+    """Change the actor's own password; every other session of theirs ends.
+
+    Their API tokens stay: the person changing it holds the account, and revokes any token on the profile page.
+    """
     from appliance.services import auth
 
     user = session.get(User, actor.id)

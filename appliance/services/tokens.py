@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appliance.db import utcnow
@@ -83,6 +83,32 @@ def revoke_token(*, session: Session, actor: User, token_id: int) -> None:
             target=f'user:{row.user.username}',
             details={'token': row.id},
         )
+
+
+def live_count(*, session: Session, owner: User) -> int:
+    """How many of `owner`'s tokens are not revoked (expired ones included: they are still on the list)."""
+    query = (
+        select(func.count()).select_from(ApiToken).where(ApiToken.user_id == owner.id, ApiToken.revoked_at.is_(None))
+    )
+    return session.scalar(query) or 0
+
+
+def revoke_all(*, session: Session, actor: Actor, owner: User, reason: str) -> list[int]:
+    """Revoke every live token of `owner` (the caller checked the permission), each audited; their ids."""
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == owner.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+        audit.record(
+            session=session,
+            actor=actor,
+            action='token.revoke',
+            target=f'user:{owner.username}',
+            details={'token': row.id, 'reason': reason},
+        )
+    return [row.id for row in rows]
 
 
 def resolve_token(*, session: Session, raw: str) -> User | None:

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from functools import lru_cache
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
 
 from appliance.config import get_settings
-from appliance.errors import N_, Conflict, ValidationError
+from appliance.errors import N_, Conflict, ServiceError, ValidationError
 from appliance.models import User
 from appliance.secrets import data_encryption_key
 from appliance.services import audit, orgsettings
+
+log = logging.getLogger('enclave')
+
+
+class TwoFactorUnreadable(ServiceError):
+    """The stored two-factor secret cannot be decrypted with this server's data key (the key was replaced)."""
+
+    code = 'two_factor_unreadable'
+    status = 503
 
 
 @lru_cache(maxsize=4)
@@ -98,7 +108,17 @@ def verify_login_code(session: Session, user: User, code: str) -> bool:
     """True for a valid code not used before (a code cannot be replayed within its window)."""
     if not user.totp_enabled or not user.totp_secret:
         return False
-    secret = _cipher().decrypt(user.totp_secret.encode()).decode()
+    try:
+        secret = _cipher().decrypt(user.totp_secret.encode()).decode()
+    except InvalidToken as error:
+        # Start-up refuses a replaced data key; this is the last line if the key changed under a running server.
+        log.error('the two-factor secret of %s cannot be decrypted: the data key does not match', user.username)
+        raise TwoFactorUnreadable(
+            N_(
+                'Two-factor codes cannot be checked right now: the server cannot read its stored secrets. '
+                'Ask your administrator to restore the data key.'
+            )
+        ) from error
     step = _matching_step(secret, code)
     if step is None or step <= user.totp_last_step:
         return False

@@ -108,6 +108,11 @@ def users_page(ctx: PageContext) -> None:
                     roles, multiple=True, label=_('Roles'), value=sorted(user.role_names) if user else ['member']
                 ).mark('new-roles')
                 password = ui.input(_('New password') if user else _('Password'), password=True).mark('new-password')
+                if user:
+                    # A reset is what an admin does to an account in the wrong hands: say what else it ends.
+                    ui.label(
+                        _('A new password ends their sessions and revokes their API tokens; they make new ones.')
+                    ).classes('text-xs text-grey-7').mark('reset-password-note')
 
                 def save() -> None:
                     if user is None:
@@ -144,7 +149,13 @@ def users_page(ctx: PageContext) -> None:
                                 )
                             return updated
 
-                        done = act(update, success=_('User saved.'))
+                        reset = bool(password.value)
+                        done = act(
+                            update,
+                            success=_('User saved; their sessions ended and their API tokens were revoked.')
+                            if reset
+                            else _('User saved.'),
+                        )
                     if done is not None:
                         dialog.close()
                         table.refresh()

@@ -18,7 +18,7 @@ from appliance.db import get_database
 from appliance.migrate import head_revision
 from appliance.models import AuditEvent, LoginSession, User
 from appliance.services import accounts, auth, passwords, tokens
-from tests.conftest import PASSWORD, People, reload_user
+from tests.conftest import PASSWORD, People, make_token, reload_user
 
 NEW_PASSWORD = 'Quiet-Lantern-Orchard-77'
 
@@ -216,6 +216,19 @@ def test_it_resets_a_password_and_ends_sessions(people: People) -> None:
         'user.reset_password',
         'user:bob',
     )
+
+
+def test_it_revokes_the_api_tokens_of_an_account_whose_password_it_resets(people: People) -> None:
+    token = make_token(people.bob)
+    with get_database().session() as session:
+        assert tokens.resolve_token(session=session, raw=token) is not None
+
+    result = enclave('user', 'reset-password', 'bob', '--password-stdin', stdin=f'{NEW_PASSWORD}\n')
+
+    assert result.exit_code == 0, result.output
+    assert 'revoked 1 API token(s)' in result.stdout
+    with get_database().session() as session:
+        assert tokens.resolve_token(session=session, raw=token) is None
 
 
 def test_it_keeps_the_old_password_when_the_new_one_is_weak(people: People) -> None:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from appliance.app import prepare_data_dir
-from appliance.config import Settings, config_file, get_settings
+from appliance.config import Settings, StartupError, config_file, get_settings
 from appliance.secrets import data_encryption_key, get_or_create_secret, session_secret
 
 
@@ -132,9 +132,9 @@ def test_it_makes_different_secrets_for_different_purposes(data_dir: Path) -> No
 
 
 def test_it_refuses_a_damaged_key_file(data_dir: Path) -> None:
-    (data_dir / 'keys').mkdir(mode=0o700)
+    (data_dir / 'keys').mkdir(mode=0o700, exist_ok=True)
     (data_dir / 'keys' / 'data-key').write_bytes(b'short')
-    with pytest.raises(RuntimeError, match=r'damaged .*Restore it from a backup'):
+    with pytest.raises(StartupError, match=r'damaged .*Restore it from a backup'):
         get_or_create_secret(data_dir, 'data-key')
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from nicegui import core
+from sqlalchemy import select
 from starlette.types import Message, Receive, Scope, Send
 
 from appliance.db import get_database
 from appliance.models import AuditEvent, LoginSession, User
-from appliance.services import auth
+from appliance.services import accounts, auth, tokens
 from tests.appliance.support import Keys, bearer, count, error_of, login
 from tests.conftest import PASSWORD, People, make_token, make_user, reload_user
 
@@ -111,6 +113,42 @@ def test_it_resets_a_password(api: TestClient, keys: Keys, people: People) -> No
     with get_database().session() as session:
         assert auth.resolve_session(session=session, token=live.token) is None
     login('bob', new_password)
+
+
+def test_it_revokes_the_owners_api_tokens_when_an_admin_resets_a_password(
+    api: TestClient, keys: Keys, people: People
+) -> None:
+    bobs_token = bearer(make_token(people.bob, name='laptop script'))
+    assert api.get('/api/v1/me', headers=bobs_token).status_code == 200
+
+    response = api.post(
+        f'/api/v1/users/{people.bob.id}/password', json={'password': 'Fresh-Secret-For-Robert-9'}, headers=keys.alice
+    )
+
+    assert response.status_code == 204
+    assert api.get('/api/v1/me', headers=bobs_token).status_code == 401
+    assert api.get('/api/v1/me', headers=keys.alice).status_code == 200  # the admin's own token is untouched
+    with get_database().session() as session:
+        reset = session.scalars(select(AuditEvent).where(AuditEvent.action == 'user.reset_password')).one()
+        revoked = session.scalars(select(AuditEvent).where(AuditEvent.action == 'token.revoke')).all()
+    assert json.loads(reset.details)['tokens_revoked'] >= 1
+    assert {(event.actor_name, event.target, json.loads(event.details)['reason']) for event in revoked} == {
+        ('alice', 'user:bob', 'password reset')
+    }
+
+
+def test_it_keeps_the_users_tokens_when_they_change_their_own_password(people: People) -> None:
+    token = make_token(people.bob)
+    live = login('bob')
+    with get_database().session() as session:
+        bob = session.get(User, people.bob.id)
+        assert bob is not None
+        accounts.change_own_password(
+            session=session, actor=bob, current_password=PASSWORD, new_password='Fresh-Secret-For-Robert-9'
+        )
+    with get_database().session() as session:
+        assert tokens.resolve_token(session=session, raw=token) is not None
+        assert auth.resolve_session(session=session, token=live.token) is None
 
 
 # ---- refusals ---------------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from nicegui.testing import User as UIUser
 
 from appliance.db import get_database
 from appliance.models import AuditEvent
-from appliance.services import accounts, auth
+from appliance.services import accounts, auth, tokens
 from tests.appliance.support import count, login, sign_in_url
-from tests.conftest import People, reload_user
+from tests.conftest import People, make_token, reload_user
 
 ADMIN_PAGES = ['/admin/users', '/admin/sessions', '/admin/audit', '/admin/settings']
 
@@ -52,6 +52,21 @@ async def test_it_lets_an_admin_disable_a_user_in_the_dialog(user: UIUser, peopl
     assert not reload_user(people.bob.id).is_active
     with get_database().session() as session:
         assert auth.resolve_session(session=session, token=bobs_session.token) is None
+
+
+async def test_it_says_in_the_dialog_that_a_reset_revokes_the_api_tokens_and_does_so(
+    user: UIUser, people: People
+) -> None:
+    token = make_token(people.bob)
+    await user.open(sign_in_url('alice', next_path='/admin/users'))
+    user.find(marker='users-table').trigger('rowClick', [{}, {'id': people.bob.id}])
+    await user.should_see('A new password ends their sessions and revokes their API tokens; they make new ones.')
+    user.find(marker='new-password').type('Long-Secret-Phrase-71')
+    user.find(marker='save-user').click()
+    await user.should_see('User saved; their sessions ended and their API tokens were revoked.')
+    with get_database().session() as session:
+        assert tokens.resolve_token(session=session, raw=token) is None
+    login('bob', 'Long-Secret-Phrase-71')
 
 
 @pytest.mark.parametrize('who', ['bob', 'charlie'])
