@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -295,15 +296,15 @@ async def test_the_restore_dialog_asks_for_a_backup_first(user: UIUser, team: Te
     await user.should_not_see(marker='restore-confirm')
 
 
-def leave_a_stale_lock(repository: Repository, args: list[str]) -> None:
-    """Start a real restic that takes its repository lock and waits on stdin, then kill -9 it: its lock stays.
+def hold_a_lock(repository: Repository, args: list[str], prefix: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """Start a real restic that takes its repository lock and waits on stdin (until killed or stdin closes).
 
     `backup --stdin` takes the shared lock a backup takes; `key passwd` (waiting for the new password) takes the
     exclusive lock a retention pass takes, which refuses every other restic, readers included, until removed.
     """
     before = set(locks(repository))
     process = subprocess.Popen(
-        repository.uncached()._argv(args),
+        [*prefix, *repository.uncached()._argv(args)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -314,6 +315,13 @@ def leave_a_stale_lock(repository: Repository, args: list[str]) -> None:
         assert process.poll() is None, process.stderr.read() if process.stderr else b''
         assert time.monotonic() < deadline, 'restic took no lock'
         time.sleep(0.1)
+    return process
+
+
+def leave_a_stale_lock(repository: Repository, args: list[str]) -> None:
+    """kill -9 a restic holding its lock (see `hold_a_lock`): the lock stays behind, stale."""
+    before = set(locks(repository))
+    process = hold_a_lock(repository, args)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert len(locks(repository)) == len(before) + 1, 'kill -9 left the lock behind'
@@ -365,6 +373,36 @@ async def test_it_opens_the_restore_dialog_and_restores_after_a_killed_restic_le
         assert restored.status == 'ok' and restored.actor == 'alice'
     assert not maintenance.active()
     assert locks(repository) == []  # only stale locks were there, and they are gone
+
+
+async def test_it_names_a_live_lock_of_another_computer_in_the_restore_dialog_and_leaves_it(
+    user: UIUser, team: Team, tmp_path: Path, data_dir: Path
+) -> None:
+    arrange(team, tasks=1)
+    add_target(team.alice, tmp_path / 'usb')
+    assert runs.back_up(actor=team.alice, registry=current_registry(), target='usb').status == 'ok'
+    repository = repository_of()
+    unshare = shutil.which('unshare')
+    probe = subprocess.run([unshare or 'unshare', '-u', 'true'], capture_output=True, check=False)
+    if unshare is None or probe.returncode != 0:
+        pytest.skip('needs `unshare -u` (root) to run restic under another host name')
+    other = hold_a_lock(
+        repository, ['key', 'passwd'], (unshare, '-u', 'sh', '-c', 'hostname other-box && exec "$0" "$@"')
+    )
+    try:
+        await user.open(sign_in_url('alice', next_path=PATH))
+        user.find(marker='restore-usb').click()
+        await wait_for(
+            lambda: user.notify.contains('on the computer "other-box"'),
+            lambda: f'the live lock is not named: {user.notify.messages}',
+        )
+        await user.should_not_see(marker='restore-confirm')
+        assert len(locks(repository)) == 1, 'the live lock stays'
+    finally:
+        other.kill()
+        other.wait()
+    assert count(Run, Run.kind == 'restore') == 0
+    assert not list(data_dir.glob('before-restore-*'))
 
 
 async def test_it_runs_every_restic_of_the_restore_dialog_off_the_event_loop(
