@@ -162,6 +162,34 @@ async def test_a_duplicate_name_or_repository_is_refused_and_nothing_changes(
     assert not (tmp_path / 'other').exists()
 
 
+async def test_it_makes_the_sftp_key_off_the_event_loop_and_shows_it(
+    user: UIUser, team: Team, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[bool] = []
+    real = targets.ssh_public_key
+
+    def watched(folder: Path) -> str:
+        try:
+            asyncio.get_running_loop()  # only the event loop's own thread has one
+        except RuntimeError:
+            threads.append(False)
+        else:
+            threads.append(True)
+        return real(folder)
+
+    monkeypatch.setattr(targets, 'ssh_public_key', watched)
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await open_dialog(user)
+    user.find(marker='target-repo').type('sftp:backup@nas:/srv/enclave')
+
+    shown = await wait_for(
+        lambda: [t for t in label_texts(user, 'ssh-public-key') if t.startswith('ssh-ed25519 ')],
+        lambda: f'no public key shown: {label_texts(user, "ssh-public-key")}',
+    )
+    assert shown == [real(data_dir)]
+    assert threads and not any(threads), 'ssh-keygen ran on the event loop'
+
+
 # ---- backing up, drilling, the kit -----------------------------------------------------------------------------
 
 
