@@ -1,6 +1,7 @@
 """The Backups page as alice (admin) uses it: add a target through the dialog (and be told why bad input is
 refused), back up now, prove a restore with a drill, take the recovery kit, change the schedules, and be stopped
-by the restore dialog's confirmation; bob (member) and erin (no role) are kept out.
+by the restore dialog's confirmation; restore through the dialog after a killed restic left its lock (every restic
+call of the dialog made off the event loop); bob (member) and erin (no role) are kept out.
 
 Everything runs against real restic repositories under the test's tmp dir (outside the data dir). Long operations
 run through `run.io_bound`: the tests wait for their outcome on a wall-clock deadline (the machine is shared).
