@@ -23,8 +23,8 @@ from appliance.ui.actions import act, attempt, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, current_actor, protected_page
 from console import backup_checks, kit, runs, targets
-from console.backup import TAG, latest_snapshot
-from console.restore import restore
+from console.restic import Repository, Snapshot
+from console.restore import check_snapshot, restore, restore_choices
 from console.targets import CRON_FIELDS
 
 PATH = '/console/backups'
@@ -251,12 +251,20 @@ def backups_page(ctx: PageContext) -> None:
                     public = ui.label('').classes('text-xs font-mono break-all').mark('ssh-public-key')
                 sftp_box.bind_visibility_from(repo, 'value', backward=lambda v: str(v or '').startswith('sftp:'))
 
-                def on_repo_change() -> None:
-                    if str(repo.value or '').startswith('sftp:') and not public.text:
+                asking = {'key': False}
+
+                async def on_repo_change() -> None:
+                    if str(repo.value or '').startswith('sftp:') and not public.text and not asking['key']:
+                        # The first SFTP target makes the box's key: ssh-keygen runs in a worker thread, once.
+                        asking['key'] = True
                         try:
-                            public.text = targets.ssh_public_key(data_dir)
+                            key = await run.io_bound(targets.ssh_public_key, data_dir)
                         except ServiceError as error:
-                            public.text = translate_error(error)
+                            key = translate_error(error)
+                        finally:
+                            asking['key'] = False
+                        if key is not None:
+                            public.text = key
 
                 repo.on_value_change(on_repo_change)
                 result = ui.label('').classes('text-sm').mark('connection-result')
@@ -392,13 +400,22 @@ def backups_page(ctx: PageContext) -> None:
             dialog.open()
 
         async def restore_dialog(name: str) -> None:
+            actor = current_actor()
             target = read(ctx.user, lambda s, a: targets.get_target(session=s, actor=a, name=name))
-            repository = targets.open_repository(data_dir, target)
+
+            def choices() -> tuple[Repository, list[Snapshot]]:
+                repository = targets.open_repository(data_dir, target)
+                return repository, restore_choices(actor=actor, repository=repository)
+
             try:
-                snapshots = await run.io_bound(lambda: repository.snapshots(tag=TAG))
+                # restic (and ssh-keygen for an SFTP target) run in a worker thread: never on the event loop.
+                found = await run.io_bound(choices)
             except ServiceError as error:
                 ui.notify(translate_error(error), type='negative', multi_line=True)
                 return
+            if found is None:  # the app is shutting down
+                return
+            repository, snapshots = found
             if not snapshots:
                 ui.notify(_('There is no backup in this repository yet. Run a backup first.'), type='warning')
                 return
@@ -428,17 +445,25 @@ def backups_page(ctx: PageContext) -> None:
                         return
                     actor = current_actor()
                     settings = get_settings()
+                    snapshot = str(choice.value)
+                    registry = current_registry()
                     status.text = _('Restoring… Enclave shows a maintenance page to everyone until it is done.')
                     button.disable()
                     try:
-                        latest_snapshot(repository, str(choice.value))
+                        # Refuse early, as the restore would (two restic calls after removing stale locks), in a
+                        # worker thread: on the event loop they would stall every page of every user meanwhile.
+                        checked = await run.io_bound(
+                            lambda: check_snapshot(actor=actor, repository=repository, snapshot=snapshot)
+                        )
+                        if checked is None:  # the app is shutting down
+                            return
                         result = await run.io_bound(
                             lambda: restore(
                                 settings=settings,
-                                registry=current_registry(),
+                                registry=registry,
                                 actor=actor,
                                 repository=repository,
-                                snapshot=str(choice.value),
+                                snapshot=snapshot,
                                 target_name=name,
                             )
                         )

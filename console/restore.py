@@ -43,7 +43,7 @@ from console import backup, pgdump
 from console.health import Check, run_checks
 from console.lock import maintenance_lock
 from console.models import Run
-from console.restic import Repository
+from console.restic import Repository, Snapshot
 from console.snapshot import DATABASE, Finding, Manifest
 from console.targets import PERMISSION
 
@@ -119,6 +119,30 @@ def _move_in(data_root: Path, data_dir: Path, *, database: bool) -> None:
             (data_dir / name).mkdir(mode=0o700)
 
 
+def restore_choices(*, actor: Actor, repository: Repository) -> list[Snapshot]:
+    """The Enclave snapshots of `repository` a restore can choose from, oldest first.
+
+    Stale locks of a killed restic of this box (e.g. a retention pass killed midway, whose exclusive lock would
+    refuse every reader) are removed first; a live lock, of this or another computer, stays and is named.
+    Blocking (restic subprocesses): call it off the event loop.
+    """
+    require(actor, PERMISSION)
+    repository.unlock()
+    return repository.snapshots(tag=backup.TAG)
+
+
+def check_snapshot(*, actor: Actor, repository: Repository, snapshot: str = 'latest') -> Snapshot:
+    """The snapshot a restore of `snapshot` would use, read as the restore reads it: without this box's cache (what
+    a freshly installed box sees), after removing stale locks of a killed restic of this box (a live lock, of this
+    or another computer, stays and is named). Raises the sentence a restore would refuse with (e.g. an unreadable
+    snapshot file). Blocking (restic subprocesses): call it off the event loop.
+    """
+    require(actor, PERMISSION)
+    repository = repository.uncached()
+    repository.unlock()
+    return backup.latest_snapshot(repository, snapshot)
+
+
 def restore(
     *,
     settings: Settings,
@@ -134,10 +158,8 @@ def restore(
     require(actor, PERMISSION)
     data_dir = settings.data_dir
     with maintenance_lock(data_dir, N_('restore'), wait_seconds=wait_seconds):
-        # What a freshly installed box sees: no cache of this box; and no stale lock of a killed restic of ours.
         repository = repository.uncached()
-        repository.unlock()
-        chosen = backup.latest_snapshot(repository, snapshot)
+        chosen = check_snapshot(actor=actor, repository=repository, snapshot=snapshot)
         scratch = Path(tempfile.mkdtemp(prefix='restore-', dir=backup.scratch_dir(settings)))
         try:
             proof = backup.restore_and_prove(

@@ -1,6 +1,7 @@
 """The Backups page as alice (admin) uses it: add a target through the dialog (and be told why bad input is
 refused), back up now, prove a restore with a drill, take the recovery kit, change the schedules, and be stopped
-by the restore dialog's confirmation; bob (member) and erin (no role) are kept out.
+by the restore dialog's confirmation; restore through the dialog after a killed restic left its lock (every restic
+call of the dialog made off the event loop); bob (member) and erin (no role) are kept out.
 
 Everything runs against real restic repositories under the test's tmp dir (outside the data dir). Long operations
 run through `run.io_bound`: the tests wait for their outcome on a wall-clock deadline (the machine is shared).
@@ -9,6 +10,10 @@ run through `run.io_bound`: the tests wait for their outcome on a wall-clock dea
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,8 +29,11 @@ from appliance.modules import current_registry
 from appliance.web import maintenance
 from console import backup_checks, runs, targets
 from console.models import Run, Target
+from console.restic import Repository
 from tests.appliance.support import count, sign_in_url
 from tests.console.backup_support import add_target, arrange
+from tests.console.test_backup_trust import locks
+from tests.console.test_runs import repository_of
 from tests.modules.conftest import Team
 
 PATH = '/console/backups'
@@ -153,6 +161,34 @@ async def test_a_duplicate_name_or_repository_is_refused_and_nothing_changes(
     )
     assert targets_stored() == [('usb', str(tmp_path / 'usb'))]
     assert not (tmp_path / 'other').exists()
+
+
+async def test_it_makes_the_sftp_key_off_the_event_loop_and_shows_it(
+    user: UIUser, team: Team, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[bool] = []
+    real = targets.ssh_public_key
+
+    def watched(folder: Path) -> str:
+        try:
+            asyncio.get_running_loop()  # only the event loop's own thread has one
+        except RuntimeError:
+            threads.append(False)
+        else:
+            threads.append(True)
+        return real(folder)
+
+    monkeypatch.setattr(targets, 'ssh_public_key', watched)
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await open_dialog(user)
+    user.find(marker='target-repo').type('sftp:backup@nas:/srv/enclave')
+
+    shown = await wait_for(
+        lambda: [t for t in label_texts(user, 'ssh-public-key') if t.startswith('ssh-ed25519 ')],
+        lambda: f'no public key shown: {label_texts(user, "ssh-public-key")}',
+    )
+    assert shown == [real(data_dir)]
+    assert threads and not any(threads), 'ssh-keygen ran on the event loop'
 
 
 # ---- backing up, drilling, the kit -----------------------------------------------------------------------------
@@ -287,6 +323,145 @@ async def test_the_restore_dialog_asks_for_a_backup_first(user: UIUser, team: Te
     user.find(marker='restore-usb').click()
     await user.should_see('There is no backup in this repository yet. Run a backup first.', retries=int(DEADLINE * 10))
     await user.should_not_see(marker='restore-confirm')
+
+
+def hold_a_lock(repository: Repository, args: list[str], prefix: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """Start a real restic that takes its repository lock and waits on stdin (until killed or stdin closes).
+
+    `backup --stdin` takes the shared lock a backup takes; `key passwd` (waiting for the new password) takes the
+    exclusive lock a retention pass takes, which refuses every other restic, readers included, until removed.
+    """
+    before = set(locks(repository))
+    process = subprocess.Popen(
+        [*prefix, *repository.uncached()._argv(args)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=repository._environment(),
+    )
+    deadline = time.monotonic() + 20
+    while not set(locks(repository)) - before:
+        assert process.poll() is None, process.stderr.read() if process.stderr else b''
+        assert time.monotonic() < deadline, 'restic took no lock'
+        time.sleep(0.1)
+    return process
+
+
+def leave_a_stale_lock(repository: Repository, args: list[str]) -> None:
+    """kill -9 a restic holding its lock (see `hold_a_lock`): the lock stays behind, stale."""
+    before = set(locks(repository))
+    process = hold_a_lock(repository, args)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(locks(repository)) == len(before) + 1, 'kill -9 left the lock behind'
+
+
+async def restore_from_the_dialog(user: UIUser, *, between: Callable[[], None] = lambda: None) -> None:
+    """Open the restore dialog, see a snapshot, call `between`, confirm and restore; wait for the outcome."""
+    user.find(marker='restore-usb').click()
+    await user.should_see(marker='restore-confirm', retries=int(DEADLINE * 10))
+    choice = user.find(marker='restore-snapshot').elements.pop()
+    assert isinstance(choice, ui.select) and choice.value and len(choice.options) == 1
+    between()
+    user.find(marker='restore-confirm').type('usb')
+    user.find(marker='restore-go').click()
+    await wait_for(
+        lambda: user.notify.contains('Restored the snapshot of'),
+        lambda: f'no "Restored the snapshot of"; notifications {user.notify.messages}, dialog {label_texts_all(user)}',
+    )
+
+
+def label_texts_all(user: UIUser) -> list[str]:
+    return [item.text for item in user.find(kind=ui.label).elements if isinstance(item, ui.label) and item.text]
+
+
+@pytest.mark.parametrize(
+    'killed',
+    [
+        pytest.param(['key', 'passwd'], id='exclusive-like-retention'),
+        pytest.param(['backup', '--stdin', '--stdin-filename', 'upload.bin'], id='shared-like-backup'),
+    ],
+)
+async def test_it_opens_the_restore_dialog_and_restores_after_a_killed_restic_left_its_lock(
+    user: UIUser, team: Team, tmp_path: Path, data_dir: Path, killed: list[str]
+) -> None:
+    arrange(team, tasks=1)
+    add_target(team.alice, tmp_path / 'usb')
+    assert runs.back_up(actor=team.alice, registry=current_registry(), target='usb').status == 'ok'
+    repository = repository_of()
+    # Killed midway: a retention pass's exclusive lock refused even the list of snapshots, and the pre-check.
+    leave_a_stale_lock(repository, killed)
+    await user.open(sign_in_url('alice', next_path=PATH))
+
+    # Killed again while the dialog is open: the pre-check meets the lock before the restore could remove it.
+    await restore_from_the_dialog(user, between=lambda: leave_a_stale_lock(repository, killed))
+
+    assert list(data_dir.glob('before-restore-*'))
+    with get_database().session() as session:
+        restored = session.scalars(select(Run).where(Run.kind == 'restore')).one()
+        assert restored.status == 'ok' and restored.actor == 'alice'
+    assert not maintenance.active()
+    assert locks(repository) == []  # only stale locks were there, and they are gone
+
+
+async def test_it_names_a_live_lock_of_another_computer_in_the_restore_dialog_and_leaves_it(
+    user: UIUser, team: Team, tmp_path: Path, data_dir: Path
+) -> None:
+    arrange(team, tasks=1)
+    add_target(team.alice, tmp_path / 'usb')
+    assert runs.back_up(actor=team.alice, registry=current_registry(), target='usb').status == 'ok'
+    repository = repository_of()
+    unshare = shutil.which('unshare')
+    probe = subprocess.run([unshare or 'unshare', '-u', 'true'], capture_output=True, check=False)
+    if unshare is None or probe.returncode != 0:
+        pytest.skip('needs `unshare -u` (root) to run restic under another host name')
+    other = hold_a_lock(
+        repository, ['key', 'passwd'], (unshare, '-u', 'sh', '-c', 'hostname other-box && exec "$0" "$@"')
+    )
+    try:
+        await user.open(sign_in_url('alice', next_path=PATH))
+        user.find(marker='restore-usb').click()
+        await wait_for(
+            lambda: user.notify.contains('on the computer "other-box"'),
+            lambda: f'the live lock is not named: {user.notify.messages}',
+        )
+        await user.should_not_see(marker='restore-confirm')
+        assert len(locks(repository)) == 1, 'the live lock stays'
+    finally:
+        other.kill()
+        other.wait()
+    assert count(Run, Run.kind == 'restore') == 0
+    assert not list(data_dir.glob('before-restore-*'))
+
+
+async def test_it_runs_every_restic_of_the_restore_dialog_off_the_event_loop(
+    user: UIUser, team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arrange(team, tasks=1)
+    add_target(team.alice, tmp_path / 'usb')
+    assert runs.back_up(actor=team.alice, registry=current_registry(), target='usb').status == 'ok'
+    on_loop: list[list[str]] = []
+    off_loop: list[list[str]] = []
+    real_run = Repository.run
+
+    def watched(self: Repository, args: Any, **kwargs: Any) -> str:
+        try:
+            asyncio.get_running_loop()  # only the event loop's own thread has one
+        except RuntimeError:
+            off_loop.append(list(args))
+        else:
+            on_loop.append(list(args))
+        return real_run(self, args, **kwargs)
+
+    monkeypatch.setattr(Repository, 'run', watched)
+    await user.open(sign_in_url('alice', next_path=PATH))
+
+    await restore_from_the_dialog(user)
+
+    # Each restic call of the pre-check blocked every page of every user while it ran on the loop.
+    assert on_loop == [], f'restic ran on the event loop: {on_loop}'
+    ran = [' '.join(args) for args in off_loop]
+    assert ran.count('unlock') >= 3 and 'list snapshots' in ran, ran  # the dialog, the pre-check, the restore
 
 
 # ---- who may --------------------------------------------------------------------------------------------------
