@@ -116,14 +116,9 @@ def sh(argv: list[str], timeout: float = 300, **kwargs: object) -> subprocess.Co
 
 @contextmanager
 def mounted(raw: Path, mount_point: Path, *, read_only: bool) -> Iterator[Path]:
-    """The disk copy's root partition mounted, through the build's own loop device helper."""
-    with image.loop_device(raw) as device:
-        mount_point.mkdir(exist_ok=True)
-        sh(['mount', *(['-o', 'ro'] if read_only else []), f'{device}p1', str(mount_point)])
-        try:
-            yield mount_point
-        finally:
-            sh(['umount', str(mount_point)])
+    """The disk copy's root partition mounted, through the build's own helper (by offset, no partition nodes)."""
+    with image.mounted_root(raw, mount_point, read_only=read_only) as root:
+        yield root
 
 
 @pytest.fixture(scope='module')
