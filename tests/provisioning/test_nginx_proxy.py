@@ -11,6 +11,7 @@ import datetime
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -182,27 +183,84 @@ def test_it_binds_the_sign_in_ticket_to_the_true_address(stack: Stack) -> None:
         assert 'enclave_session' in client.cookies
 
 
+def first_answer(stack: Stack, method: str, path: str, length: int) -> str:
+    """nginx's first status line for a request announcing a body of `length` bytes with `Expect: 100-continue`:
+    "413" when the location's limit refuses it, "100" when nginx would pass the body on (none is sent, so the
+    answer does not depend on when the app stops reading)."""
+    port = int(stack.https.rsplit(':', 1)[1])
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the test's own certificate
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as raw, context.wrap_socket(raw) as tls:
+        tls.sendall(
+            f'{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/octet-stream\r\n'
+            f'Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n'.encode()
+        )
+        status_line = tls.recv(4096).split(b'\r\n', 1)[0].decode()
+    return status_line.split(' ')[1]
+
+
 @pytest.mark.parametrize(
-    ('method', 'path', 'size_mib', 'too_large'),
+    ('method', 'path', 'size_mib', 'answer'),
     [
-        ('POST', '/api/v1/projects', 2, True),  # pages and the API: 1 MiB
-        ('POST', '/login', 2, True),
-        ('PUT', '/api/v1/tasks/1/attachments?filename=a.bin', 2, False),  # uploads: the app's max_upload_mb
-        ('POST', '/api/v1/tasks/1/attachments', 30, False),
-        ('POST', '/api/v1/projects/1/import/preview', 2, False),  # CSV import: 20 MiB
-        ('POST', '/api/v1/projects/1/import', 22, True),
-        ('POST', '/_nicegui/client/abc/upload/1', 22, True),
+        ('POST', '/api/v1/projects', 2, '413'),  # pages and the API: 1 MiB
+        ('POST', '/login', 2, '413'),
+        ('PATCH', '/api/v1/tasks/1', 2, '413'),
+        ('PUT', '/api/v1/tasks/1/attachments?filename=a.bin', 2048, '100'),  # uploads: the app's max_upload_mb
+        ('POST', '/api/v1/tasks/1/attachments', 2048, '100'),
+        ('POST', '/api/v1/tasks/1/attachments', 2050, '413'),
+        ('POST', '/api/v1/projects/1/import/preview', 20, '100'),  # CSV import: 20 MiB
+        ('POST', '/api/v1/projects/1/import', 22, '413'),
+        ('POST', '/_nicegui/client/abc/upload/1', 20, '100'),
+        ('POST', '/_nicegui/client/abc/upload/1', 22, '413'),
     ],
 )
 def test_it_limits_request_bodies_per_location(
-    stack: Stack, method: str, path: str, size_mib: int, too_large: bool
+    stack: Stack, method: str, path: str, size_mib: int, answer: str
 ) -> None:
-    body = b'x' * (size_mib * 1024 * 1024)
+    assert first_answer(stack, method, path, size_mib * 1024 * 1024) == answer
+
+
+def test_it_answers_413_from_nginx_for_a_body_sent_over_the_limit(stack: Stack) -> None:
     with stack.client() as client:
-        answer = client.request(method, path, content=body, headers={'Content-Type': 'application/octet-stream'})
-    if too_large:
-        assert answer.status_code == 413, answer.text[:300]
-        assert 'nginx' in answer.text  # nginx's own page: the app never saw the body
-    else:
-        # Through to the app, which turns the stranger away (no credentials) instead of nginx answering 413.
-        assert answer.status_code in (401, 403), (answer.status_code, answer.text[:300])
+        answer = client.post('/api/v1/projects', content=b'x' * (2 * 1024 * 1024))
+    assert answer.status_code == 413
+    assert 'nginx' in answer.text  # nginx's own page: the app never saw the body
+
+
+def test_it_throttles_and_audits_a_failed_sign_in_by_the_true_address(stack: Stack, tmp_path: Path) -> None:
+    """Chromium signs in wrongly through nginx, sending a forged X-Forwarded-For with every request (pages and the
+    websocket): the failure counts against 127.0.0.1 and the audit log says 127.0.0.1."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.keys import Keys
+
+    from appliance.db import get_database
+    from appliance.models import LoginFailure
+    from tests.e2e.conftest import CHROME_ARGS, CHROMEDRIVER, CHROMIUM, Page
+
+    assert os.access(CHROMIUM, os.X_OK), f'needs {CHROMIUM}: make test-system-deps installs it'
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in [*CHROME_ARGS, '--ignore-certificate-errors', f'--user-data-dir={tmp_path / "profile"}']:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.execute_cdp_cmd('Network.enable', {})
+        driver.execute_cdp_cmd('Network.setExtraHTTPHeaders', {'headers': {'X-Forwarded-For': FORGED}})
+        page = Page(driver, stack.https)
+        page.open('/login')
+        page.type_into('Username', 'mallory')
+        page.type_into('Password', 'not the password').send_keys(Keys.ENTER)
+
+        def failures() -> dict[str, int]:
+            with livesrv.server_database(stack.app.data_dir), get_database().session() as session:
+                return {row.key: row.failures for row in session.scalars(select(LoginFailure))}
+
+        page.wait(lambda _d: 'user:mallory' in failures(), 'the failed sign-in was not counted')
+    finally:
+        driver.quit()
+    counted = failures()
+    assert counted.get('ip:127.0.0.1', 0) >= 1
+    assert f'ip:{FORGED}' not in counted
+    assert audit_rows(stack.app.data_dir, 'login.failure')[-1] == ('user:mallory', '127.0.0.1')
