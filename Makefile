@@ -33,9 +33,12 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 system-deps:
 	@scripts/apt-ensure.sh python3-venv:/usr/lib/python3*/ensurepip restic:/usr/bin/restic
 
-# ... and the browser the end-to-end tests drive.
+# ... and the browser the end-to-end tests drive; nginx for the proxy tests; GRUB's tools, sfdisk and qemu for the
+# image's boot loader checked on a small disk.
 test-system-deps: system-deps
-	@scripts/apt-ensure.sh chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver openssh-server:/usr/sbin/sshd
+	@scripts/apt-ensure.sh chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver openssh-server:/usr/sbin/sshd \
+		nginx:/usr/sbin/nginx grub-pc-bin:/usr/lib/grub/i386-pc/boot.img grub-common:/usr/bin/grub-mkimage \
+		fdisk:/usr/sbin/sfdisk qemu-system-x86:/usr/bin/qemu-system-x86_64
 
 test: test-system-deps $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
@@ -75,7 +78,7 @@ bundle-test: $(STAMP)
 # SHA256SUMS. Without RELEASE_KEY the bundle inside is signed with the test key (a build for tests only).
 IMAGE_KEY = $(or $(RELEASE_KEY),tests/provisioning/keys/TEST-ONLY-release-private.pem)
 IMAGE_TOOLS = debootstrap:/usr/sbin/debootstrap mmdebstrap:/usr/bin/mmdebstrap qemu-utils:/usr/bin/qemu-img \
-	grub-pc-bin:/usr/lib/grub/i386-pc/boot.img grub2-common:/usr/sbin/grub-install fdisk:/usr/sbin/sfdisk
+	grub-pc-bin:/usr/lib/grub/i386-pc/boot.img grub-common:/usr/bin/grub-mkimage fdisk:/usr/sbin/sfdisk
 image: $(STAMP)
 	@scripts/apt-ensure.sh $(IMAGE_TOOLS)
 	$(BIN)/python -m provisioning.image --signing-key $(IMAGE_KEY)

@@ -22,6 +22,7 @@ from appliance.ui import pages_admin, pages_auth, pages_home, pages_notification
 from appliance.web import sessions
 from appliance.web.failures import FailureMiddleware
 from appliance.web.maintenance import MaintenanceMiddleware
+from appliance.web.proxy import TrustedProxyMiddleware
 from appliance.web.security import SecurityMiddleware
 
 log = logging.getLogger('enclave')
@@ -56,6 +57,8 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     app.add_middleware(FailureMiddleware)
     app.add_middleware(MaintenanceMiddleware)
     app.add_middleware(SecurityMiddleware, https=settings.https)
+    # Outermost, so that everything below sees the client's own address: forwarded headers only from the proxy.
+    app.add_middleware(TrustedProxyMiddleware, socket=bool(settings.socket), trusted=settings.trusted_proxies)
     api_errors.install(app)
     # FastAPI wraps the app's lifespan around each included router's (ours have none). Keep NiceGUI's as it is,
     # or every build in one process (each UI test builds the app again) nests it one level deeper.
@@ -85,11 +88,12 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
 
 def run_kwargs(settings: Settings) -> dict[str, object]:
     """Arguments for ui.run shared by `enclave serve` and the tests."""
-    listen: dict[str, object] = {'host': settings.host, 'port': settings.port}
+    # uvicorn's proxy headers are off: TrustedProxyMiddleware believes them only from the proxy (appliance.web.proxy).
+    listen: dict[str, object] = {'host': settings.host, 'port': settings.port, 'proxy_headers': False}
     if settings.socket:
         # Only the local proxy connects to the socket; uvicorn makes it 0666, like a loopback port. The host stays a
         # loopback address: with 0.0.0.0 NiceGUI would list the box's interfaces over netlink, which the unit denies.
-        listen = {'host': '127.0.0.1', 'port': settings.port, 'uds': settings.socket, 'forwarded_allow_ips': '*'}
+        listen = {'host': '127.0.0.1', 'port': settings.port, 'uds': settings.socket, 'proxy_headers': False}
     return {
         **listen,
         'title': 'Enclave',

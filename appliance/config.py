@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import pwd
 import re
@@ -66,6 +67,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     # A Unix socket to listen on instead of host:port (the appliance: nginx proxies to /run/enclave/app.sock).
     socket: str = ''
+    # Proxies whose X-Forwarded-For/-Proto are believed on TCP (addresses or networks); the socket's peer always is.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ['127.0.0.1', '::1'])
     # The local CA's certificate that the setup wizard offers for download (the appliance: /etc/enclave/tls/ca.crt).
     ca_certificate: str = ''
     # nginx's certificate, which Maintenance → Certificate shows and asks the root side to replace (the appliance:
@@ -85,6 +88,18 @@ class Settings(BaseSettings):
     default_language: str = 'en'
     scheduler_enabled: bool = True
     log_level: str = 'INFO'
+
+    @field_validator('trusted_proxies')
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as error:
+                raise ValueError(
+                    f'trusted_proxies: "{entry}" is not an IP address or network (e.g. 10.0.0.5)'
+                ) from error
+        return value
 
     @field_validator('default_language')
     @classmethod

@@ -2,7 +2,7 @@
 
 The bundle is one tarball, `dist/enclave-<version>-bundle.tar`, holding a folder `enclave-<version>/` with:
 - `wheels/`: the app's wheel and a wheel of every locked dependency for Debian 12 / CPython 3.11 / x86_64
-  (downloaded with `--require-hashes` against requirements.lock);
+  (downloaded with `--no-deps --require-hashes` against requirements.lock, then checked to be complete);
 - `debs/`: the Debian packages a minimal Debian 12 root lacks for Enclave (python3-venv, restic, nginx, ...), with
   everything they depend on, computed against that root's dpkg status (`--debs-from`: a debootstrap'd root);
 - `systemd/`, `provisioning/` (first boot, nginx), `install.sh`, `VERSION`, `README.md`;
@@ -14,6 +14,7 @@ The vendor's signing key is kept outside the repository; the tests sign with the
 from __future__ import annotations
 
 import argparse
+import email.parser
 import hashlib
 import os
 import shutil
@@ -22,10 +23,14 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
 DEBS = ('python3', 'python3-venv', 'restic', 'nginx', 'openssl', 'nftables', 'openssh-client', 'ca-certificates')
@@ -56,17 +61,84 @@ def run(argv: list[str], *, timeout: float, **kwargs: object) -> subprocess.Comp
     return done  # type: ignore[no-any-return]
 
 
-def wheels(target: Path) -> None:
-    """The app's wheel and every locked dependency's, for CPython 3.11 on x86_64 Linux."""
+def download_argv(lock: Path, target: Path) -> list[str]:
+    """`pip download` of exactly what the lock pins: `--no-deps`, so that pip never resolves a dependency against
+    what the index holds today (an extra such as nicegui's `uvicorn[standard]` would otherwise reach for a
+    release newer than the lock, and `--require-hashes` refuses it); `check_complete` then proves the lock whole."""
+    platforms = [arg for platform in PLATFORMS for arg in ('--platform', platform)]
+    return [
+        sys.executable, '-m', 'pip', 'download', '--quiet', '--disable-pip-version-check', '--no-deps',
+        '--only-binary=:all:', *platforms, '--python-version', '3.11', '--implementation', 'cp',
+        '--require-hashes', '-r', str(lock), '-d', str(target),
+    ]  # fmt: skip
+
+
+def wheels(target: Path, lock: Path = REPO / 'requirements.lock', index: tuple[str, ...] = ()) -> None:
+    """The app's wheel and every locked dependency's, for CPython 3.11 on x86_64 Linux, and nothing the lock does not
+    pin. `index`: extra pip options (the tests point pip at a local folder of wheels)."""
     target.mkdir(parents=True)
     pip = [sys.executable, '-m', 'pip']
     run([*pip, 'wheel', '--quiet', '--no-deps', '--wheel-dir', str(target), str(REPO)], timeout=900)
-    platforms = [arg for platform in PLATFORMS for arg in ('--platform', platform)]
-    run(
-        [*pip, 'download', '--quiet', '--only-binary=:all:', *platforms, '--python-version', '3.11',
-         '--implementation', 'cp', '--require-hashes', '-r', str(REPO / 'requirements.lock'), '-d', str(target)],
-        timeout=1800,
-    )  # fmt: skip
+    run([*download_argv(lock, target), *index], timeout=1800)
+    check_complete(target, lock)
+
+
+# The target the wheels are for: Debian 12's CPython 3.11 on x86_64 (environment markers are evaluated for it).
+TARGET_ENVIRONMENT = {
+    'implementation_name': 'cpython', 'implementation_version': '3.11.2', 'os_name': 'posix',
+    'platform_machine': 'x86_64', 'platform_python_implementation': 'CPython', 'platform_release': '',
+    'platform_system': 'Linux', 'platform_version': '', 'python_full_version': '3.11.2', 'python_version': '3.11',
+    'sys_platform': 'linux',
+}  # fmt: skip
+
+
+def _requires(wheel: Path) -> list[str]:
+    """The Requires-Dist lines of a wheel's METADATA."""
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.count('/') == 1 and n.endswith('.dist-info/METADATA')]
+        metadata = email.parser.HeaderParser().parsestr(archive.read(name).decode())
+    return metadata.get_all('Requires-Dist') or []
+
+
+def check_complete(folder: Path, lock: Path, root: str = 'enclave') -> None:
+    """Stop the build with a sentence unless the wheels in `folder` (downloaded with --no-deps) hold everything the
+    app needs on the target, at the versions asked for: the dependency graph is walked from the app's own wheel,
+    extras included, with the environment markers of the target (`root`: the project the walk starts from)."""
+    found: dict[str, tuple[Version, Path]] = {}
+    for wheel in folder.glob('*.whl'):
+        name, wheel_version, _, _ = parse_wheel_filename(wheel.name)
+        found[name] = (wheel_version, wheel)
+    problems: list[str] = []
+    todo: list[tuple[NormalizedName, frozenset[str]]] = [(canonicalize_name(root), frozenset())]
+    done: set[tuple[NormalizedName, frozenset[str]]] = set()
+    while todo:
+        needer, extras = todo.pop()
+        if (needer, extras) in done:
+            continue
+        done.add((needer, extras))
+        if needer not in found:
+            raise SystemExit(f'{folder} has no wheel of {root}: build it first')
+        for line in _requires(found[needer][1]):
+            requirement = Requirement(line)
+            wanted = requirement.marker is None or any(
+                requirement.marker.evaluate({**TARGET_ENVIRONMENT, 'extra': extra}) for extra in {'', *extras}
+            )
+            if not wanted:
+                continue
+            name = canonicalize_name(requirement.name)
+            if name not in found:
+                problems.append(f'{requirement.name} (required by {needer}: {line})')
+                continue
+            if not requirement.specifier.contains(found[name][0], prereleases=True):
+                problems.append(f"{requirement.name} {found[name][0]} does not satisfy {needer}'s {line}")
+                continue
+            todo.append((name, frozenset(requirement.extras)))
+    if problems:
+        raise SystemExit(
+            f'{lock.name} is incomplete, so the build would not be reproducible from it: '
+            + '; '.join(sorted(set(problems)))
+            + f'. Regenerate it with `make lock`, check the difference and commit {lock.name}.'
+        )
 
 
 def debs(target: Path, root: Path) -> None:

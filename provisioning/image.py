@@ -11,7 +11,9 @@ The root is made by mmdebstrap from Debian 12 packages only (the Debian mirror i
 build). The app goes in the way a customer's server gets it: the bundle's signed `install.sh` runs in the root, so
 every image build proves the bundle. `provisioning/appliance/setup.sh` then makes it an appliance (network,
 firewall, console screen, no passwords, no host keys or machine id baked in). The disk is one MBR partition (ext4,
-filled with `mkfs.ext4 -d`), GRUB for BIOS with a static grub.cfg that finds the root by its filesystem UUID.
+filled with `mkfs.ext4 -d` at its offset in the disk file), GRUB for BIOS written into the MBR and the gap before
+the partition by `install_boot_loader` (as grub-bios-setup does, but with no loop device to probe), with a static
+grub.cfg that finds the root by its filesystem UUID.
 Every step has a time limit; the build log names the step that failed.
 """
 
@@ -75,20 +77,96 @@ def make_root(root: Path, bundle_tar: Path, root_uuid: str, mirrors: tuple[str, 
     )  # fmt: skip
 
 
+GRUB_DIR = Path('/usr/lib/grub/i386-pc')
+# What core.img must hold to find /boot/grub by itself: the BIOS disk driver, the MBR partition map, ext4 and the
+# UUID search; everything else (normal, linux, ...) it loads from /boot/grub/i386-pc on the root.
+GRUB_CORE_MODULES = ('biosdisk', 'part_msdos', 'ext2', 'search_fs_uuid')
+SECTOR = 512
+# boot.img's fields that grub-bios-setup patches (grub-core/boot/i386/pc/boot.S, include/grub/i386/pc/boot.h).
+BOOT_KERNEL_SECTOR = 0x5C  # 64-bit LBA of core.img's first sector
+BOOT_DRIVE = 0x64  # 0xFF: use the drive the BIOS booted from
+BOOT_DRIVE_CHECK = 0x66  # a jump that hard disks replace with two NOPs
+BOOT_CODE_END = 0x1B8  # boot code ends here; the disk signature and partition table follow
+# core.img's first sector (diskboot.img) ends with a blocklist {u64 start, u16 sectors, u16 segment} read upwards.
+BLOCKLIST = SECTOR - 12
+CORE_SEGMENT = 0x820  # where diskboot loads the rest: GRUB_BOOT_I386_PC_KERNEL_SEG + one sector
+
+
+def make_core_image(root_uuid: str, target: Path, grub_dir: Path = GRUB_DIR) -> Path:
+    """GRUB's core.img for BIOS, with an early config that finds the root filesystem by its UUID and takes
+    /boot/grub there as its prefix (what grub-install embeds when it cannot name a BIOS drive)."""
+    early = target.with_suffix('.cfg')
+    early.write_text(f'search.fs_uuid {root_uuid} root\nset prefix=($root)/boot/grub\n')
+    run(
+        ['grub-mkimage', '-O', 'i386-pc', '-d', str(grub_dir), '-c', str(early), '-p', '/boot/grub',
+         '-o', str(target), *GRUB_CORE_MODULES],
+        timeout=120,
+    )  # fmt: skip
+    return target
+
+
+def install_boot_loader(raw: Path, core_img: Path, grub_dir: Path = GRUB_DIR) -> None:
+    """Write GRUB into a disk file the way grub-bios-setup embeds it, without asking the host how it names disks:
+    boot.img's code into the MBR (the partition table kept), core.img into the gap before the first partition
+    (sector 1 on), boot.img pointed at sector 1 and diskboot's blocklist at the rest of core.img."""
+    boot = bytearray((grub_dir / 'boot.img').read_bytes())
+    core = bytearray(core_img.read_bytes())
+    if len(boot) != SECTOR:
+        raise SystemExit(f'{grub_dir / "boot.img"} is not one sector: reinstall the Debian package grub-pc-bin')
+    core += bytes(-len(core) % SECTOR)
+    sectors = len(core) // SECTOR
+    with raw.open('r+b') as disk:
+        mbr = bytearray(disk.read(SECTOR))
+        if mbr[510:512] != b'\x55\xaa':
+            raise SystemExit(f'{raw} has no MBR partition table: partition it before installing the boot loader')
+        starts = [
+            int.from_bytes(mbr[entry + 8 : entry + 12], 'little')
+            for entry in range(0x1BE, 0x1FE, 16)
+            if mbr[entry + 4] != 0
+        ]
+        if not starts or 1 + sectors > min(starts):
+            raise SystemExit(f'core.img ({sectors} sectors) does not fit before the first partition of {raw}')
+        # grub-bios-setup: the blocklist names sectors 2.. (sector 1 is diskboot itself, which boot.img loads),
+        # loaded at segment 0x820; the entry below it stays zero as the terminator.
+        if core[BLOCKLIST - 12 : BLOCKLIST] != bytes(12):
+            raise SystemExit(f'{core_img} has no blocklist terminator: was it made by grub-mkimage -O i386-pc?')
+        core[BLOCKLIST : BLOCKLIST + 12] = (
+            (2).to_bytes(8, 'little') + (sectors - 1).to_bytes(2, 'little') + CORE_SEGMENT.to_bytes(2, 'little')
+        )
+        boot[BOOT_KERNEL_SECTOR : BOOT_KERNEL_SECTOR + 8] = (1).to_bytes(8, 'little')
+        boot[BOOT_DRIVE] = 0xFF
+        boot[BOOT_DRIVE_CHECK : BOOT_DRIVE_CHECK + 2] = b'\x90\x90'
+        mbr[:BOOT_CODE_END] = boot[:BOOT_CODE_END]
+        disk.seek(0)
+        disk.write(mbr)
+        disk.write(core)
+
+
+def copy_grub_modules(root: Path, grub_dir: Path = GRUB_DIR) -> None:
+    """GRUB's modules where core.img's prefix points ($root/boot/grub/i386-pc), as grub-install copies them."""
+    target = root / 'boot' / 'grub' / 'i386-pc'
+    target.mkdir(parents=True, exist_ok=True)
+    for path in grub_dir.iterdir():
+        if path.suffix in ('.mod', '.lst'):
+            shutil.copy2(path, target / path.name)
+
+
 @contextmanager
-def loop_device(raw: Path) -> Iterator[str]:
-    """The disk file as a loop device with its partition nodes (`partx -a`; `losetup -P` makes none here)."""
-    device = run(['losetup', '--find', '--show', str(raw)], timeout=60).stdout.strip()
+def mounted_root(raw: Path, mount_point: Path, *, read_only: bool) -> Iterator[Path]:
+    """The disk file's root partition mounted by its offset (a loop device without partition nodes, so nothing
+    depends on how the host probes loop partitions)."""
+    options = f'loop,offset={PARTITION_START}' + (',ro' if read_only else '')
+    mount_point.mkdir(exist_ok=True)
+    run(['mount', '-o', options, str(raw), str(mount_point)], timeout=60)
     try:
-        run(['partx', '-a', device], timeout=60)
-        yield device
+        yield mount_point
     finally:
-        for undo in (['partx', '-d', device], ['losetup', '-d', device]):
-            subprocess.run(undo, capture_output=True, check=False, timeout=60)  # noqa: S603 - best effort, our device
+        run(['umount', str(mount_point)], timeout=120)
 
 
 def make_disk(root: Path, raw: Path, root_uuid: str) -> None:
-    """A sparse raw disk: an MBR, one bootable ext4 partition holding the root, GRUB in the MBR gap."""
+    """A sparse raw disk: an MBR, one bootable ext4 partition holding the root, GRUB in the MBR gap. All of it is
+    written into the file itself (mkfs.ext4 at the partition's offset, GRUB's images at theirs): no loop device."""
     with raw.open('wb') as handle:
         handle.truncate(DISK_BYTES)
     run(
@@ -96,18 +174,14 @@ def make_disk(root: Path, raw: Path, root_uuid: str) -> None:
         timeout=60,
         input=f'label: dos\nstart={PARTITION_START // 512}, type=83, bootable\n',
     )
-    with loop_device(raw) as device, tempfile.TemporaryDirectory() as mount_point:
-        partition = f'{device}p1'
-        run(['mkfs.ext4', '-q', '-F', '-L', 'enclave', '-U', root_uuid, '-d', str(root), partition], timeout=900)
-        run(['mount', partition, mount_point], timeout=60)
-        try:
-            run(
-                ['grub-install', '--target=i386-pc', f'--boot-directory={mount_point}/boot', '--no-floppy',
-                 '--modules=part_msdos ext2 search_fs_uuid', device],
-                timeout=300,
-            )  # fmt: skip
-        finally:
-            run(['umount', mount_point], timeout=120)
+    copy_grub_modules(root)
+    size_kib = (DISK_BYTES - PARTITION_START) // 1024
+    run(
+        ['mkfs.ext4', '-q', '-F', '-L', 'enclave', '-U', root_uuid, '-d', str(root),
+         '-E', f'offset={PARTITION_START}', str(raw), f'{size_kib}k'],
+        timeout=900,
+    )  # fmt: skip
+    install_boot_loader(raw, make_core_image(root_uuid, raw.with_name('core.img')))
 
 
 def unmount_below(folder: Path) -> None:

@@ -59,6 +59,7 @@ class LiveServer:
     log_path: Path
     started_in: float = 0.0
     _log_handle: IO[bytes] | None = field(default=None, repr=False)
+    socket: Path | None = None  # listening on this Unix socket instead of the port (as behind the appliance's nginx)
 
     @property
     def url(self) -> str:
@@ -129,12 +130,14 @@ def start_server(
     timeout: float = START_TIMEOUT,
     network_audit: bool = False,
     env: dict[str, str] | None = None,
+    socket: Path | None = None,
 ) -> LiveServer:
     """Start the server and wait until /healthz says ok; raise RuntimeError with the server's log otherwise.
 
     With `network_audit`, the server runs under `python -m tests.livesrv`, which installs `install_network_audit`
     and then runs `appliance.main` exactly as `-m` would: every attempt to reach another host is logged.
-    `env` overrides `server_env` (e.g. ENCLAVE_SCHEDULER_ENABLED=true).
+    `env` overrides `server_env` (e.g. ENCLAVE_SCHEDULER_ENABLED=true). With `socket`, the server listens on that
+    Unix socket only (ENCLAVE_SOCKET), as the appliance's app does behind nginx.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -144,12 +147,14 @@ def start_server(
     process = subprocess.Popen(
         [sys.executable, '-m', 'tests.livesrv' if network_audit else 'appliance.main'],
         cwd=REPO,
-        env={**server_env(data_dir, port), **(env or {})},
+        env={**server_env(data_dir, port), **({'ENCLAVE_SOCKET': str(socket)} if socket else {}), **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
-    server = LiveServer(data_dir=data_dir, port=port, process=process, log_path=log_path, _log_handle=handle)
+    server = LiveServer(
+        data_dir=data_dir, port=port, process=process, log_path=log_path, _log_handle=handle, socket=socket
+    )
     try:
         _wait_until_healthy(server, began + timeout)
     except BaseException:
@@ -161,7 +166,8 @@ def start_server(
 
 def _wait_until_healthy(server: LiveServer, deadline: float) -> None:
     last_error = 'no answer yet'
-    with http_client(server.url, timeout=2.0) as client:
+    transport = httpx.HTTPTransport(uds=str(server.socket)) if server.socket else None
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=2.0, transport=transport) as client:
         while time.monotonic() < deadline:
             if not server.alive():
                 raise RuntimeError(

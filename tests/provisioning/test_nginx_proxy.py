@@ -1,0 +1,266 @@
+"""The appliance's nginx site in front of the real app on its Unix socket (issue 11, items 7 and 8).
+
+The shipped provisioning/nginx/enclave.conf runs under the Debian nginx on loopback ports, with a throwaway
+certificate, proxying to a real Enclave listening on a socket as in the appliance. A client that writes its own
+X-Forwarded-For is still known by its true address (the audit log, the sign-in ticket's address binding); request
+bodies over a location's limit get 413 from nginx, while the upload routes let larger bodies through."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from sqlalchemy import select
+
+from tests import livesrv
+
+SITE = livesrv.REPO / 'provisioning' / 'nginx' / 'enclave.conf'
+FORGED = '203.0.113.9'
+ADMIN = 'root-admin'
+PASSWORD = 'correct horse battery'
+
+
+def certificate(folder: Path) -> None:
+    """A self-signed certificate for 127.0.0.1, as server.crt/server.key and as the CA nginx serves at /ca.crt."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'enclave test')])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir()
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (folder / 'server.crt').write_bytes(pem)
+    (folder / 'ca.crt').write_bytes(pem)
+    (folder / 'server.key').write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
+def site(app_socket: Path, tls: Path, http_port: int, https_port: int) -> str:
+    """The shipped site, moved to loopback ports, this test's socket and certificate; nothing else changed."""
+    text = SITE.read_text()
+    moves = {
+        'listen 80 default_server;': f'listen 127.0.0.1:{http_port} default_server;',
+        'listen [::]:80 default_server;': '',
+        'listen 443 ssl http2 default_server;': f'listen 127.0.0.1:{https_port} ssl http2 default_server;',
+        'listen [::]:443 ssl http2 default_server;': '',
+        '/run/enclave/app.sock': str(app_socket),
+        '/etc/enclave/tls/': f'{tls}/',
+    }
+    for old, new in moves.items():
+        assert old in text, f'{SITE} no longer has {old!r}: update this test'
+        text = text.replace(old, new)
+    return text
+
+
+def main_conf(folder: Path) -> Path:
+    """nginx.conf around the site, everything under `folder` (as root the workers stay root to reach the socket)."""
+    temp = ''.join(
+        f'    {kind}_temp_path {folder / kind};\n' for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi')
+    )
+    user = 'user root root;\n' if os.geteuid() == 0 else ''
+    conf = folder / 'nginx.conf'
+    conf.write_text(
+        f'{user}worker_processes 1;\npid {folder / "nginx.pid"};\nerror_log {folder / "error.log"};\n'
+        f'events {{ worker_connections 64; }}\n'
+        f'http {{\n    access_log {folder / "access.log"};\n{temp}    include {folder / "site.conf"};\n}}\n'
+    )
+    return conf
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        assert process.poll() is None, 'nginx exited'
+        with socket.socket() as probe:
+            if probe.connect_ex(('127.0.0.1', port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f'nginx did not listen on {port} in time')
+
+
+@dataclass
+class Stack:
+    app: livesrv.LiveServer
+    https: str
+    folder: Path
+    nginx: list[str]
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.https, verify=False, trust_env=False, timeout=30)  # the test certificate
+
+
+@pytest.fixture(scope='module')
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    nginx = shutil.which('nginx') or '/usr/sbin/nginx'
+    assert Path(nginx).exists(), 'nginx is missing: make test-system-deps installs it (Debian package nginx)'
+    folder = tmp_path_factory.mktemp('nginx')
+    for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'):
+        (folder / kind).mkdir()
+    certificate(folder / 'tls')
+    app_socket = folder / 'app.sock'
+    http_port, https_port = livesrv.free_port(), livesrv.free_port()
+    (folder / 'site.conf').write_text(site(app_socket, folder / 'tls', http_port, https_port))
+    argv = [nginx, '-p', str(folder), '-c', str(main_conf(folder)), '-e', str(folder / 'error.log')]
+    app = livesrv.start_server(tmp_path_factory.mktemp('data'), socket=app_socket, timeout=120)
+    try:
+        livesrv.complete_setup(
+            app.data_dir, org_name='Proxy Co', username=ADMIN, display_name='Admin', password=PASSWORD
+        )
+        with subprocess.Popen([*argv, '-g', 'daemon off;'], stderr=subprocess.DEVNULL) as proxy:
+            try:
+                wait_for_port(https_port, proxy, time.monotonic() + 30)
+                yield Stack(app=app, https=f'https://127.0.0.1:{https_port}', folder=folder, nginx=argv)
+            finally:
+                proxy.terminate()
+                proxy.wait(timeout=30)
+    finally:
+        app.stop()
+
+
+def audit_rows(data_dir: Path, action: str) -> list[tuple[str, str]]:
+    from appliance.db import get_database
+    from appliance.models import AuditEvent
+
+    with livesrv.server_database(data_dir), get_database().session() as session:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        return [(row.target, row.ip) for row in rows]
+
+
+def test_it_ships_a_site_that_nginx_accepts(stack: Stack) -> None:
+    checked = subprocess.run([*stack.nginx, '-t'], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert 'syntax is ok' in checked.stderr
+
+
+def test_it_records_the_true_address_when_a_client_forges_x_forwarded_for(stack: Stack) -> None:
+    token = livesrv.create_api_token(stack.app.data_dir, username=ADMIN)
+    forged = {'X-Forwarded-For': FORGED, 'X-Real-IP': FORGED, 'Authorization': f'Bearer {token}'}
+    with stack.client() as client:
+        made = client.post('/api/v1/projects', json={'name': 'Forged', 'key': 'FRG'}, headers=forged)
+    assert made.status_code == 201, made.text
+    assert audit_rows(stack.app.data_dir, 'project.created')[-1] == (f'project:{made.json()["id"]}', '127.0.0.1')
+
+
+def test_it_binds_the_sign_in_ticket_to_the_true_address(stack: Stack) -> None:
+    from appliance.db import get_database
+    from appliance.services import auth
+
+    # A ticket made for another address (as a forged header would have made it) does not work from here ...
+    with livesrv.server_database(stack.app.data_dir), get_database().session() as session:
+        elsewhere = auth.authenticate(session=session, username=ADMIN, password=PASSWORD, ip=FORGED)
+    with stack.client() as client:
+        refused = client.get(f'/auth/session?ticket={quote(elsewhere)}', headers={'X-Forwarded-For': FORGED})
+        assert refused.status_code == 303 and refused.headers['location'] == '/login?expired=1'
+        assert 'enclave_session' not in client.cookies
+    # ... and one made for this client's address works whatever the client claims to be.
+    here = livesrv.login_ticket(stack.app.data_dir, username=ADMIN, password=PASSWORD)
+    with stack.client() as client:
+        taken = client.get(f'/auth/session?ticket={quote(here)}', headers={'X-Forwarded-For': '198.51.100.1'})
+        assert taken.status_code == 303 and taken.headers['location'] == '/'
+        assert 'enclave_session' in client.cookies
+
+
+def first_answer(stack: Stack, method: str, path: str, length: int) -> str:
+    """nginx's first status line for a request announcing a body of `length` bytes with `Expect: 100-continue`:
+    "413" when the location's limit refuses it, "100" when nginx would pass the body on (none is sent, so the
+    answer does not depend on when the app stops reading)."""
+    port = int(stack.https.rsplit(':', 1)[1])
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the test's own certificate
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as raw, context.wrap_socket(raw) as tls:
+        tls.sendall(
+            f'{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/octet-stream\r\n'
+            f'Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n'.encode()
+        )
+        status_line = tls.recv(4096).split(b'\r\n', 1)[0].decode()
+    return status_line.split(' ')[1]
+
+
+@pytest.mark.parametrize(
+    ('method', 'path', 'size_mib', 'answer'),
+    [
+        ('POST', '/api/v1/projects', 2, '413'),  # pages and the API: 1 MiB
+        ('POST', '/login', 2, '413'),
+        ('PATCH', '/api/v1/tasks/1', 2, '413'),
+        ('PUT', '/api/v1/tasks/1/attachments?filename=a.bin', 2048, '100'),  # uploads: the app's max_upload_mb
+        ('POST', '/api/v1/tasks/1/attachments', 2048, '100'),
+        ('POST', '/api/v1/tasks/1/attachments', 2050, '413'),
+        ('POST', '/api/v1/projects/1/import/preview', 20, '100'),  # CSV import: 20 MiB
+        ('POST', '/api/v1/projects/1/import', 22, '413'),
+        ('POST', '/_nicegui/client/abc/upload/1', 20, '100'),
+        ('POST', '/_nicegui/client/abc/upload/1', 22, '413'),
+    ],
+)
+def test_it_limits_request_bodies_per_location(
+    stack: Stack, method: str, path: str, size_mib: int, answer: str
+) -> None:
+    assert first_answer(stack, method, path, size_mib * 1024 * 1024) == answer
+
+
+def test_it_answers_413_from_nginx_for_a_body_sent_over_the_limit(stack: Stack) -> None:
+    with stack.client() as client:
+        answer = client.post('/api/v1/projects', content=b'x' * (2 * 1024 * 1024))
+    assert answer.status_code == 413
+    assert 'nginx' in answer.text  # nginx's own page: the app never saw the body
+
+
+def test_it_throttles_and_audits_a_failed_sign_in_by_the_true_address(stack: Stack, tmp_path: Path) -> None:
+    """Chromium signs in wrongly through nginx, sending a forged X-Forwarded-For with every request (pages and the
+    websocket): the failure counts against 127.0.0.1 and the audit log says 127.0.0.1."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.keys import Keys
+
+    from appliance.db import get_database
+    from appliance.models import LoginFailure
+    from tests.e2e.conftest import CHROME_ARGS, CHROMEDRIVER, CHROMIUM, Page
+
+    assert os.access(CHROMIUM, os.X_OK), f'needs {CHROMIUM}: make test-system-deps installs it'
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in [*CHROME_ARGS, '--ignore-certificate-errors', f'--user-data-dir={tmp_path / "profile"}']:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.execute_cdp_cmd('Network.enable', {})
+        driver.execute_cdp_cmd('Network.setExtraHTTPHeaders', {'headers': {'X-Forwarded-For': FORGED}})
+        page = Page(driver, stack.https)
+        page.open('/login')
+        page.type_into('Username', 'mallory')
+        page.type_into('Password', 'not the password').send_keys(Keys.ENTER)
+
+        def failures() -> dict[str, int]:
+            with livesrv.server_database(stack.app.data_dir), get_database().session() as session:
+                return {row.key: row.failures for row in session.scalars(select(LoginFailure))}
+
+        page.wait(lambda _d: 'user:mallory' in failures(), 'the failed sign-in was not counted')
+    finally:
+        driver.quit()
+    counted = failures()
+    assert counted.get('ip:127.0.0.1', 0) >= 1
+    assert f'ip:{FORGED}' not in counted
+    assert audit_rows(stack.app.data_dir, 'login.failure')[-1] == ('user:mallory', '127.0.0.1')
