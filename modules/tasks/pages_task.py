@@ -213,7 +213,7 @@ class TaskPage:
         field = (
             ui.input(label, value=value.isoformat() if value else '')
             .props('type=date dense outlined stack-label' + readonly)
-            .classes('grow')
+            .classes('grow basis-0 min-w-0')  # two share a row: without min-w-0 the date's own width pushes one out
         )
         saved = {'value': value}  # what the server has now: changing a date back to an earlier value saves too
 

@@ -116,6 +116,9 @@ def shot(page: Page, name: str) -> None:
 def test_bob_has_a_task_without_dates(live_server: LiveServer) -> None:
     complete_setup(live_server.data_dir, org_name='Acme', username='alice', display_name='Alice', password=PASSWORD)
     create_user(live_server.data_dir, admin='alice', username='bob', display_name='Bob', password=PASSWORD)
+    create_user(
+        live_server.data_dir, admin='alice', username='wang', display_name='王芳', password=PASSWORD, language='zh_CN'
+    )
     from appliance.db import get_database
     from appliance.modules import current_registry, load_modules
     from appliance.services import accounts
@@ -131,6 +134,11 @@ def test_bob_has_a_task_without_dates(live_server: LiveServer) -> None:
         project = projects.create_project(session=session, actor=bob, name='Launch', key='WEB')
         task = tasks.create_task(session=session, actor=bob, project_id=project.id, title='Budget')
         story['task_id'] = task.id
+        projects.add_member(session=session, actor=bob, project_id=project.id, username='wang')
+        other = tasks.create_task(
+            session=session, actor=bob, project_id=project.id, title='预算', due_date=date(2026, 12, 24)
+        )
+        story['zh_task_id'] = other.id
         story['project_id'] = project.id
 
 
@@ -139,11 +147,9 @@ def test_it_saves_a_due_date_typed_key_by_key_only_when_complete(page: Page, liv
     sign_in(page, 'bob')
     page.open(f'/tasks/{task_id}')
     date_input(page, 'Due')
-    print(page.driver.execute_script('return navigator.language'))
     before = updates(live_server, task_id)
     seen = type_date(page, live_server, 'Due', '03152027', task_id)
     shot(page, 'due_typed')
-    print(seen, date_input(page, 'Due').get_attribute('value'))
     tab_out(page, 'Due')
     wait_stored(page, live_server, task_id, (None, date(2027, 3, 15)))
     assert seen <= {(None, None), (None, date(2027, 3, 15))}, seen
@@ -157,9 +163,105 @@ def test_it_saves_a_changed_due_date_typed_over_the_old_one_only_when_complete(
     page.open(f'/tasks/{task_id}')
     before = updates(live_server, task_id)
     seen = type_date(page, live_server, 'Due', '04202028', task_id)
-    print(seen, date_input(page, 'Due').get_attribute('value'))
     shot(page, 'due_retyped')
     date_input(page, 'Due').send_keys(Keys.ENTER)
     wait_stored(page, live_server, task_id, (None, date(2028, 4, 20)))
     assert seen <= {(None, date(2027, 3, 15)), (None, date(2028, 4, 20))}, seen
     assert updates(live_server, task_id) - before == 1
+
+
+def test_it_saves_a_typed_start_date_and_shows_both_after_a_reload(page: Page, live_server: LiveServer) -> None:
+    task_id = story['task_id']
+    page.open(f'/tasks/{task_id}')  # fresh: the last save redraws the fields a moment after it is stored
+    seen = type_date(page, live_server, 'Start', '03012027', task_id)
+    tab_out(page, 'Start')
+    wait_stored(page, live_server, task_id, (date(2027, 3, 1), date(2028, 4, 20)))
+    assert seen == {(None, date(2028, 4, 20))}, seen
+    page.driver.refresh()
+    page.wait(lambda _d: date_input(page, 'Start').get_attribute('value') == '2027-03-01', 'start not shown')
+    assert date_input(page, 'Due').get_attribute('value') == '2028-04-20'
+
+
+def test_it_refuses_a_year_outside_the_range_with_a_message_and_keeps_the_date(
+    page: Page, live_server: LiveServer
+) -> None:
+    task_id = story['task_id']
+    page.open(f'/tasks/{task_id}')
+    before = updates(live_server, task_id)
+    type_date(page, live_server, 'Due', '01010002', task_id)
+    date_input(page, 'Due').send_keys(Keys.ENTER)
+    page.wait_for_text('.q-notification', 'The year 2 is not between 1900 and 2200')
+    time.sleep(0.5)  # the notification slides in
+    shot(page, 'bad_year')
+    assert stored(live_server, task_id) == (date(2027, 3, 1), date(2028, 4, 20))
+    assert updates(live_server, task_id) == before
+    page.wait(lambda _d: date_input(page, 'Due').get_attribute('value') == '2028-04-20', 'the stored date is not shown')
+
+
+def test_it_removes_a_cleared_due_date(page: Page, live_server: LiveServer) -> None:
+    task_id = story['task_id']
+    page.open(f'/tasks/{task_id}')
+    field = date_input(page, 'Due')
+    ActionChains(page.driver).move_to_element_with_offset(field, -field.size['width'] // 2 + 8, 0).click().perform()
+    for _ in range(3):  # a segment emptied by Backspace; Tab to the next one
+        field.send_keys(Keys.BACKSPACE, Keys.TAB)
+    tab_out(page, 'Due')
+    wait_stored(page, live_server, task_id, (date(2027, 3, 1), None))
+    page.driver.refresh()
+    page.wait(lambda _d: date_input(page, 'Start').get_attribute('value') == '2027-03-01', 'start not shown')
+    assert date_input(page, 'Due').get_attribute('value') == ''
+
+
+@pytest.fixture(scope='module')
+def chinese_phone(tmp_path_factory: pytest.TempPathFactory, live_server: LiveServer) -> Iterator[Page]:
+    """A second Chromium, in Chinese (its date fields read year/month/day), at a phone's width."""
+    profile = tmp_path_factory.mktemp('chromium-zh')
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    arguments = [a for a in CHROME_ARGS if not a.startswith(('--lang=', '--window-size='))]
+    for argument in [*arguments, '--lang=zh-CN', '--window-size=390,844', f'--user-data-dir={profile}']:
+        options.add_argument(argument)
+    options.add_experimental_option('prefs', {'intl.accept_languages': 'zh-CN,zh'})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # Headless Chromium's window is at least 500 px wide: emulate the phone's screen instead.
+    metrics = {'width': 390, 'height': 844, 'deviceScaleFactor': 1, 'mobile': True}
+    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', metrics)
+    try:
+        yield Page(driver, live_server.url)
+    finally:
+        driver.quit()
+
+
+def test_wang_types_a_due_date_year_first_in_a_chinese_browser_on_a_phone(
+    chinese_phone: Page, live_server: LiveServer
+) -> None:
+    page, task_id = chinese_phone, story['zh_task_id']
+    page.open('/login')
+    page.type_into('用户名', 'wang')
+    page.type_into('密码', PASSWORD)
+    page.button('登录').click()
+    page.wait_for_path('/')
+    page.open(f'/tasks/{task_id}')
+    field = date_input(page, '截止日期')
+    # The navigation drawer opens over the page on every load at a phone's width: close it, as the user must.
+    if page.visible('.q-drawer__backdrop'):
+        ActionChains(page.driver).move_by_offset(350, 420).click().perform()  # on the dimmed page, right of it
+    page.wait(lambda _d: not page.visible('.q-drawer'), 'the drawer does not close')
+    page.driver.execute_script('arguments[0].scrollIntoView({block: "center"})', field)
+    shot(page, 'zh_phone_before')
+    before = updates(live_server, task_id)
+    # This Chromium's field reads month/day/year in Chinese too (its format follows the build's ICU data, not
+    # --lang), so the user types in that order.
+    seen = type_date(page, live_server, '截止日期', '03152027', task_id)
+    shot(page, 'zh_phone_typed')
+    tab_out(page, '截止日期')
+    wait_stored(page, live_server, task_id, (None, date(2027, 3, 15)))
+    assert seen == {(None, date(2026, 12, 24))}, seen
+    assert updates(live_server, task_id) - before == 1
+    type_date(page, live_server, '截止日期', '01010002', task_id)
+    date_input(page, '截止日期').send_keys(Keys.ENTER)
+    page.wait(lambda _d: page.visible('.q-notification'), 'no message for the year 2')
+    time.sleep(0.5)
+    shot(page, 'zh_phone_bad_year')
+    assert '年份 2' in page.text_of('.q-notification') or 'year 2' in page.text_of('.q-notification')
+    assert stored(live_server, task_id) == (None, date(2027, 3, 15))
