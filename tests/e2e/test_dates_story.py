@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -210,6 +210,47 @@ def test_it_removes_a_cleared_due_date(page: Page, live_server: LiveServer) -> N
     page.driver.refresh()
     page.wait(lambda _d: date_input(page, 'Start').get_attribute('value') == '2027-03-01', 'start not shown')
     assert date_input(page, 'Due').get_attribute('value') == ''
+
+
+
+def logged_days(server: LiveServer, task_id: int) -> list[date]:
+    """The days of the task's time entries."""
+    from appliance.db import get_database
+    from modules.tasks.models import TimeEntry
+
+    with server_database(server.data_dir), get_database().session() as session:
+        return list(session.scalars(select(TimeEntry.day).where(TimeEntry.task_id == task_id)))
+
+
+def test_it_logs_time_on_the_typed_day_and_refuses_a_half_typed_one(page: Page, live_server: LiveServer) -> None:
+    task_id = story['task_id']
+    page.open(f'/tasks/{task_id}')
+    day = date.today() - timedelta(days=3)
+    type_date(page, live_server, 'Day', f'{day:%m%d%Y}', task_id)
+    page.type_into('Hours', '1.5')
+    page.button('Log time').click()
+    page.wait(lambda _d: logged_days(live_server, task_id) == [day], f'no time logged on {day}')
+    # Month and day typed, the year not yet: the field holds no date, and the time must not land on today.
+    page.open(f'/tasks/{task_id}')
+    field = date_input(page, 'Day')
+    ActionChains(page.driver).move_to_element_with_offset(field, -field.size['width'] // 2 + 8, 0).click().perform()
+    for _ in range(3):
+        field.send_keys(Keys.BACKSPACE, Keys.TAB)
+    type_date(page, live_server, 'Day', '0301', task_id)
+    page.type_into('Hours', '2')
+    page.button('Log time').click()
+    page.wait_for_text('.q-notification', 'Choose the day the work was done.')
+    assert logged_days(live_server, task_id) == [day]
+
+
+def test_it_filters_the_list_by_typed_due_dates(page: Page, live_server: LiveServer) -> None:
+    page.open(f'/projects/{story["project_id"]}/tasks')
+    type_date(page, live_server, 'Due from', '01012026', story['task_id'])
+    type_date(page, live_server, 'Due to', '12312026', story['task_id'])
+    page.button('Apply').click()
+    page.wait(lambda _d: 'due_from=2026-01-01' in page.path() and 'due_to=2026-12-31' in page.path(), page.path())
+    page.wait_for_text('.q-table', '预算')
+    assert 'Budget' not in page.text_of('.q-table tbody')
 
 
 @pytest.fixture(scope='module')
