@@ -1,9 +1,10 @@
 """Dates typed on the keyboard in a real Chromium are saved whole, never half-typed (issue 11, item 18).
 
-Chromium's date field is three segments (month/day/year for an en-US browser, year/month/day for zh-CN) and holds a
-valid date, firing "change", as soon as every segment has a digit: typing the year 2027 after month and day passes
-through 0002, 0020 and 0202. A user types the date key by key here, while the story polls the server's database after
-every key; what was stored at any moment, and the task's activity lines, must never show a half-typed date.
+Chromium's date field is three segments (month/day/year here, in an English and in a Chinese browser alike) and
+holds a valid date, firing "change", as soon as every segment has a digit: typing the year 2027 after month and day
+passes through 0002, 0020 and 0202; typing a month over an old date passes through "no date". A user types the date
+key by key here (task page, time log, list filters), while the story polls the server's database after every key;
+what was stored at any moment, and the task's activity lines, must never show a half-typed date.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -104,7 +105,7 @@ def wait_stored(page: Page, server: LiveServer, task_id: int, expected: tuple[da
     """Wait until the server stored `expected` as (start, due)."""
     try:
         page.wait(lambda _d: stored(server, task_id) == expected, 'timed out', timeout=5)
-    except Exception:
+    except TimeoutException:
         raise AssertionError(f'stored {stored(server, task_id)}, expected {expected}') from None
 
 
@@ -212,7 +213,6 @@ def test_it_removes_a_cleared_due_date(page: Page, live_server: LiveServer) -> N
     assert date_input(page, 'Due').get_attribute('value') == ''
 
 
-
 def logged_days(server: LiveServer, task_id: int) -> list[date]:
     """The days of the task's time entries."""
     from appliance.db import get_database
@@ -273,7 +273,7 @@ def chinese_phone(tmp_path_factory: pytest.TempPathFactory, live_server: LiveSer
         driver.quit()
 
 
-def test_wang_types_a_due_date_year_first_in_a_chinese_browser_on_a_phone(
+def test_it_saves_a_due_date_typed_in_a_chinese_browser_on_a_phone(
     chinese_phone: Page, live_server: LiveServer
 ) -> None:
     page, task_id = chinese_phone, story['zh_task_id']
