@@ -285,6 +285,25 @@ def test_it_creates_a_project_with_typed_dates_and_refuses_a_bad_year(page: Page
         assert (project.start_date, project.end_date) == (date(2027, 3, 15), date(2027, 12, 31))
 
 
+def test_it_adds_a_milestone_with_a_typed_due_date(page: Page, live_server: LiveServer) -> None:
+    from appliance.db import get_database
+    from modules.projects.models import Milestone
+
+    page.open(f'/projects/{story["project_id"]}/milestones')
+    page.button('New milestone').click()
+    page.type_into('Name', 'Beta')
+    type_text(page, 'Due', '0202-06-30')
+    page.button('Save').click()
+    page.wait_for_text('.q-notification', 'The year 202 is not between 1900 and 2200')
+    page.type_into('Due', '')
+    type_text(page, 'Due', '2027-06-30')
+    page.button('Save').click()
+    page.wait_for_text('.q-page', 'Beta')
+    with server_database(live_server.data_dir), get_database().session() as session:
+        milestone = session.scalars(select(Milestone).where(Milestone.name == 'Beta')).one()
+        assert milestone.due_date == date(2027, 6, 30)
+
+
 @pytest.fixture(scope='module')
 def chinese_phone(tmp_path_factory: pytest.TempPathFactory, live_server: LiveServer) -> Iterator[Page]:
     """A second Chromium, in Chinese (its date fields read year/month/day), at a phone's width."""
