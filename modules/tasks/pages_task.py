@@ -19,7 +19,6 @@ from appliance.ui.actions import act
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 from modules.projects import milestones as project_milestones
-from modules.projects.common import FIRST_YEAR, LAST_YEAR
 from modules.tasks import services
 from modules.tasks.ui_parts import (
     add_board_css,
@@ -203,28 +202,25 @@ class TaskPage:
                 ).props('flat dense no-caps').mark('watch-toggle')
 
     def date_field(self, label: str, key: str, value: date | None) -> ui.input:
-        """A date input (the browser's date picker) that saves a complete date.
+        """A date input (the browser's date picker) that saves a complete date: when it is left, or on Enter.
 
-        The browser's field holds a valid date, and says "change", after the first digit of the year (0002-05-31).
-        So a change saves only a plausible year (what the picker gives, or the fourth digit typed); leaving the
-        field or Enter saves whatever it holds, and the service refuses, with a message, what is not a date.
+        Not on "change": the browser's field says "change" at every key that makes or unmakes a valid date, e.g.
+        0002-05-31 after the first digit of the year, or no date at all after the first digit of a month typed over
+        an old date. Saving (and redrawing the page) then would store half-typed dates and eat the next keys. The
+        service refuses, with a message, what is not a plausible date.
         """
         readonly = '' if self.editable else ' readonly'
         field = (
             ui.input(label, value=value.isoformat() if value else '')
             .props('type=date dense outlined stack-label' + readonly)
-            .classes('grow')
+            .classes('grow basis-0 min-w-0')  # two share a row: without min-w-0 the date's own width pushes one out
         )
         saved = {'value': value}  # what the server has now: changing a date back to an earlier value saves too
 
-        def save(complete: bool) -> None:
+        def save() -> None:
             text = str(field.value or '').strip()
             new = parse_date(text)
-            if not self.editable or (new is None and text and not complete):
-                return
-            if new is not None and not complete and not FIRST_YEAR <= new.year <= LAST_YEAR:
-                return  # the year is still being typed
-            if new == saved['value'] and (new is not None or not text):
+            if not self.editable or (new == saved['value'] and (new is not None or not text)):
                 return
             # Not a date at all: the service says what is wrong. On refusal the field shows the stored date again.
             if self.save(**{key: new if new is not None else text}):
@@ -232,9 +228,8 @@ class TaskPage:
             else:
                 field.value = saved['value'].isoformat() if saved['value'] else ''
 
-        field.on('change', lambda: save(False))
-        field.on('blur', lambda: save(True))
-        field.on('keydown.enter', lambda: save(True))
+        field.on('blur', save)
+        field.on('keydown.enter', save)
         return field
 
     def labels_changed(self, values: list[Any], before: list[int], known: dict[int, str]) -> None:

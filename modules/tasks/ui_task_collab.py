@@ -64,7 +64,10 @@ def time_section(page: TaskPage) -> None:
                 ).props('unelevated dense no-caps').mark('time-log')
 
     def log(day_text: str, hours_value: Any, note: str) -> None:
-        day = parse_date(day_text) or page.today
+        day = parse_date(day_text)
+        if day is None:  # emptied, or half-typed (the browser's field then holds no date): not silently today
+            ui.notify(_('Choose the day the work was done.'), type='negative')
+            return
         try:
             hours = Decimal(str(hours_value)) if hours_value not in (None, '') else Decimal(0)
         except InvalidOperation:

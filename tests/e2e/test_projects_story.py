@@ -203,9 +203,11 @@ def set_date(page: Page, label: str, day: date) -> None:
     """Put a day into the browser's own date input labelled `label` (typing into it is locale-dependent).
 
     `input` and `change` go in two scripts, as a real picker sends them in two tasks: NiceGUI forwards the new
-    value from a Vue watcher (a microtask), and the page's change handler reads that value.
+    value from a Vue watcher (a microtask), and the page's change handler reads that value. Then the user leaves
+    the field (the task page saves a date when its field is left, not at every "change" of a key typed).
     """
     element = page.input(label)
+    element.click()
     page.driver.execute_script(
         """
         const input = arguments[0];
@@ -216,6 +218,7 @@ def set_date(page: Page, label: str, day: date) -> None:
         day.isoformat(),
     )
     page.driver.execute_script("arguments[0].dispatchEvent(new Event('change', {bubbles: true}));", element)
+    page.driver.execute_script('arguments[0].blur();', element)
 
 
 def stored_task(server: LiveServer, task_id: int) -> Any:
