@@ -197,7 +197,7 @@ def create_label(project_id: Id, body: LabelCreate, session: DB, actor: Actor) -
 
 
 @router.patch('/labels/{label_id}', response_model=LabelOut, summary='Rename or recolour a label (managers)')
-def patch_label(label_id: int, body: LabelPatch, session: DB, actor: Actor) -> Any:
+def patch_label(label_id: Id, body: LabelPatch, session: DB, actor: Actor) -> Any:
     """Change the name or the colour; the tasks that have the label keep it."""
     label = services.update_label(session=session, actor=actor, label_id=label_id, name=body.name, color=body.color)
     return LabelOut.of(LabelView(label.id, label.name, label.color))
