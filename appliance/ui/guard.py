@@ -40,26 +40,17 @@ class PageContext:
     query: dict[str, str]
 
 
-def _client_language() -> str | None:
+def _client_setting(key: str) -> str | None:
+    """A text this browser tab's guard stored (its language or time zone), or None outside a client context."""
     try:
-        lang = app.storage.client.get('lang')
-        return lang if isinstance(lang, str) else None
+        value = app.storage.client.get(key)
+        return value if isinstance(value, str) else None
     except (RuntimeError, AttributeError):  # outside a client context
         return None
 
 
-i18n.language_resolver = _client_language
-
-
-def _client_timezone() -> str | None:
-    try:
-        zone = app.storage.client.get('timezone')
-        return zone if isinstance(zone, str) else None
-    except (RuntimeError, AttributeError):  # outside a client context
-        return None
-
-
-i18n.timezone_resolver = _client_timezone
+i18n.language_resolver = lambda: _client_setting('lang')
+i18n.timezone_resolver = lambda: _client_setting('timezone')
 
 
 def setup_language(request: Request, user: User | None = None) -> str:
