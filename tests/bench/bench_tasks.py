@@ -87,10 +87,13 @@ def prepare(data_dir: Path, tasks: int, projects: int, big: int) -> Seeded:
     from appliance.db import init_database
     from appliance.migrate import import_all_models, upgrade
     from appliance.modules import build_registry
+    from appliance.secrets import data_encryption_key
 
     get_settings.cache_clear()
     build_registry(get_settings().enabled_modules)
     prepare_data_dir(get_settings())
+    # The data key, as a real install makes it before its first account (start-up refuses to make one afterwards).
+    data_encryption_key(get_settings().data_dir)
     import_all_models()
     database = init_database(get_settings().sqlalchemy_url)
     upgrade(database.engine)
