@@ -356,7 +356,7 @@ def blobs_fsck(
                 typer.echo(f'{label}: {item}')
         typer.echo(
             f'{len(report.orphans)} unused files and {len(report.temp_files)} interrupted uploads: '
-            '"enclave blobs gc" removes them (the app does every hour).'
+            '"enclave blobs gc" removes them once unused for an hour (uploads: a day); the app does so every hour.'
         )
     if problems:
         fail(

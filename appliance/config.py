@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # A Unix socket to listen on instead of host:port (the appliance: nginx proxies to /run/enclave/app.sock).
     socket: str = ''
     # Proxies whose X-Forwarded-For/-Proto are believed on TCP (addresses or networks); the socket's peer always is.
-    trusted_proxies: list[str] = Field(default_factory=lambda: ['127.0.0.1', '::1'])
+    trusted_proxies: list[str] = Field(default_factory=list)
     # The local CA's certificate that the setup wizard offers for download (the appliance: /etc/enclave/tls/ca.crt).
     ca_certificate: str = ''
     # nginx's certificate, which Maintenance → Certificate shows and asks the root side to replace (the appliance:

@@ -108,9 +108,9 @@ def check_data_key(data_dir: Path, engine: Engine) -> None:
         if _holds_accounts(engine):
             raise StartupError(
                 f'The data key {path} is missing, but the database holds accounts whose encrypted fields '
-                '(two-factor secrets, passwords) need it. Restore the keys folder from a backup (enclave restore, '
-                'or copy keys/ from the backup your recovery kit opens) and start again; a new key would make '
-                'those fields unreadable.'
+                '(two-factor secrets, e-mail relay and backup passwords) need it. Restore the keys folder from a '
+                'backup (enclave restore, or copy keys/ from the backup your recovery kit opens) and start again; '
+                'a new key would make those fields unreadable.'
             )
         data_encryption_key(data_dir)
     stored = _stored_check(engine)

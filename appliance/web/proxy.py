@@ -4,9 +4,10 @@ uvicorn's own proxy handling is turned off (`run_kwargs`): with `forwarded_allow
 X-Forwarded-For entry, which the client writes itself, so anyone could pick the IP that sign-in throttling, the
 audit log and the sign-in ticket's IP binding see. Here the forwarded headers count only when the connection comes
 from the proxy: through the Unix socket (`socket`: only the local nginx connects there) or, on TCP, from one of the
-`trusted_proxies` addresses (default: loopback). Of X-Forwarded-For only the rightmost entry is taken: the address
-the proxy itself saw (the appliance's nginx writes exactly that, `$remote_addr`); entries to its left were written
-by the client or by proxies nobody vouches for.
+`trusted_proxies` addresses (default: none; on TCP without a proxy every client, a local one too, could otherwise
+write its own address). Of X-Forwarded-For only the rightmost entry is taken: the address the proxy itself saw (the
+appliance's nginx writes exactly that, `$remote_addr`); entries to its left were written by the client or by proxies
+nobody vouches for.
 """
 
 from __future__ import annotations

@@ -62,3 +62,15 @@ def test_it_refuses_a_trusted_proxy_setting_that_is_not_an_address(monkeypatch: 
         Settings()
     monkeypatch.setenv('ENCLAVE_TRUSTED_PROXIES', '["10.0.0.5", "fd00::/8"]')
     assert Settings().trusted_proxies == ['10.0.0.5', 'fd00::/8']
+
+
+def test_by_default_it_believes_no_forwarded_header_on_tcp_not_even_from_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without a proxy every client of 127.0.0.1:8080 is a loopback client: trusting loopback would let each write
+    # the address that sign-in throttling and the audit log see.
+    monkeypatch.delenv('ENCLAVE_TRUSTED_PROXIES', raising=False)
+    trusted = tuple(Settings().trusted_proxies)
+    assert trusted == ()
+    scope = {'client': ('127.0.0.1', 5000), 'headers': headers('6.6.6.6')}
+    assert seen(scope, trusted=trusted) == (('127.0.0.1', 5000), 'http')
