@@ -45,14 +45,7 @@ def add_dependency(*, session: Session, actor: User, blocker_id: int, blocked_id
         blocker=task_ref(project, blocker),
         blocked=task_ref(project, blocked),
     )
-    if (
-        session.scalar(
-            select(Dependency.blocker_id).where(
-                Dependency.blocker_id == blocker_id, Dependency.blocked_id == blocked_id
-            )
-        )
-        is not None
-    ):
+    if session.get(Dependency, (blocker_id, blocked_id)) is not None:
         raise already
     if _reaches(session, blocked_id, blocker_id):
         raise ValidationError(
