@@ -228,3 +228,22 @@ def test_it_keeps_a_manager_when_two_managers_step_down_at_once(team: Team) -> N
     assert all(not isinstance(r, Exception) or isinstance(r, Conflict) for r in results), results
     for project in projects:
         assert count(Member, Member.project_id == project.id, Member.role == 'manager') >= 1
+
+
+def test_it_keeps_a_closed_column_when_two_are_deleted_into_each_other_at_once(team: Team) -> None:
+    projects = [make_project(key=f'C{k}', members={team.bob.id: 'manager'}) for k in range(THREADS // 2)]
+    done = {}
+    for project in projects:
+        second = in_session(services.add_status, actor=team.bob, project_id=project.id, name='Shipped', is_closed=True)
+        first = in_session(services.list_statuses, actor=team.bob, project_id=project.id)[2]
+        done[project.id] = (first.id, second.id)
+
+    def delete(i: int) -> Any:
+        a, b = done[projects[i // 2].id]
+        gone, into = (a, b) if i % 2 == 0 else (b, a)
+        return in_session(services.delete_status, actor=team.bob, status_id=gone, move_to_id=into)
+
+    results = together(delete)
+    assert all(r is None or isinstance(r, (ValidationError, Conflict)) for r in results), results
+    for project in projects:
+        assert count(Status, Status.project_id == project.id, Status.is_closed.is_(True)) == 1
