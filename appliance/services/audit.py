@@ -8,15 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from appliance import context
-from appliance.db import get_database, utcnow
+from appliance.db import get_database, lock_for_write, utcnow
 from appliance.models import AuditEvent
 from appliance.services.actors import Actor
 
 GENESIS = '0' * 64
+# PostgreSQL advisory lock key that serialises appends to the chain (any constant no other code uses).
+_CHAIN_LOCK = 0x656E636C61756474
 
 
 def _digest(row: AuditEvent) -> str:
@@ -38,6 +40,11 @@ def record(
     actor_name: str = '',
 ) -> AuditEvent:
     """Append an event in the caller's transaction (it is kept only if the action commits)."""
+    # Each row links to the last one: two appends at once must not both read the same last row (UNIQUE prev_hash).
+    # SQLite: the write lock; PostgreSQL: a transaction-wide advisory lock, as no one row guards the whole log.
+    lock_for_write(session)
+    if session.get_bind().dialect.name == 'postgresql':
+        session.execute(text('SELECT pg_advisory_xact_lock(:key)'), {'key': _CHAIN_LOCK})
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
     row = AuditEvent(
         at=utcnow(),

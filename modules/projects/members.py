@@ -91,6 +91,8 @@ def change_role(*, session: Session, actor: User, project_id: int, user_id: int,
     """Give a member another role (managers); the last manager cannot step down."""
     project = access.require_project(session, actor, project_id, 'manager')
     check_choice(role, ROLES, field='role')
+    # "Is this the last manager?" under the write lock: two managers stepping down at once leave one, not none.
+    lock_for_write(session, Project, project.id)
     member, user = _membership(session, project, user_id)
     if member.role == role:
         return MemberView(user_id=user.id, username=user.username, display_name=user.display_name, role=role)
@@ -127,6 +129,7 @@ def remove_member(*, session: Session, actor: User, project_id: int, user_id: in
             raise Conflict(N_('The project is archived. Restore it before changing anything in it.'))
     else:
         project = access.require_project(session, actor, project_id, 'manager')
+    lock_for_write(session, Project, project.id)
     member, user = _membership(session, project, user_id)
     if member.role == 'manager' and _managers(session, project.id) <= 1:
         raise Conflict(N_('A project needs at least one manager. Make someone else a manager first.'))

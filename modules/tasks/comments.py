@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appliance import search_index
-from appliance.db import utcnow
+from appliance.db import lock_for_write, utcnow
 from appliance.errors import N_, NotFound, PermissionDenied, ValidationError
 from appliance.markdown import render
 from appliance.models import User
@@ -121,6 +121,8 @@ def add_comment(*, session: Session, actor: User, task_id: int, body: str) -> Co
     """Comment (project members); @username mentions of project members notify them; watchers hear of it."""
     task, project = require_task(session, actor, task_id, 'member')
     body = _clean_body(body)
+    # The commenter starts watching ("watching already?" then insert): two comments at once must not both insert.
+    lock_for_write(session, Project, project.id)
     comment = Comment(task_id=task.id, author_id=actor.id, body=body, created_at=utcnow())
     session.add(comment)
     session.flush()

@@ -46,6 +46,8 @@ UPDATABLE = (
     'parent_id',
     'milestone_id',
 )
+# Changes whose checks or writes depend on rows other writers change at the same time: made under the write lock.
+LOCKED_CHANGES = frozenset({'parent_id', 'status_id', 'assignee_ids', 'label_ids'})
 
 
 # --- checks on what a task refers to ----------------------------------------------------------------------------
@@ -244,6 +246,10 @@ def update_task(*, session: Session, actor: User, task_id: int, changes: dict[st
         values['estimate_hours'] = clean_estimate(changes['estimate_hours'])
     if 'milestone_id' in changes:
         values['milestone_id'] = check_milestone(session, project.id, changes['milestone_id'])
+    if LOCKED_CHANGES & set(changes):
+        # The loop check on the parent and the replacement of assignees, labels and watchers read what other
+        # writers change: read them under the write lock (A under B and B under A at once must not both pass).
+        lock_for_write(session, Project, project.id)
     if 'parent_id' in changes:
         values['parent_id'] = check_parent(session, project.id, task.id, changes['parent_id'])
     new_status: Status | None = None
@@ -261,7 +267,6 @@ def update_task(*, session: Session, actor: User, task_id: int, changes: dict[st
     for name in changed:
         setattr(task, name, values[name])
     if new_status is not None:
-        lock_for_write(session, Project, project.id)
         _enter_status(session, project, task, new_status, position=bottom_position(session, new_status.id), actor=actor)
     if labels is not None and _set_labels(session, task.id, labels):
         changed.append('label_ids')

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from appliance.db import utcnow
+from appliance.db import lock_for_write, utcnow
 from appliance.models import User
 from appliance.services import audit
 from appliance.services.permissions import has_permission, require
@@ -58,6 +58,9 @@ def create_feed(*, session: Session, actor: User) -> str:
     """Make (or make again, replacing the old one) the actor's feed; returns its path, secret included, once."""
     require(actor, 'tasks.use', target='calendar-feed')
     token = secrets.token_urlsafe(32)
+    # Read the feed under a lock on the user: two makes at once must not both insert (UNIQUE user_id); one after
+    # the other, the later replaces the earlier, so the token that works is the last one handed out.
+    lock_for_write(session, User, actor.id)
     row = session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == actor.id)).first()
     if row is None:
         session.add(CalendarFeed(user_id=actor.id, token_hash=_hash(token), created_at=utcnow()))

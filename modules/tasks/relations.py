@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from appliance.db import lock_for_write, utcnow
@@ -35,13 +36,17 @@ def add_dependency(*, session: Session, actor: User, blocker_id: int, blocked_id
     blocker = session.get(Task, blocker_id)
     if blocker is None or blocker.project_id != blocked.project_id:
         raise ValidationError(N_('A task can only depend on a task of the same project.'), field='blocker_id')
+    # "Is it there already?" and "would it make a loop?" under the write lock: the same dependency added twice at
+    # once, or A-blocks-B and B-blocks-A at once, must not both pass the checks.
+    lock_for_write(session, Project, project.id)
+    already = ValidationError(
+        N_('{blocker} already blocks {blocked}.'),
+        field='blocker_id',
+        blocker=task_ref(project, blocker),
+        blocked=task_ref(project, blocked),
+    )
     if session.get(Dependency, (blocker_id, blocked_id)) is not None:
-        raise ValidationError(
-            N_('{blocker} already blocks {blocked}.'),
-            field='blocker_id',
-            blocker=task_ref(project, blocker),
-            blocked=task_ref(project, blocked),
-        )
+        raise already
     if _reaches(session, blocked_id, blocker_id):
         raise ValidationError(
             N_('{blocker} already waits for {blocked}: this dependency would make a loop.'),
@@ -50,6 +55,10 @@ def add_dependency(*, session: Session, actor: User, blocker_id: int, blocked_id
             blocked=task_ref(project, blocked),
         )
     session.add(Dependency(blocker_id=blocker_id, blocked_id=blocked_id))
+    try:
+        session.flush()
+    except IntegrityError:  # a writer the lock did not serialise added it first
+        raise already from None
     blocked.updated_at = utcnow()
     record_activity(
         session, actor=actor, project=project, task=blocked, action='task.dependency_added',
@@ -132,7 +141,9 @@ def delete_checklist_item(*, session: Session, actor: User, item_id: int) -> Non
 
 def set_watching(*, session: Session, actor: User, task_id: int, watching: bool) -> None:
     """Start or stop watching a task (anyone who can see it)."""
-    task, _project = require_task(session, actor, task_id, 'viewer')
+    task, project = require_task(session, actor, task_id, 'viewer')
+    # Two "watch" clicks at once (two tabs) must not both insert the same row.
+    lock_for_write(session, Project, project.id)
     present = session.get(Watcher, (task.id, actor.id)) is not None
     if watching and not present:
         session.execute(insert(Watcher).values(task_id=task.id, user_id=actor.id))

@@ -121,6 +121,8 @@ def update_status(
         _check_unique_status(session, status.project_id, clean, exclude_id=status.id)
         status.name = clean
     if is_closed is not None and bool(is_closed) != status.is_closed:
+        # "Is another column open (closed)?" under the write lock, or two changes at once could leave none.
+        lock_for_write(session, Project, status.project_id)
         others = session.scalars(
             select(Status).where(Status.project_id == status.project_id, Status.id != status.id)
         ).all()
@@ -167,6 +169,9 @@ def reorder_statuses(*, session: Session, actor: User, project_id: int, status_i
 def delete_status(*, session: Session, actor: User, status_id: int, move_to_id: int) -> None:
     """Delete a column, moving its tasks to another column of the same project; the last open/closed one stays."""
     status = _status_of(session, actor, status_id, 'manager')
+    # The target and "is another column open (closed)?" under the write lock: two columns deleted at once, each
+    # into the other, must not both pass.
+    lock_for_write(session, Project, status.project_id)
     target = session.get(Status, move_to_id)
     if target is None or target.project_id != status.project_id or target.id == status.id:
         raise ValidationError(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -146,3 +148,22 @@ def test_it_filters_the_log(people: People) -> None:
     assert [row.actor_name for row in by_action.rows] == ['bob', 'alice']
     assert (paged.total, [row.action for row in paged.rows]) == (3, ['user.update'])
     assert (future.total, future.rows) == (0, [])
+
+
+def test_it_chains_events_recorded_at_the_same_moment_by_many_writers(people: People) -> None:
+    writers = 20
+    barrier = threading.Barrier(writers)
+
+    def write(i: int) -> Exception | None:
+        barrier.wait()
+        try:
+            audit.record_now(actor=people.alice, action='test.concurrent', target=f'n:{i}')
+        except Exception as exc:  # the test looks at what each writer got
+            return exc
+        return None
+
+    with ThreadPoolExecutor(writers) as pool:
+        assert list(pool.map(write, range(writers))) == [None] * writers
+    assert count(AuditEvent, AuditEvent.action == 'test.concurrent') == writers
+    with get_database().session() as session:
+        assert audit.verify(session=session).ok

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from appliance.db import get_database
 from appliance.errors import Conflict, ValidationError
 from modules.projects import services as project_services
-from modules.projects.models import Project
-from modules.tasks import services
-from modules.tasks.models import Label, Status, Task
+from modules.projects.models import Member, Project
+from modules.tasks import comments, services
+from modules.tasks.models import CalendarFeed, Dependency, Label, Status, Task, Watcher
 from tests.appliance.support import api_fixture, app_client_fixture, bearer, count  # noqa: F401
 from tests.conftest import make_token
 from tests.modules.conftest import Team, make_project
@@ -134,3 +134,116 @@ def test_it_answers_every_api_create_from_many_clients(api: TestClient, team: Te
         clients,
     )
     assert sorted(r.status_code for r in labels) == [201] + [422] * (clients - 1)
+
+
+def pairs_of_tasks(project_id: int, actor: Any, n: int) -> list[tuple[int, int]]:
+    """n pairs of fresh tasks (ids) in the project."""
+    ids = [in_session(services.create_task, actor=actor, project_id=project_id, title=f'P{k}').id for k in range(2 * n)]
+    return [(ids[k], ids[k + 1]) for k in range(0, 2 * n, 2)]
+
+
+def test_it_answers_one_201_and_refusals_to_the_same_dependency_added_at_once(api: TestClient, team: Team) -> None:
+    web = make_project(members={team.bob.id: 'member'})
+    [(a, b)] = pairs_of_tasks(web.id, team.bob, 1)
+    headers = bearer(make_token(team.bob))
+    results = together(
+        lambda i: api.post(f'/api/v1/tasks/{b}/dependencies', json={'blocker_id': a}, headers=headers).status_code
+    )
+    assert sorted(results) == [201] + [422] * (THREADS - 1), results
+    assert count(Dependency, Dependency.blocked_id == b) == 1
+
+
+def test_it_refuses_one_of_two_dependencies_that_would_make_a_loop_at_once(team: Team) -> None:
+    web = make_project(members={team.bob.id: 'member'})
+    pairs = pairs_of_tasks(web.id, team.bob, THREADS // 2)
+
+    def add(i: int) -> Any:
+        a, b = pairs[i // 2]
+        blocker, blocked = (a, b) if i % 2 == 0 else (b, a)
+        return in_session(services.add_dependency, actor=team.bob, blocker_id=blocker, blocked_id=blocked)
+
+    results = together(add)
+    assert all(r is None or isinstance(r, ValidationError) for r in results), results
+    assert sum(r is None for r in results) == len(pairs)
+    with get_database().session() as session:
+        edges = set(session.execute(select(Dependency.blocker_id, Dependency.blocked_id)).tuples())
+    assert not any((blocked, blocker) in edges for blocker, blocked in edges), edges
+
+
+def test_it_refuses_one_of_two_parents_that_would_make_a_loop_at_once(team: Team) -> None:
+    web = make_project(members={team.bob.id: 'member'})
+    pairs = pairs_of_tasks(web.id, team.bob, THREADS // 2)
+
+    def set_parent(i: int) -> Any:
+        a, b = pairs[i // 2]
+        task, parent = (a, b) if i % 2 == 0 else (b, a)
+        return in_session(services.update_task, actor=team.bob, task_id=task, changes={'parent_id': parent})
+
+    results = together(set_parent)
+    assert all(isinstance(r, (Task, ValidationError)) for r in results), results
+    assert sum(isinstance(r, Task) for r in results) == len(pairs)
+    with get_database().session() as session:
+        parent_of = dict(
+            session.execute(select(Task.id, Task.parent_id).where(Task.project_id == web.id)).tuples().all()
+        )
+    assert not any(parent is not None and parent_of.get(parent) == task for task, parent in parent_of.items())
+
+
+def test_it_makes_a_calendar_feed_many_times_at_once_and_the_last_token_handed_out_works(
+    api: TestClient, team: Team
+) -> None:
+    headers = bearer(make_token(team.bob))
+    results = together(lambda i: api.post('/api/v1/calendar-feed', headers=headers))
+    assert [r.status_code for r in results] == [201] * THREADS, [r.text for r in results if r.status_code != 201]
+    paths = {r.json()['url'].split('://', 1)[1].split('/', 1)[1] for r in results}
+    assert len(paths) == THREADS
+    working = [path for path in paths if api.get(f'/{path}').status_code == 200]
+    assert len(working) == 1
+    assert count(CalendarFeed, CalendarFeed.user_id == team.bob.id) == 1
+
+
+def test_it_starts_watching_once_when_asked_many_times_at_once(team: Team) -> None:
+    web = make_project(members={team.bob.id: 'member', team.dave.id: 'member'})
+    task = in_session(services.create_task, actor=team.bob, project_id=web.id, title='Watch me')
+    results = together(lambda i: in_session(services.set_watching, actor=team.dave, task_id=task.id, watching=True))
+    assert results == [None] * THREADS
+    said = together(lambda i: in_session(comments.add_comment, actor=team.dave, task_id=task.id, body=f'c{i}'))
+    assert [r for r in said if isinstance(r, Exception)] == []
+    assert count(Watcher, Watcher.task_id == task.id, Watcher.user_id == team.dave.id) == 1
+
+
+def test_it_keeps_a_manager_when_two_managers_step_down_at_once(team: Team) -> None:
+    projects = [
+        make_project(key=f'P{k}', members={team.bob.id: 'manager', team.dave.id: 'manager'})
+        for k in range(THREADS // 2)
+    ]
+
+    def step_down(i: int) -> Any:
+        project, actor = projects[i // 2], (team.bob, team.dave)[i % 2]
+        return in_session(
+            project_services.change_role, actor=actor, project_id=project.id, user_id=actor.id, role='member'
+        )
+
+    results = together(step_down)
+    assert all(not isinstance(r, Exception) or isinstance(r, Conflict) for r in results), results
+    for project in projects:
+        assert count(Member, Member.project_id == project.id, Member.role == 'manager') >= 1
+
+
+def test_it_keeps_a_closed_column_when_two_are_deleted_into_each_other_at_once(team: Team) -> None:
+    projects = [make_project(key=f'C{k}', members={team.bob.id: 'manager'}) for k in range(THREADS // 2)]
+    done = {}
+    for project in projects:
+        second = in_session(services.add_status, actor=team.bob, project_id=project.id, name='Shipped', is_closed=True)
+        first = in_session(services.list_statuses, actor=team.bob, project_id=project.id)[2]
+        done[project.id] = (first.id, second.id)
+
+    def delete(i: int) -> Any:
+        a, b = done[projects[i // 2].id]
+        gone, into = (a, b) if i % 2 == 0 else (b, a)
+        return in_session(services.delete_status, actor=team.bob, status_id=gone, move_to_id=into)
+
+    results = together(delete)
+    assert all(r is None or isinstance(r, (ValidationError, Conflict)) for r in results), results
+    for project in projects:
+        assert count(Status, Status.project_id == project.id, Status.is_closed.is_(True)) == 1
