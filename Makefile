@@ -43,10 +43,12 @@ test-system-deps: system-deps
 test: test-system-deps $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-# The service and API tests again, against a throwaway PostgreSQL on loopback.
+# The service and API tests again, against a throwaway PostgreSQL on loopback (not the tests of the enclave command
+# and of start-up, which run it as a subprocess on the data dir's SQLite database).
 test-postgres: $(STAMP)
 	scripts/pg-test.sh $(BIN)/pytest -q tests/appliance tests/modules tests/test_contract.py tests/console/test_database_kinds.py -m 'not e2e' \
-		--ignore=tests/appliance/ui --ignore=tests/appliance/test_cli.py --ignore-glob='*test_pages*' --ignore-glob='*_ui.py' $(PYTEST_ARGS)
+		--ignore=tests/appliance/ui --ignore=tests/appliance/test_cli.py --ignore=tests/appliance/test_startup.py \
+		--ignore=tests/appliance/test_clean_stop.py --ignore-glob='*test_pages*' --ignore-glob='*_ui.py' $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff check .

@@ -286,5 +286,5 @@ def _date_text(value: str) -> str:
     if len(value) >= 8 and value.count('/') == 2:
         year, month, day = value.split('/')
         if len(year) == 4:
-            return f'{year}-{int(month):02d}-{int(day):02d}' if month.isdigit() and day.isdigit() else value
+            return f'{year}-{int(month):02d}-{int(day):02d}' if month.isdecimal() and day.isdecimal() else value
     return value

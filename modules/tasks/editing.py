@@ -400,7 +400,7 @@ def forget_project(session: Session, project_id: int) -> None:
 def find_by_ref(*, session: Session, actor: User, ref: str) -> Task:
     """The task called KEY-number (case-insensitive key), if visible."""
     key, _sep, number = (ref or '').strip().rpartition('-')
-    if not key or not number.isdigit():
+    if not key or not number.isdecimal() or len(number) > 18:  # 18 digits always fit a 64-bit column
         raise NotFound(N_('No task is called {ref}. A task id looks like WEB-42.'), ref=ref)
     task_id = session.scalar(
         select(Task.id)

@@ -340,6 +340,13 @@ def calendar(
 
 
 NOTHING = -1  # an id no row has: a filter naming something unknown matches no task
+_MAX_ID = 2**63 - 1  # the largest id a database column holds
+
+
+def _ref(digits: str) -> int:
+    """An id written in a filter; one beyond what a database column holds (64 bits) matches no task."""
+    value = int(digits)
+    return value if value <= _MAX_ID else NOTHING
 
 
 def resolve_refs(
@@ -354,8 +361,8 @@ def resolve_refs(
     for part in (p.strip() for p in status.split(',')):
         if not part:
             continue
-        if part.isdigit():
-            status_ids.append(int(part))
+        if part.isdecimal():
+            status_ids.append(_ref(part))
             continue
         stmt = select(Status.id).where(func.lower(Status.name) == part.lower())
         if project_id is not None:
@@ -368,15 +375,15 @@ def resolve_refs(
         name = assignee.strip()
         if name.lower() == 'me':
             assignee_id = actor.id
-        elif name.isdigit():
-            assignee_id = int(name)
+        elif name.isdecimal():
+            assignee_id = _ref(name)
         else:
             assignee_id = session.scalar(select(User.id).where(func.lower(User.username) == name.lower())) or NOTHING
     label_id: int | None = None
     if label.strip():
         name = label.strip()
-        if name.isdigit():
-            label_id = int(name)
+        if name.isdecimal():
+            label_id = _ref(name)
         elif project_id is None:
             raise ValidationError(N_('Give a label id, or a project_id with a label name.'), field='label')
         else:

@@ -101,3 +101,10 @@ def test_it_refuses_an_id_beyond_64_bits_in_a_body(
 def test_it_never_fails_on_a_huge_number_in_a_reference(api: TestClient, bob: dict[str, str], param: str) -> None:
     response = api.get('/api/v1/tasks', params={'project_id': 1, param: str(HUGE)}, headers=bob)
     assert response.status_code in (200, 404, 422), response.text
+
+
+@pytest.mark.parametrize('value', ['²', '١٢', str(2**63), '00000000000000000000001'])
+def test_it_matches_nothing_for_a_reference_beyond_a_column(api: TestClient, bob: dict[str, str], value: str) -> None:
+    for param in ('assignee', 'label', 'status'):
+        response = api.get('/api/v1/tasks', params={'project_id': 1, param: value}, headers=bob)
+        assert response.status_code in (200, 404, 422), response.text
