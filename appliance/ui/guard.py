@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +23,7 @@ from appliance.errors import N_, NotAuthenticated
 from appliance.models import User
 from appliance.services import accounts, audit, auth, orgsettings
 from appliance.services.permissions import has_permission
+from appliance.web.failures import page_html
 from appliance.web.sessions import COOKIE
 
 HTML_LANG: dict[str, Language] = {'en': 'en-US', 'zh_CN': 'zh-CN'}
@@ -74,13 +74,8 @@ def error_page(lang: str, *, status: int, title: str, text: str, back_href: str 
         parts = [i18n.gettext(title), i18n.gettext(text), i18n.gettext(back or N_('Back to the home page'))]
     finally:
         i18n.current_language.reset(token)
-    title, text, back = (escape(part) for part in parts)
-    html = (
-        f'<!doctype html><html lang="{lang.replace("_", "-")}"><meta charset="utf-8"><title>{title}</title>'
-        f'<body style="font-family:sans-serif;max-width:40rem;margin:4rem auto"><h1>{title}</h1><p>{text}</p>'
-        f'<p><a href="{escape(back_href)}">{back}</a></p></body></html>'
-    )
-    return HTMLResponse(html, status_code=status)
+    title, text, back = parts
+    return HTMLResponse(page_html(lang, title=title, message=text, back=back, back_href=back_href), status_code=status)
 
 
 def forbidden_response(lang: str) -> Response:

@@ -28,7 +28,18 @@ CUT_SHORT = N_('The request ended before its body was complete.')
 PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Enclave: {title}</title></head>
 <body style="font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em">
-<h1>{title}</h1><p>{message}</p><p><a href="/">{home}</a></p></body></html>"""
+<h1>{title}</h1><p>{message}</p><p><a href="{back_href}">{back}</a></p></body></html>"""
+
+
+def page_html(lang: str, *, title: str, message: str, back: str, back_href: str = '/') -> str:
+    """The one plain error page (no scripts, nothing from another host); every part is escaped here."""
+    return PAGE.format(
+        lang=escape(lang.replace('_', '-')),
+        title=escape(title),
+        message=escape(message),
+        back=escape(back),
+        back_href=escape(back_href),
+    )
 
 
 def _language(scope: Scope) -> str:
@@ -74,7 +85,7 @@ def error_body(scope: Scope, mapped: ServiceError) -> tuple[bytes, list[tuple[by
             title = i18n.gettext(N_('Something went wrong'))
             home = i18n.gettext(N_('Back to the start page'))
             lang = i18n.language()
-            body = PAGE.format(lang=lang, title=escape(title), message=escape(message), home=escape(home)).encode()
+            body = page_html(lang, title=title, message=message, back=home).encode()
             headers = [(b'content-type', b'text/html; charset=utf-8')]
     finally:
         i18n.current_language.reset(token)
