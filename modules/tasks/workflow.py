@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -71,15 +72,24 @@ def _check_unique_status(session: Session, project_id: int, name: str, exclude_i
         )
 
 
-def _status_of(session: Session, actor: User, status_id: int, need: str) -> Status:
-    status = session.get(Status, status_id)
-    if status is None:
-        raise NotFound(N_('This column does not exist, or you cannot see its project.'))
+_Owned = TypeVar('_Owned', Status, Label)
+
+
+def _project_part(session: Session, actor: User, model: type[_Owned], row_id: int, need: str, missing: str) -> _Owned:
+    """A column or label of a project the actor has `need` in; one NotFound for "no such row" and "not yours"."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(missing)
     try:
-        require_project(session, actor, status.project_id, need)
+        require_project(session, actor, row.project_id, need)
     except NotFound:
-        raise NotFound(N_('This column does not exist, or you cannot see its project.')) from None
-    return status
+        raise NotFound(missing) from None
+    return row
+
+
+def _status_of(session: Session, actor: User, status_id: int, need: str) -> Status:
+    missing = N_('This column does not exist, or you cannot see its project.')
+    return _project_part(session, actor, Status, status_id, need, missing)
 
 
 def add_status(*, session: Session, actor: User, project_id: int, name: str, is_closed: bool = False) -> Status:
@@ -247,14 +257,8 @@ def _flush_label(session: Session, name: str) -> None:
 
 
 def _label_of(session: Session, actor: User, label_id: int, need: str) -> Label:
-    label = session.get(Label, label_id)
-    if label is None:
-        raise NotFound(N_('This label does not exist, or you cannot see its project.'))
-    try:
-        require_project(session, actor, label.project_id, need)
-    except NotFound:
-        raise NotFound(N_('This label does not exist, or you cannot see its project.')) from None
-    return label
+    missing = N_('This label does not exist, or you cannot see its project.')
+    return _project_part(session, actor, Label, label_id, need, missing)
 
 
 def create_label(*, session: Session, actor: User, project_id: int, name: str, color: str = '#64748b') -> Label:
