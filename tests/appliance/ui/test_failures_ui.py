@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from nicegui.testing import User as UIUser
-from sqlalchemy import event
 
 from appliance.config import get_settings
-from appliance.db import get_database
 from appliance.models import ApiToken
-from tests.appliance.support import count, sign_in_url
+from tests.appliance.support import count, short_busy_timeout_fixture, sign_in_url  # noqa: F401 - fixture
 from tests.conftest import POSTGRES_URL, People
-
-
-@pytest.fixture
-def short_busy_timeout() -> Iterator[None]:
-    """New connections wait 200 ms for a lock instead of 10 s."""
-    engine = get_database().engine
-
-    def pragma(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute('PRAGMA busy_timeout=200')
-
-    event.listen(engine, 'connect', pragma)
-    engine.dispose()
-    yield
-    event.remove(engine, 'connect', pragma)
-    engine.dispose()
 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason='holds an SQLite write lock')

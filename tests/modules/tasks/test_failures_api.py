@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event
 
 from appliance.config import get_settings
-from appliance.db import get_database
 from modules.tasks import services
 from tests.appliance.support import (  # noqa: F401 - fixtures
     api_fixture,
     app_client_fixture,
     bearer,
     error_of,
+    short_busy_timeout_fixture,
 )
 from tests.conftest import POSTGRES_URL, make_token
 from tests.modules.conftest import Team, make_project, make_task
@@ -57,21 +56,6 @@ def task_id(team: Team) -> int:
 @pytest.fixture
 def dave(team: Team) -> dict[str, str]:
     return bearer(make_token(team.dave))
-
-
-@pytest.fixture
-def short_busy_timeout() -> Iterator[None]:
-    """Every new connection of the app waits 200 ms for a lock instead of 10 s (the test's only change)."""
-    engine = get_database().engine
-
-    def pragma(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute('PRAGMA busy_timeout=200')
-
-    event.listen(engine, 'connect', pragma)
-    engine.dispose()
-    yield
-    event.remove(engine, 'connect', pragma)
-    engine.dispose()
 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason='holds an SQLite write lock')
