@@ -21,12 +21,14 @@ migrate: deps
 
 deps: system-deps $(STAMP)
 
-# The venv is rebuilt whenever the lock files change; installs are hash-checked.
+# The venv is rebuilt whenever the lock files change; installs are hash-checked and take exactly the locked
+# packages (--no-deps: nothing is resolved against what the index holds today); pip check fails on an incomplete lock.
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --require-hashes --no-deps -r requirements-dev.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	$(BIN)/python -m pip check --disable-pip-version-check >/dev/null || { $(BIN)/python -m pip check; echo 'requirements-dev.lock is incomplete: run make lock' >&2; exit 1; }
 	touch $@
 
 # Debian packages the app needs at run time (python3-venv for the venv; restic for backups).
