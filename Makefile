@@ -97,7 +97,9 @@ i18n: $(STAMP)
 	$(BIN)/python scripts/i18n.py extract
 
 # Regenerate the lock files after changing dependencies in pyproject.toml.
-lock: $(STAMP)
+# Needs only uv (not an installed venv: after a change to pyproject.toml the venv cannot be installed until relocked).
+lock:
+	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9; }
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements-dev.lock
 
