@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -11,10 +10,10 @@ from nicegui import ui
 
 from appliance.i18n import _, format_datetime
 from appliance.markdown import render
-from appliance.services.paging import Page
 from appliance.ui.actions import act, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, path_int, protected_page
+from appliance.ui.table import pager
 from modules.projects import services
 from modules.projects.gantt import workload_options
 from modules.projects.labels import STATUS_LABELS, VISIBILITY_LABELS
@@ -61,19 +60,6 @@ def progress_bar(closed: int, total: int, marker: str = '') -> None:
         if marker:
             bar.mark(marker)
         ui.label(_('{closed} of {total} done', closed=closed, total=total)).classes('text-sm text-grey-7 shrink-0')
-
-
-def pager(page: Page[Any], move: Callable[[int], None], size: int = PAGE_SIZE) -> None:
-    """'1–50 of 120' with previous / next buttons calling `move(-size)` / `move(size)`."""
-    with ui.row().classes('items-center gap-2'):
-        first, last = min(page.total, page.offset + 1), page.offset + len(page.items)
-        ui.label(_('{first}–{last} of {total}', first=first, last=last, total=page.total))
-        ui.button(icon='chevron_left', on_click=lambda: move(-size)).props(
-            'flat dense' + (' disable' if page.offset == 0 else '')
-        ).mark('prev-page')
-        ui.button(icon='chevron_right', on_click=lambda: move(size)).props(
-            'flat dense' + (' disable' if page.offset + size >= page.total else '')
-        ).mark('next-page')
 
 
 def projects_page(ctx: PageContext) -> None:

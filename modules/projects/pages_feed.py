@@ -12,12 +12,13 @@ from appliance import i18n
 from appliance.i18n import _
 from appliance.ui.actions import act, attempt, read
 from appliance.ui.guard import PageContext, forbidden_response, path_int, protected_page
+from appliance.ui.table import pager
 from modules.projects import services
 from modules.projects.common import UNSET
 from modules.projects.extensions import TimelineItem
 from modules.projects.gantt import gantt_height, gantt_options
 from modules.projects.labels import STATUS_LABELS, VISIBILITY_LABELS
-from modules.projects.pages import activity_list, date_input, pager, parse_date
+from modules.projects.pages import activity_list, date_input, parse_date
 from modules.projects.services import EDITABLE_STATUSES
 from modules.projects.ui import open_project, project_frame
 from modules.projects.views import ProjectView
