@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export ENCLAVE_DATA_DIR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
+# Two workers; tests in one xdist_group (browser stories, provisioning: tests/support/markers.py) share a worker.
+XDIST ?= -n 2 --dist loadgroup
+FAST_TIERS := not ui and not restic and not system and not e2e
 
-.PHONY: run test check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres bundle bundle-test \
+.PHONY: run test test-fast check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres bundle bundle-test \
 	image image-test
 
 run: deps
@@ -42,8 +45,13 @@ test-system-deps: system-deps
 		nginx:/usr/sbin/nginx grub-pc-bin:/usr/lib/grub/i386-pc/boot.img grub-common:/usr/bin/grub-mkimage \
 		fdisk:/usr/sbin/sfdisk qemu-system-x86:/usr/bin/qemu-system-x86_64
 
+# Everything: services, API, contract, ui, restic, system and e2e (under 15 minutes on an idle 2-core machine).
 test: test-system-deps $(STAMP)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(XDIST) $(PYTEST_ARGS)
+
+# The fast tier: services, API and the generated contract test (about a minute); no browser, restic or subprocesses.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q $(XDIST) -m '$(FAST_TIERS)' $(PYTEST_ARGS)
 
 # The service and API tests again, against a throwaway PostgreSQL on loopback (not the tests of the enclave command
 # and of start-up, which run it as a subprocess on the data dir's SQLite database).

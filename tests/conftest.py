@@ -25,11 +25,21 @@ from appliance.models import User
 from appliance.modules import current_registry, register_builtins, reset_registry
 from appliance.secrets import data_encryption_key
 from appliance.services import accounts, passwords, tokens
+from tests.support import markers
 
 PASSWORD = 'Correct-Horse-Battery-42'
 _template_dir = Path(tempfile.mkdtemp(prefix='enclave-template-'))
 _template_db = _template_dir / 'enclave.db'
 POSTGRES_URL = os.environ.get('ENCLAVE_TEST_DATABASE_URL', '')
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    markers.register(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test ui, restic, system or e2e from what it uses (tests/support/markers.py), and group the serial ones."""
+    markers.apply(items)
 
 
 def _migrated_template() -> Path:
