@@ -1,7 +1,9 @@
-"""Shared fixtures: a fresh data dir and database per test, and the three people of every story.
+"""Shared fixtures: a fresh data dir and database per test, and the people of every story.
 
-alice is an admin, bob a member, charlie an outsider (an account with no role). Factories take keyword
-defaults. Set ENCLAVE_TEST_DATABASE_URL to a PostgreSQL URL to run the same tests against PostgreSQL.
+alice is an admin (she owns the sample objects), bob a member with access to alice's objects, charlie a member
+without access to them (the `people` fixture); erin is an account with no role (the `erin` fixture). They mean the
+same in tests/modules/conftest.py. Factories take keyword defaults. Set ENCLAVE_TEST_DATABASE_URL to a PostgreSQL
+URL to run the same tests against PostgreSQL.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test ui, restic, system or e2e from what it uses (tests/support/markers.py), and group the serial ones."""
+    """Mark each test ui, restic, system or e2e from what it uses; group the serial ones (tests/support/markers.py)."""
     markers.apply(items)
 
 
@@ -145,7 +147,7 @@ def make_token(user: User, name: str = 'test') -> str:
 
 @dataclass
 class People:
-    """alice (admin), bob (member), charlie (outsider)."""
+    """alice (admin), bob (member with access to alice's objects), charlie (member without access)."""
 
     alice: User
     bob: User
@@ -154,12 +156,18 @@ class People:
 
 @pytest.fixture
 def people(data_dir: Path) -> People:
-    """The three people of every story, created fresh."""
+    """alice, bob and charlie, created fresh."""
     return People(
         alice=make_user(username='alice', roles=['admin'], display_name='Alice Admin'),
         bob=make_user(username='bob', roles=['member'], display_name='Bob 张伟'),
-        charlie=make_user(username='charlie', roles=[], display_name='Charlie Outsider'),
+        charlie=make_user(username='charlie', roles=['member'], display_name='Charlie Outsider'),
     )
+
+
+@pytest.fixture
+def erin(people: People) -> User:
+    """erin, an account with no role, beside the people (a fixture of her own: most tests count three users)."""
+    return make_user(username='erin', roles=[], display_name='Erin Norole')
 
 
 def reload_user(user_id: int) -> User:

@@ -87,7 +87,7 @@ def test_it_prompts_twice_for_a_hidden_password(people: People) -> None:
         assert erin is not None and passwords.verify_password(erin.password_hash, PASSWORD)
 
 
-def test_it_prints_users_as_a_table(people: People) -> None:
+def test_it_prints_users_as_a_table(people: People, erin: User) -> None:
     sign_in('bob')
 
     lines = enclave('user', 'list').stdout.splitlines()
@@ -96,7 +96,8 @@ def test_it_prints_users_as_a_table(people: People) -> None:
     assert lines[1].split()[:5] == ['alice', 'Alice', 'Admin', 'admin', 'yes']
     assert lines[1].endswith('never')
     assert lines[2].split()[:4] == ['bob', 'Bob', '张伟', 'member'] and lines[2].endswith('UTC')
-    assert lines[3].split()[:5] == ['charlie', 'Charlie', 'Outsider', '-', 'yes']
+    assert lines[3].split()[:5] == ['charlie', 'Charlie', 'Outsider', 'member', 'yes']
+    assert lines[4].split()[:5] == ['erin', 'Erin', 'Norole', '-', 'yes']
 
 
 def test_it_refuses_a_weak_password_and_creates_nobody(people: People) -> None:

@@ -67,11 +67,11 @@ def test_it_ranks_an_exact_name_above_a_prefix_above_a_substring(people: People)
     assert search(people.bob, 'ann') == ['Ann (ann)', 'Anna Li (anna)', 'Joanne (joanne)']
 
 
-def test_it_refuses_an_outsider_and_audits_it(people: People) -> None:
+def test_it_refuses_an_account_without_a_role_and_audits_it(people: People, erin: User) -> None:
     with pytest.raises(PermissionDenied):
-        search(people.charlie, 'bob')
+        search(erin, 'bob')
     [denial] = audit_rows('permission.denied')
-    assert (denial.actor_name, denial.target) == ('charlie', 'search')
+    assert (denial.actor_name, denial.target) == ('erin', 'search')
 
 
 @pytest.mark.parametrize('query', ['', '   ', 'x' * 201])

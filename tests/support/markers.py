@@ -6,8 +6,8 @@
 - `e2e` when it lives under tests/e2e/ (a real Chromium against a live server);
 - `ui` when it uses NiceGUI's `user` fixture, lives under a ui/ folder, or its file is `*_ui.py` or `test_pages*`;
 - `restic` when its file is in RESTIC_FILES (they run the restic binary, directly or through a saved target);
-- `system` when its file (or the test itself) is in SYSTEM or it uses a fixture in SYSTEM_FIXTURES: subprocesses of the enclave command, a live server,
-  nginx, sshd, qemu, provisioning, start-up.
+- `system` when its file (or the test itself) is in SYSTEM or it uses a fixture in SYSTEM_FIXTURES: subprocesses
+  of the enclave command, a live server, nginx, sshd, qemu, provisioning, start-up.
 
 A new file that runs restic or a subprocess belongs in one of the lists below; everything else is classified from
 its fixtures and its path.

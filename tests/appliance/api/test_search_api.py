@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from appliance.models import AuditEvent
-from tests.appliance.support import Keys, count, error_of
-from tests.conftest import make_user
+from appliance.models import AuditEvent, User
+from tests.appliance.support import Keys, bearer, count, error_of
+from tests.conftest import make_token, make_user
 
 
 def search(api: TestClient, headers: dict[str, str], q: str, **params: object) -> list[str]:
@@ -45,8 +45,8 @@ def test_it_cuts_the_results_to_the_limit(api: TestClient, keys: Keys) -> None:
     assert len(search(api, keys.bob, 'team', limit=3)) == 3
 
 
-def test_it_refuses_an_outsider(api: TestClient, keys: Keys) -> None:
-    error = error_of(api.get('/api/v1/search?q=bob', headers=keys.charlie), 403)
+def test_it_refuses_an_account_without_a_role(api: TestClient, erin: User) -> None:
+    error = error_of(api.get('/api/v1/search?q=bob', headers=bearer(make_token(erin))), 403)
     assert error['code'] == 'forbidden'
     assert count(AuditEvent, AuditEvent.action == 'permission.denied', AuditEvent.target == 'search') == 1
 

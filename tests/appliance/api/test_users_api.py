@@ -29,8 +29,8 @@ def test_it_tells_the_caller_who_they_are(api: TestClient, keys: Keys) -> None:
     assert not {'password_hash', 'totp_secret', 'password'} & set(me)
 
 
-def test_it_gives_an_outsider_no_permissions(api: TestClient, keys: Keys) -> None:
-    me = (api.get('/api/v1/me', headers=keys.charlie)).json()
+def test_it_gives_an_account_without_a_role_no_permissions(api: TestClient, erin: User) -> None:
+    me = (api.get('/api/v1/me', headers=bearer(make_token(erin)))).json()
     assert (me['roles'], me['permissions']) == ([], [])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
 from nicegui.testing import User as UIUser
 
 from appliance.models import AuditEvent
@@ -22,8 +23,9 @@ async def test_it_says_when_nothing_was_found(user: UIUser, people: People) -> N
     await user.should_see('Nothing found for "%".')
 
 
-async def test_it_refuses_the_search_page_to_an_outsider(user: UIUser, people: People) -> None:
-    await user.http_client.get(sign_in_url('charlie'), follow_redirects=False)
+@pytest.mark.usefixtures('erin')
+async def test_it_refuses_the_search_page_to_an_account_without_a_role(user: UIUser, people: People) -> None:
+    await user.http_client.get(sign_in_url('erin'), follow_redirects=False)
     response = await user.http_client.get('/search?q=bob', follow_redirects=False)
     assert response.status_code == 403
     assert 'Bob' not in response.text
