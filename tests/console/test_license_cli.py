@@ -13,7 +13,7 @@ from appliance.cli import app
 from console import licensing
 from console.license import FREE_SEATS
 from tests.conftest import People
-from tests.console.test_licensing import KEYS, install_audits, stored, trust_test_key  # noqa: F401 - fixture
+from tests.console.license_support import KEYS, install_audits, stored, trust_test_key  # noqa: F401 - fixture
 
 PRIVATE = str(KEYS / 'TEST-ONLY-license-private.pem')
 TODAY = date.today()

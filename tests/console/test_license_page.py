@@ -12,7 +12,7 @@ from console import licensing
 from console.license import License
 from tests.appliance.support import count, sign_in_url
 from tests.conftest import People
-from tests.console.test_licensing import code_for, fill_active_users, stored, trust_test_key  # noqa: F401 - fixture
+from tests.console.license_support import code_for, fill_active_users, stored, trust_test_key  # noqa: F401 - fixture
 
 PATH = '/console/license'
 

@@ -1,74 +1,35 @@
 """The license in force: installing codes (pasted or a .lic file), refusing bad ones with nothing changed, the
 clock's high-water mark, and the health checks on seats and expiry.
 
-The helpers here (the test key, `code_for`, `trust_test_key`) are shared with the other license tests.
+The helpers shared with the other license tests (the test key, `code_for`, `trust_test_key`) are in
+tests/console/license_support.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
-from sqlalchemy import func, select, update
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select, update
 
 from appliance.db import get_database
 from appliance.errors import Conflict, PermissionDenied
-from appliance.models import AuditEvent
 from appliance.secrets import install_id
 from console import license_area, licensing
-from console.license import FREE_SEATS, License, LicenseError, issue
+from console.license import FREE_SEATS, License, LicenseError
 from console.models import License as LicenseRow
 from console.models import State
-from tests.conftest import People, make_user
+from tests.conftest import People
+from tests.console.license_support import (
+    code_for,
+    fill_active_users,
+    install_audits,
+    stored,
+)
 
-KEYS = Path(__file__).parent / 'keys'
 TODAY = date.today()
-
-
-def signing_key() -> Ed25519PrivateKey:
-    """The TEST-ONLY private key (never the vendor's)."""
-    key = load_pem_private_key((KEYS / 'TEST-ONLY-license-private.pem').read_bytes(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)
-    return key
-
-
-def _test_public_key() -> Ed25519PublicKey:
-    key = load_pem_public_key((KEYS / 'TEST-ONLY-license-public.pem').read_bytes())
-    assert isinstance(key, Ed25519PublicKey)
-    return key
-
-
-@pytest.fixture
-def trust_test_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Accept codes signed with the test key (as production accepts the vendor's) for one test."""
-    monkeypatch.setattr(licensing, 'public_key', _test_public_key)
-    yield
-
-
-def code_for(
-    *,
-    seats: int = 25,
-    licensee: str = 'Acme 机器人有限公司',
-    license_id: str = 'L-2026-0042',
-    issued: date = TODAY,
-    expires: date | None = None,
-    install: str | None = None,
-    key: Ed25519PrivateKey | None = None,
-) -> str:
-    """An activation code signed with the test key, bound to this installation unless `install` says otherwise."""
-    lic = License(
-        license_id=license_id,
-        licensee=licensee,
-        seats=seats,
-        issued=issued.isoformat(),
-        expires=expires.isoformat() if expires else '',
-        install_id=licensing.install_id() if install is None else install,
-    )
-    return issue(lic, key or signing_key())
 
 
 def status(today: date | None = None) -> licensing.LicenseStatus:
@@ -79,19 +40,6 @@ def status(today: date | None = None) -> licensing.LicenseStatus:
 def install(actor: object, text: str, today: date | None = None) -> LicenseRow:
     with get_database().session() as session:
         return licensing.install(session=session, actor=actor, text=text, today=today)  # type: ignore[arg-type]
-
-
-def stored() -> list[tuple[str, int]]:
-    with get_database().session() as session:
-        return [(row.license_id, row.seats) for row in session.scalars(select(LicenseRow).order_by(LicenseRow.id))]
-
-
-def install_audits() -> int:
-    with get_database().session() as session:
-        return (
-            session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == 'license.install'))
-            or 0
-        )
 
 
 # --- installing ---------------------------------------------------------------------------------------------------
@@ -292,14 +240,6 @@ def test_it_repairs_a_damaged_mark_from_today(data_dir: Path) -> None:
 
 
 # --- health checks ------------------------------------------------------------------------------------------------
-
-
-def fill_active_users(count: int) -> None:
-    """Active members until `count` accounts are active."""
-    with get_database().session() as session:
-        have = licensing.seats_used(session)
-    for number in range(have, count):
-        make_user(username=f'user{number:03d}')
 
 
 def test_it_checks_seats_green_amber_and_red(people: People, trust_test_key: None) -> None:

@@ -20,7 +20,7 @@ from console.license import FREE_SEATS
 from console.licensing import SeatLimitReached
 from tests.appliance.support import login
 from tests.conftest import PASSWORD, People, make_user, reload_user
-from tests.console.test_licensing import code_for, fill_active_users, trust_test_key  # noqa: F401 - fixture
+from tests.console.license_support import code_for, fill_active_users, trust_test_key  # noqa: F401 - fixture
 
 
 def active_users() -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from provisioning import bundle
-from tests.provisioning.test_bundle import signing_key
+from tests.provisioning.support import signing_key
 
 SUITE = 'bookworm'
 MIRROR = os.environ.get('ENCLAVE_DEBIAN_MIRROR', 'http://deb.debian.org/debian')

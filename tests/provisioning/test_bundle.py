@@ -10,18 +10,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning import bundle
-
-KEYS = Path(__file__).parent / 'keys'
-
-
-def signing_key() -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key((KEYS / 'TEST-ONLY-release-private.pem').read_bytes(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)
-    return key
+from tests.provisioning.support import signing_key
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,7 @@ from appliance.search import global_search
 from modules.projects.models import Project
 from modules.tasks import search, services
 from tests.modules.conftest import Team, make_project
-from tests.modules.tasks.test_services import run
+from tests.modules.tasks.support import run
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,25 +15,10 @@ from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationErr
 from appliance.models import AuditEvent, Notification, SearchTerms
 from modules.projects.models import Activity, Milestone
 from modules.tasks import services
-from modules.tasks.models import Assignee, Dependency, Label, Status, Task, TaskLabel, Watcher
+from modules.tasks.models import Dependency, Label, Status, Task, TaskLabel, Watcher
 from tests.appliance.support import count
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
-
-
-def run(fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call a service in its own transaction, as a page or a route does."""
-    with get_database().session() as session:
-        return fn(session=session, **kwargs)
-
-
-def snapshot() -> list[tuple[Any, ...]]:
-    """Every task row and link, to prove that bad input changed nothing."""
-    with get_database().session() as session:
-        tasks = [tuple(r) for r in session.execute(select(Task.__table__))]
-        links = [tuple(r) for r in session.execute(select(Assignee.__table__))]
-        labels = [tuple(r) for r in session.execute(select(TaskLabel.__table__))]
-        deps = [tuple(r) for r in session.execute(select(Dependency.__table__))]
-        return [*tasks, *links, *labels, *deps, count(Activity)]
+from tests.modules.tasks.support import run, snapshot
 
 
 def actions() -> list[str]:

@@ -12,7 +12,7 @@ from modules.projects.models import Project
 from modules.tasks import services, stats
 from modules.tasks.views import TaskFilter
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
-from tests.modules.tasks.test_services import run, snapshot
+from tests.modules.tasks.support import run, snapshot
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from modules.tasks.models import Task
 from modules.tasks.views import TaskFilter
 from tests.appliance.support import count
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
-from tests.modules.tasks.test_services import run
+from tests.modules.tasks.support import run
 
 
 @pytest.fixture
