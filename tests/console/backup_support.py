@@ -1,11 +1,14 @@
 """Shared arrangements for the backup tests: real data of every module, a target on a real restic repository,
-and a full export of the database and the blob store to compare a restore against."""
+a full export of the database and the blob store to compare a restore against, the repository of a target, its
+locks, and the enclave command in a subprocess."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData, select
 
@@ -13,9 +16,13 @@ from appliance.blobstore import get_blobstore
 from appliance.config import get_settings, prepare_data_dir
 from appliance.db import get_database
 from appliance.models import User
+from appliance.services.actors import Operator
 from console import targets
 from console.models import Target
 from tests.modules.conftest import Team, make_project, make_task
+
+if TYPE_CHECKING:
+    from console.restic import Repository
 
 # Tables whose rows a restore changes on purpose: sessions end (everyone signs in again), the restore is recorded
 # (history and audit: the tests check the old rows are all still there), and the health check run after it raises
@@ -67,3 +74,30 @@ def export() -> dict[str, Any]:
         if path.is_file():
             blobs[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return {'rows': rows, 'blobs': blobs}
+
+
+def repository_of(name: str = 'usb') -> Repository:
+    """The restic repository of the saved target `name`, opened as the console opens it."""
+    from console.targets import get_target, open_repository
+
+    with get_database().session() as session:
+        target = get_target(session=session, actor=Operator(), name=name)
+        session.expunge(target)
+    return open_repository(get_settings().data_dir, target)
+
+
+def locks(repository: Repository) -> list[str]:
+    """The ids of the locks the repository holds (listed without taking one)."""
+    return repository.uncached().run(['list', 'locks', '--no-lock']).split()
+
+
+def run_cli(*args: str, env: dict[str, str], stdin: str = '') -> subprocess.CompletedProcess[str]:
+    """`enclave <args>` in a subprocess with `env`."""
+    return subprocess.run(
+        [sys.executable, '-m', 'appliance.cli', *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

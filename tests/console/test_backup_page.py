@@ -31,30 +31,11 @@ from console import backup_checks, runs, targets
 from console.models import Run, Target
 from console.restic import Repository
 from tests.appliance.support import count, sign_in_url
-from tests.console.backup_support import add_target, arrange
-from tests.console.test_backup_trust import locks
-from tests.console.test_runs import repository_of
+from tests.console.backup_page_support import DEADLINE, history_rows, label_texts, wait_for
+from tests.console.backup_support import add_target, arrange, locks, repository_of
 from tests.modules.conftest import Team
 
 PATH = '/console/backups'
-DEADLINE = 120.0  # seconds: restic on a loaded 2-core machine
-
-
-async def wait_for(condition: Callable[[], Any], describe: Callable[[], str], timeout: float = DEADLINE) -> Any:
-    """Poll `condition` (on the event loop, so the page keeps working) until it is truthy; fail with `describe()`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(describe())
-
-
-def history_rows(user: UIUser) -> list[dict[str, Any]]:
-    """The rows the history table shows right now (the table is rebuilt on refresh: find it again each time)."""
-    tables = [element for element in user.find(marker='history-table').elements if isinstance(element, ui.table)]
-    return [dict(row) for table in tables for row in table.rows]
 
 
 def targets_stored() -> list[tuple[str, str]]:
@@ -67,13 +48,6 @@ def stored_target(name: str = 'usb') -> Target:
         target = session.scalars(select(Target).where(Target.name == name)).one()
         session.expunge(target)
         return target
-
-
-def label_texts(user: UIUser, marker: str) -> list[str]:
-    """The texts of the labels marked `marker` or inside an element marked so."""
-    found = user.find(marker=marker).elements
-    every = [item for element in found for item in (element, *element.descendants())]
-    return [item.text for item in every if isinstance(item, ui.label)]
 
 
 async def open_dialog(user: UIUser) -> None:

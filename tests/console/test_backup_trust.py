@@ -29,9 +29,7 @@ from console.models import Run
 from console.restic import Repository, RepositoryDamaged, RepositoryLocked
 from console.restore import restore
 from console.snapshot import DATABASE
-from tests.console.backup_support import add_target, arrange, export
-from tests.console.test_restore import run_cli
-from tests.console.test_runs import repository_of
+from tests.console.backup_support import add_target, arrange, export, locks, repository_of, run_cli
 from tests.modules.conftest import Team
 
 
@@ -174,10 +172,6 @@ def test_it_drills_and_restores_every_backup_taken_while_people_upload(team: Tea
 
 
 # --- locks left by a killed restic, and a live one of another computer ------------------------------------------
-
-
-def locks(repository: Repository) -> list[str]:
-    return repository.uncached().run(['list', 'locks', '--no-lock']).split()
 
 
 def hold_a_lock(argv_prefix: list[str], repository: Repository) -> subprocess.Popen[bytes]:

@@ -14,8 +14,7 @@ from appliance.services.actors import Operator
 from console import runs
 from console.restore import restore
 from modules.projects.models import Project
-from tests.console.backup_support import add_target, arrange, export
-from tests.console.test_runs import repository_of
+from tests.console.backup_support import add_target, arrange, export, repository_of
 from tests.modules.conftest import Team
 
 

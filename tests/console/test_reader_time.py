@@ -25,8 +25,8 @@ from console.backup import TAG
 from console.models import HealthSample, Run
 from console.pages_health import wall_clock_ms
 from tests.appliance.support import sign_in_url
+from tests.console.backup_page_support import DEADLINE, history_rows, label_texts, wait_for
 from tests.console.backup_support import add_target, arrange
-from tests.console.test_backup_page import DEADLINE, history_rows, label_texts, wait_for
 from tests.modules.conftest import Team
 
 SHANGHAI = ZoneInfo('Asia/Shanghai')

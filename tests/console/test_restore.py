@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,8 +24,7 @@ from console.restore import RestoreRefused, restore
 from console.snapshot import stage
 from console.targets import password_file
 from modules.projects.models import Project
-from tests.console.backup_support import add_target, arrange, export
-from tests.console.test_runs import repository_of
+from tests.console.backup_support import add_target, arrange, export, repository_of, run_cli
 from tests.modules.conftest import Team
 
 
@@ -155,17 +152,6 @@ def test_it_migrates_a_backup_from_an_older_version_forward(team: Team, tmp_path
     with get_database().engine.connect() as connection:
         names = [row[0] for row in connection.exec_driver_sql('SELECT username FROM core_users')]
     assert names == ['old-timer']
-
-
-def run_cli(*args: str, env: dict[str, str], stdin: str = '') -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, '-m', 'appliance.cli', *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_it_restores_on_a_freshly_installed_box_from_the_recovery_kit_with_the_cli(team: Team, tmp_path: Path) -> None:

@@ -22,22 +22,12 @@ from console.backup import TAG
 from console.lock import Busy, maintenance_lock
 from console.models import Run
 from console.restic import NoSpace, ResticError
-from console.targets import open_repository
-from tests.console.backup_support import add_target, arrange
+from tests.console.backup_support import add_target, arrange, repository_of
 from tests.modules.conftest import Team
 
 
 def back_up(**kwargs: object) -> runs.RunView:
     return runs.back_up(actor=Operator(), registry=current_registry(), **kwargs)  # type: ignore[arg-type]
-
-
-def repository_of(name: str = 'usb'):  # type: ignore[no-untyped-def]
-    from console.targets import get_target
-
-    with get_database().session() as session:
-        target = get_target(session=session, actor=Operator(), name=name)
-        session.expunge(target)
-    return open_repository(get_settings().data_dir, target)
 
 
 def test_it_records_a_backup_and_its_retention_pass_in_the_history(team: Team, tmp_path: Path) -> None:
