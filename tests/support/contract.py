@@ -96,6 +96,12 @@ class Case:
         """Names of the query parameters the route cannot do without."""
         return [field.alias for field in self.route.dependant.query_params if field.field_info.is_required()]
 
+    def query(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The query parameters a sample fills (all of them: a filter by alice's project must refuse charlie too)."""
+        return {
+            field.alias: values[field.alias] for field in self.route.dependant.query_params if field.alias in values
+        }
+
     def url(self, values: Mapping[str, Any]) -> str:
         """The path with its parameters filled (a missing one is reported by `missing`)."""
         return re.sub(r'\{(\w+)(?::\w+)?\}', lambda match: str(values[match.group(1)]), self.path)
