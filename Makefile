@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export ENCLAVE_DATA_DIR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
-# Two workers; tests in one xdist_group (browser stories, provisioning: tests/support/markers.py) share a worker.
+# Two workers; the browser stories and provisioning each keep to one worker (SERIAL_GROUPS in tests/support/markers.py).
 XDIST ?= -n 2 --dist loadgroup
 FAST_TIERS := not ui and not restic and not system and not e2e
 

@@ -40,8 +40,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test ui, restic, system or e2e from what it uses; group the serial ones (tests/support/markers.py)."""
+    """Mark each test ui, restic, system or e2e from what it uses (tests/support/markers.py)."""
     markers.apply(items)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With `--dist loadgroup`, the browser stories and provisioning each keep to one worker (support/markers.py)."""
+    return markers.GroupScheduling(config, log) if config.getvalue('dist') == 'loadgroup' else None
 
 
 def _migrated_template() -> Path:

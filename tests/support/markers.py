@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 MARKERS = {
     'ui': "uses NiceGUI's user fixture (a simulated browser on the app): tests/*/ui/, *_ui.py, test_pages*",
@@ -112,9 +113,8 @@ def tiers_of(item: pytest.Item) -> set[str]:
     return found
 
 
-def group_of(item: pytest.Item) -> str | None:
-    """The xdist group of a test that must not run beside others of its group, or None."""
-    file = relative(item)
+def group_of(file: str) -> str | None:
+    """The group of a test file (relative to tests/) whose tests run one after another on one worker, or None."""
     for prefix, group in SERIAL_GROUPS.items():
         if file == prefix or (prefix.endswith('/') and file.startswith(prefix)):
             return group
@@ -128,10 +128,19 @@ def register(config: pytest.Config) -> None:
 
 
 def apply(items: list[pytest.Item]) -> None:
-    """Mark every collected test with its tiers and its xdist group."""
+    """Mark every collected test with its tiers."""
     for item in items:
         for name in sorted(tiers_of(item) - {mark.name for mark in item.iter_markers()}):
             item.add_marker(getattr(pytest.mark, name))
-        group = group_of(item)
-        if group and not any(mark.name == 'xdist_group' for mark in item.iter_markers()):
-            item.add_marker(pytest.mark.xdist_group(group))
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """`--dist loadgroup` by SERIAL_GROUPS: each group is one unit of work for one worker, every other test its own.
+
+    xdist 3.8 groups by an `@group` suffix it writes into the node id, which pytest 9 no longer reads back (node ids
+    are computed); so the controller groups by the test's file instead, from the node id it is sent.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        file = nodeid.split('::', 1)[0].removeprefix('tests/')
+        return group_of(file) or nodeid
