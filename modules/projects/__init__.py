@@ -6,12 +6,12 @@ from fastapi import APIRouter
 
 from appliance.errors import N_
 from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
-from modules.projects.pages import register as register_pages
+from modules.projects.pages.projects import register as register_pages
 from modules.projects.search import search as search_projects
 
 
 def _api_router() -> APIRouter:
-    from modules.projects.api import router
+    from modules.projects.api.projects import router
 
     return router
 

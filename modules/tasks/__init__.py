@@ -7,10 +7,11 @@ from fastapi import APIRouter
 from appliance.errors import N_
 from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
 from modules.projects.extensions import ActivityText, ProjectTab
-from modules.tasks import api, api_collab, pages, search
-from modules.tasks.editing import forget_project
+from modules.tasks import pages, search
+from modules.tasks.api import collab as api_collab
+from modules.tasks.api import tasks as api
 from modules.tasks.jobs import JOBS
-from modules.tasks.stats import STATS
+from modules.tasks.services import STATS, forget_project
 
 
 def _api_router() -> APIRouter:

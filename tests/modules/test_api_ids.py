@@ -10,9 +10,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import iter_route_contexts
 
 from appliance.api import core, notifications
-from modules.projects import api as projects_api
-from modules.tasks import api as tasks_api
-from modules.tasks import api_collab
+from modules.projects.api import projects as projects_api
+from modules.tasks.api import collab as api_collab
+from modules.tasks.api import tasks as tasks_api
 from tests.appliance.support import (  # noqa: F401 - fixtures
     api_fixture,
     app_client_fixture,
