@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import TYPE_CHECKING
 
 from appliance.errors import N_
-from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
+from appliance.modules import ModuleSpec, NavItem, Permission
 from modules.projects.extensions import ActivityText, ProjectTab
-from modules.tasks import pages, search
-from modules.tasks.api import collab as api_collab
-from modules.tasks.api import tasks as api
+from modules.tasks.backup import BACKUP
 from modules.tasks.jobs import JOBS
 from modules.tasks.services import STATS, forget_project
 
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+    from sqlalchemy.orm import Session
+
+    from appliance.models import User
+    from appliance.search import SearchHit
+
+
+# The hooks live in files with fixed names (pages/, api/, search.py, backup.py, jobs.py); until the loader finds
+# them by those names, the spec points at them, importing pages, API and search only when they are called.
+def _search(*, session: Session, actor: User, query: str, limit: int) -> list[SearchHit]:
+    from modules.tasks.search import search
+
+    return search(session=session, actor=actor, query=query, limit=limit)
+
+
+def _register_pages() -> None:
+    from modules.tasks.pages import register
+
+    register()
+
 
 def _api_router() -> APIRouter:
-    router = APIRouter()
-    # Collaboration routes first: /api/v1/tasks/export.csv must not be taken for /api/v1/tasks/{task_id}.
-    router.include_router(api_collab.router)
-    router.include_router(api.router)
-    return router
+    from modules.tasks.api import router
+
+    return router()
 
 
 MODULE = ModuleSpec(
@@ -33,27 +50,11 @@ MODULE = ModuleSpec(
         NavItem(N_('My tasks'), '/tasks/mine', 'task_alt', 'tasks.use'),
         NavItem(N_('Calendar'), '/tasks/calendar', 'calendar_month', 'tasks.use'),
     ),
-    search=search.search,
-    register_pages=pages.register,
+    search=_search,
+    register_pages=_register_pages,
     api_router=_api_router,
     jobs=JOBS,
-    backup_hooks=BackupHooks(
-        tables=(
-            'tasks_statuses',
-            'tasks_tasks',
-            'tasks_assignees',
-            'tasks_watchers',
-            'tasks_labels',
-            'tasks_task_labels',
-            'tasks_dependencies',
-            'tasks_checklist',
-            'tasks_comments',
-            'tasks_time_entries',
-            'tasks_attachments',
-            'tasks_calendar_feeds',
-        ),
-        blob_owners=('tasks.attachment',),
-    ),
+    backup_hooks=BACKUP,
     protected_paths=('/tasks/mine', '/tasks/calendar', '/api/v1/tasks'),
     contributes={
         'projects.tabs': (

@@ -1,66 +1,24 @@
-"""Project pages: the list of projects and each project's overview; other tabs live in pages_*.py."""
+"""The projects page: the projects the reader may see, with a filter and a dialog to create one."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi.responses import Response
 from nicegui import ui
 
-from appliance.i18n import _, format_datetime
-from appliance.markdown import render
+from appliance.i18n import _
 from appliance.ui.actions import act, read
 from appliance.ui.frame import frame
-from appliance.ui.guard import PageContext, path_int, protected_page
+from appliance.ui.guard import PageContext
 from appliance.ui.table import pager
 from modules.projects import services
-from modules.projects.pages.parts.frame import open_project, project_frame, status_chip
-from modules.projects.pages.parts.gantt import workload_options
+from modules.projects.pages.parts.dates import date_input, parse_date
+from modules.projects.pages.parts.frame import status_chip
+from modules.projects.pages.parts.progress import progress_bar
 from modules.projects.services import STATUS_LABELS, VISIBILITY_LABELS
-from modules.projects.views import ActivityView, ProjectView
+from modules.projects.views import ProjectView
 
-T = TypeVar('T')
 PAGE_SIZE = 25
-
-
-def register() -> None:
-    """Register every projects page."""
-    from modules.projects.pages import people as pages_people
-    from modules.projects.pages import settings as pages_feed
-
-    protected_page('/projects', permission='projects.use')(projects_page)
-    protected_page('/projects/{id}', permission='projects.use')(overview_page)
-    pages_people.register()
-    pages_feed.register()
-
-
-def parse_date(value: Any) -> date | None:
-    """A date from a date input ('' means none)."""
-    text = str(value or '').strip()
-    return date.fromisoformat(text) if text else None
-
-
-def date_input(label: str, value: date | None, marker: str) -> ui.input:
-    """A text input with a date picker (ISO dates)."""
-    with ui.input(label, value=value.isoformat() if value else '').props('clearable').mark(marker) as field:
-        with ui.menu().props('no-parent-event') as menu:
-            with ui.date().bind_value(field):
-                with ui.row().classes('justify-end'):
-                    ui.button(_('Close'), on_click=menu.close).props('flat')
-        with field.add_slot('append'):
-            ui.icon('edit_calendar').on('click', menu.open).classes('cursor-pointer')
-    return field
-
-
-def progress_bar(closed: int, total: int, marker: str = '') -> None:
-    """A bar with 'closed of total' beside it."""
-    with ui.row().classes('items-center gap-2 w-full no-wrap'):
-        bar = ui.linear_progress(value=closed / total if total else 0, show_value=False, size='10px')
-        bar.classes('grow').props('rounded color=positive')
-        if marker:
-            bar.mark(marker)
-        ui.label(_('{closed} of {total} done', closed=closed, total=total)).classes('text-sm text-grey-7 shrink-0')
 
 
 def projects_page(ctx: PageContext) -> None:
@@ -171,73 +129,3 @@ def project_card(project: ProjectView, counts: tuple[int, int]) -> None:
                 ui.label(project.name).classes('text-base font-medium grow')
                 status_chip(project.status)
             progress_bar(*counts)
-
-
-def overview_page(ctx: PageContext) -> Response | None:
-    """Progress, overdue items, upcoming milestones, workload per person and recent activity."""
-    project = open_project(ctx, path_int())
-    if isinstance(project, Response):
-        return project
-    data = read(ctx.user, lambda s, a: services.overview(session=s, actor=a, project_id=project.id))
-    with project_frame(ctx, data.project, 'overview'):
-        if data.project.description:
-            ui.html(render(data.project.description), sanitize=True).classes('prose max-w-none').mark(
-                'project-description'
-            )
-        with ui.row().classes('w-full gap-4 items-stretch'):
-            with ui.card().classes('grow min-w-64').props('flat bordered'):
-                ui.label(_('Progress')).classes('font-medium')
-                progress_bar(data.closed_items, data.total_items, 'project-progress')
-                dates = ' – '.join(d.isoformat() for d in (data.project.start_date, data.project.end_date) if d)
-                if dates:
-                    ui.label(dates).classes('text-sm text-grey-7')
-                if data.project.owner_name:
-                    ui.label(_('Owner: {name}', name=data.project.owner_name)).classes('text-sm')
-            with ui.card().classes('grow min-w-64').props('flat bordered').mark('overdue'):
-                ui.label(_('Overdue')).classes('font-medium')
-                if not data.overdue:
-                    ui.label(_('Nothing is overdue.')).classes('text-sm text-grey-7')
-                for item in data.overdue:
-                    with ui.row().classes('gap-2 items-center'):
-                        ui.link(item.label, item.url or '#').classes('text-sm')
-                        ui.label(item.due.isoformat()).classes('text-xs text-negative')
-            with ui.card().classes('grow min-w-64').props('flat bordered').mark('upcoming'):
-                ui.label(_('Upcoming milestones')).classes('font-medium')
-                if not data.upcoming:
-                    ui.label(_('No open milestone with a due date.')).classes('text-sm text-grey-7')
-                for milestone in data.upcoming:
-                    with ui.row().classes('gap-2 items-center'):
-                        ui.label(milestone.name).classes('text-sm')
-                        ui.label(milestone.due_date.isoformat() if milestone.due_date else '').classes('text-xs')
-                        ui.label(f'{milestone.closed_items}/{milestone.total_items}').classes('text-xs text-grey-7')
-        with ui.card().classes('w-full').props('flat bordered').mark('workload'):
-            ui.label(_('Workload')).classes('font-medium')
-            if data.workload:
-                names = [w.display_name for w in data.workload]
-                options = workload_options(
-                    names, [w.open_items for w in data.workload], [w.open_hours for w in data.workload]
-                )
-                ui.echart(options).classes('w-full').style(f'height: {max(160, 40 * len(names) + 60)}px').mark(
-                    'workload-chart'
-                )
-            else:
-                ui.label(_('Nobody has open work here.')).classes('text-sm text-grey-7')
-        with ui.card().classes('w-full').props('flat bordered'):
-            with ui.row().classes('w-full items-center'):
-                ui.label(_('Recent activity')).classes('font-medium grow')
-                ui.link(_('All activity'), f'/projects/{project.id}/activity').classes('text-sm')
-            activity_list(ctx, data.activity)
-    return None
-
-
-def activity_list(ctx: PageContext, entries: list[ActivityView]) -> None:
-    """Feed lines: the sentence and when."""
-    if not entries:
-        ui.label(_('No activity yet.')).classes('text-sm text-grey-7')
-    with ui.column().classes('w-full gap-1').mark('activity'):
-        for entry in entries:
-            with ui.row().classes('w-full gap-2 items-baseline no-wrap'):
-                ui.label(entry.text).classes('text-sm grow')
-                ui.label(format_datetime(entry.created_at, timezone=ctx.user.timezone)).classes(
-                    'text-xs text-grey-7 shrink-0'
-                )

@@ -1,8 +1,7 @@
-"""Project tabs about time and state: the timeline (Gantt), the activity feed and the settings."""
+"""A project's settings tab: name, key, dates, status, owner, visibility, and the danger zone."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi.responses import Response
@@ -11,113 +10,12 @@ from nicegui import ui
 from appliance import i18n
 from appliance.i18n import _
 from appliance.ui.actions import act, attempt, read
-from appliance.ui.guard import PageContext, forbidden_response, path_int, protected_page
-from appliance.ui.table import pager
+from appliance.ui.guard import PageContext, forbidden_response, path_int
 from modules.projects import services
-from modules.projects.extensions import TimelineItem
+from modules.projects.pages.parts.dates import date_input, parse_date
 from modules.projects.pages.parts.frame import open_project, project_frame
-from modules.projects.pages.parts.gantt import gantt_height, gantt_options
-from modules.projects.pages.projects import activity_list, date_input, parse_date
 from modules.projects.services import EDITABLE_STATUSES, STATUS_LABELS, UNSET, VISIBILITY_LABELS
 from modules.projects.views import ProjectView
-
-PAGE_SIZE = 50
-MAX_TIMELINE_ITEMS = 200  # bars on the chart; the rest are in the list view
-
-
-def register() -> None:
-    """Register the timeline, activity and settings tabs."""
-    protected_page('/projects/{id}/timeline', permission='projects.use')(timeline_page)
-    protected_page('/projects/{id}/activity', permission='projects.use')(activity_page)
-    protected_page('/projects/{id}/settings', permission='projects.use')(settings_page)
-
-
-def timeline_page(ctx: PageContext) -> Response | None:
-    """A Gantt chart of the dated items and milestones, with finish-to-start arrows, and the same as a list."""
-    project = open_project(ctx, path_int())
-    if isinstance(project, Response):
-        return project
-    data = read(ctx.user, lambda s, a: services.timeline(session=s, actor=a, project_id=project.id))
-    with project_frame(ctx, data.project, 'timeline'):
-        today = date.today()
-        everything = [item for item in data.items if item.start or item.end]
-        dated = around(everything, today, MAX_TIMELINE_ITEMS)
-        if not dated and not any(m.due_date for m in data.milestones):
-            ui.label(_('Nothing on the timeline yet: give items or milestones dates.')).classes('text-grey-7')
-        else:
-            if len(dated) < len(everything):
-                ui.label(
-                    _(
-                        'Showing the {shown} dated items nearest to today, of {total}.',
-                        shown=len(dated),
-                        total=len(everything),
-                    )
-                ).classes('text-sm text-grey-7').mark('timeline-partial')
-            options = gantt_options(data.milestones, dated, today)
-            height = gantt_height(len(dated), len(data.milestones))
-            ui.echart(options).classes('w-full').style(f'height: {height}px').mark('gantt')
-        with ui.expansion(_('As a list'), icon='list').classes('w-full').mark('timeline-list'):
-            names = {item.id: item.label for item in data.items}
-            rows = [
-                {
-                    'item': item.label,
-                    'dates': ' → '.join(d.isoformat() for d in (item.start, item.end) if d),
-                    'after': ', '.join(names.get(b, b) for b in item.blocked_by),
-                }
-                for item in dated
-            ]
-            rows += [
-                {'item': '◆ ' + m.name, 'dates': m.due_date.isoformat() if m.due_date else '', 'after': ''}
-                for m in data.milestones
-            ]
-            columns = [
-                {'name': 'item', 'label': _('Item'), 'field': 'item', 'align': 'left'},
-                {'name': 'dates', 'label': _('Dates'), 'field': 'dates', 'align': 'left'},
-                {'name': 'after', 'label': _('After'), 'field': 'after', 'align': 'left'},
-            ]
-            ui.table(rows=rows, columns=columns, pagination=50).props('flat dense').classes('w-full')
-    return None
-
-
-def around(items: list[TimelineItem], today: date, limit: int) -> list[TimelineItem]:
-    """At most `limit` items, those nearest to today (a chart of thousands of bars helps nobody), in date order."""
-    if len(items) <= limit:
-        return items
-
-    def distance(item: TimelineItem) -> int:
-        start, end = item.start or item.end, item.end or item.start
-        assert start is not None and end is not None
-        return 0 if start <= today <= end else min(abs((start - today).days), abs((end - today).days))
-
-    chosen = sorted(items, key=distance)[:limit]
-    return sorted(chosen, key=lambda item: (item.start or item.end or date.max, item.label))
-
-
-def activity_page(ctx: PageContext) -> Response | None:
-    """The whole feed, newest first, a page at a time."""
-    project = open_project(ctx, path_int())
-    if isinstance(project, Response):
-        return project
-    state = {'offset': 0}
-    with project_frame(ctx, project, 'activity'):
-
-        @ui.refreshable
-        def feed() -> None:
-            page = read(
-                ctx.user,
-                lambda s, a: services.list_activity(
-                    session=s, actor=a, project_id=project.id, offset=state['offset'], limit=PAGE_SIZE
-                ),
-            )
-            activity_list(ctx, page.items)
-            pager(page, move, PAGE_SIZE)
-
-        def move(delta: int) -> None:
-            state['offset'] = max(0, state['offset'] + delta)
-            feed.refresh()
-
-        feed()
-    return None
 
 
 def settings_page(ctx: PageContext) -> Response | None:

@@ -322,3 +322,15 @@ class ChecklistPatch(BaseModel):
     model_config = _STRICT
     text: str | None = Field(default=None, max_length=1000)
     done: bool | None = None
+
+
+class StatusList(BaseModel):
+    """A project's columns in board order."""
+
+    items: list[StatusOut]
+
+
+class LabelList(BaseModel):
+    """A project's labels by name."""
+
+    items: list[LabelOut]

@@ -1,29 +1,27 @@
-"""NiceGUI pages of the tasks module: board, list, my tasks, calendar, workflow and the task page."""
+"""NiceGUI pages of the tasks module: board, list, my tasks, calendar, workflow, labels and the task page.
+
+One file per page; parts/ holds the pieces several pages share (cards, filters, the CSV and feed dialogs).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from nicegui import app
-
-from modules.tasks.pages import board as pages_board
-from modules.tasks.pages import calendar as pages_calendar
-from modules.tasks.pages import labels as pages_labels
-from modules.tasks.pages import list as pages_list
-from modules.tasks.pages import mine as pages_mine
-from modules.tasks.pages import task as pages_task
-from modules.tasks.pages import workflow as pages_workflow
-
-STATIC = Path(__file__).parent / 'static'
+STATIC = Path(__file__).parent.parent / 'static'
 
 
 def register() -> None:
-    """Register the module's pages and its small local stylesheet."""
+    """Register the module's pages and its small local stylesheet and scripts (served under /tasks-static)."""
+    from nicegui import app
+
+    from modules.tasks.pages import board, calendar, labels, mine, task, workflow
+    from modules.tasks.pages import list as task_list
+
     app.add_static_files('/tasks-static', STATIC)
-    pages_board.register()
-    pages_list.register()
-    pages_mine.register()
-    pages_calendar.register()
-    pages_workflow.register()
-    pages_labels.register()
-    pages_task.register()
+    board.register()
+    task_list.register()
+    mine.register()
+    calendar.register()
+    workflow.register()
+    labels.register()
+    task.register()

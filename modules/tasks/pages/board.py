@@ -19,7 +19,7 @@ from appliance.i18n import _
 from appliance.ui.actions import act, attempt
 from appliance.ui.guard import PageContext, protected_page
 from modules.projects import services as project_services
-from modules.projects.pages.parts.frame import open_project, project_frame
+from modules.projects.extensions import open_project, project_frame
 from modules.projects.views import ProjectView
 from modules.tasks import services
 from modules.tasks.pages.parts.card import BoardElement, CardData, CardMaker, ColumnData

@@ -12,7 +12,7 @@ from nicegui import ui
 from appliance.i18n import _, language
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
-from modules.projects.pages.parts.frame import open_project, project_frame
+from modules.projects.extensions import open_project, project_frame
 from modules.tasks import services
 from modules.tasks.pages.parts.calendar_feed import feed_panel
 from modules.tasks.pages.parts.common import add_board_css, path_int, read, today_for, with_query

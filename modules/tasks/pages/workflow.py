@@ -8,7 +8,7 @@ from nicegui import ui
 from appliance.i18n import _
 from appliance.ui.actions import act, attempt
 from appliance.ui.guard import PageContext, protected_page
-from modules.projects.pages.parts.frame import open_project, project_frame
+from modules.projects.extensions import open_project, project_frame
 from modules.projects.views import ProjectView
 from modules.tasks import services
 from modules.tasks.pages.parts.common import path_int

@@ -38,7 +38,7 @@ def test_it_keeps_the_items_nearest_to_today_when_a_timeline_is_huge() -> None:
     from datetime import date, timedelta
 
     from modules.projects.extensions import TimelineItem
-    from modules.projects.pages.settings import around
+    from modules.projects.pages.timeline import around
 
     today = date(2026, 11, 29)
     items = [

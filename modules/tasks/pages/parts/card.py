@@ -9,6 +9,7 @@ component (static/board.js) renders text with Vue's escaping `{{ }}` only; colou
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from nicegui import ui
@@ -57,7 +58,11 @@ class CardMaker:
         return data
 
 
-class BoardElement(ui.element, component='static/board.js'):
+# The component lives in the module's static/ folder, two levels up from this file.
+BOARD_JS = Path(__file__).resolve().parent.parent.parent / 'static' / 'board.js'
+
+
+class BoardElement(ui.element, component=BOARD_JS):
     """Every column of a board with its cards, drawn on the client from the `columns` prop.
 
     `columns` is a list of {id, name, closed, total, cards}; `editable` turns on dragging (SortableJS as bundled
