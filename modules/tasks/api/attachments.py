@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import Session
 
 from appliance import i18n
 from appliance.api import uploads
-from appliance.api.deps import DB, BrowserOrApiActor, Id
+from appliance.api.deps import DB, BrowserOrApiActor, Id, in_session
 from appliance.api.errors import error_response
-from appliance.db import get_database
 from appliance.errors import ValidationError
 from modules.tasks import services
 from modules.tasks.api.collab_models import AttachmentOut
@@ -100,11 +100,10 @@ async def upload_form(task_id: Id, request: Request, actor: BrowserOrApiActor) -
     parsed as it streams in.
     """
 
-    def check() -> None:
-        with get_database().session() as session:
-            services.check_can_upload(session=session, actor=actor, task_id=task_id)
+    def check(session: Session) -> None:
+        services.check_can_upload(session=session, actor=actor, task_id=task_id)
 
-    await asyncio.to_thread(check)
+    await asyncio.to_thread(in_session, check)
     limit = services.max_upload_bytes()
     length = request.headers.get('content-length', '')
     if length.isdigit() and int(length) > limit + uploads.FRAMING_BYTES:
@@ -137,11 +136,10 @@ def list_attachments(task_id: Id, session: DB, actor: BrowserOrApiActor) -> Any:
 async def download(attachment_id: Id, actor: BrowserOrApiActor) -> Any:
     """Always as a download (never shown inline), with the original name."""
 
-    def find() -> Any:
-        with get_database().session() as session:
-            return services.open_attachment(session=session, actor=actor, attachment_id=attachment_id)
+    def find(session: Session) -> Any:
+        return services.open_attachment(session=session, actor=actor, attachment_id=attachment_id)
 
-    row, path = await asyncio.to_thread(find)
+    row, path = await asyncio.to_thread(in_session, find)
     return FileResponse(
         path,
         media_type=services.served_type(row.content_type),

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from appliance import i18n
-from appliance.api.deps import DB, BrowserOrApiActor, Id
+from appliance.api.deps import DB, BrowserOrApiActor, Id, in_session
 from appliance.api.errors import error_response
-from appliance.db import get_database
 from appliance.errors import ValidationError
 from appliance.models import User
 from appliance.services.permissions import require
@@ -89,12 +89,11 @@ MAX_PREVIEW_ROWS = 200
 async def _body(request: Request, actor: User, project_id: int) -> bytes:
     """The CSV file, read only after the caller may import into the project and its declared size fits."""
 
-    def check() -> None:
-        with get_database().session() as session:
-            require(actor, 'tasks.use', target=f'project:{project_id}')
-            require_project(session, actor, project_id, 'member')
+    def check(session: Session) -> None:
+        require(actor, 'tasks.use', target=f'project:{project_id}')
+        require_project(session, actor, project_id, 'member')
 
-    await asyncio.to_thread(check)
+    await asyncio.to_thread(in_session, check)
     length = request.headers.get('content-length', '')
     if length.isdigit() and int(length) > services.MAX_IMPORT_BYTES:
         raise ValidationError('The file is larger than {n} MB. Split it into smaller files.', field='file', n=20)
@@ -124,11 +123,10 @@ async def import_preview(project_id: Id, request: Request, actor: BrowserOrApiAc
     """Every error with its line; the first 200 valid rows as they would be imported."""
     data = await _body(request, actor, project_id)
 
-    def run() -> services.Preview:
-        with get_database().session() as session:
-            return services.parse_import(session, actor, project_id, data)
+    def run(session: Session) -> services.Preview:
+        return services.parse_import(session, actor, project_id, data)
 
-    preview = await asyncio.to_thread(run)
+    preview = await asyncio.to_thread(in_session, run)
     rows = [
         ImportRowOut(**{**row.__dict__, 'assignees': list(row.assignees), 'labels': list(row.labels)})
         for row in preview.rows[:MAX_PREVIEW_ROWS]
@@ -155,12 +153,11 @@ async def import_tasks(project_id: Id, request: Request, actor: BrowserOrApiActo
     """Import every row in one transaction."""
     data = await _body(request, actor, project_id)
 
-    def run() -> int:
-        with get_database().session() as session:
-            return services.commit_import(session, actor, project_id, data)
+    def run(session: Session) -> int:
+        return services.commit_import(session, actor, project_id, data)
 
     try:
-        count = await asyncio.to_thread(run)
+        count = await asyncio.to_thread(in_session, run)
     except services.ImportInvalid as error:
         token = i18n.current_language.set(i18n.negotiate(request.headers.get('accept-language')))
         try:
