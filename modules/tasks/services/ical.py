@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from icalendar import Calendar, Event, vText, vUri
+from icalendar.parser import Contentline
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -120,74 +122,53 @@ def render_feed(*, session: Session, token: str, site_url: str = '', now: dateti
         .order_by(Task.due_date, Task.id)
         .limit(MAX_EVENTS)
     )
-    stamp = now or datetime.now(UTC)
+    stamp = _aware(now or datetime.now(UTC))
     feed.last_used_at = utcnow()
-    lines = [
-        'BEGIN:VCALENDAR',
-        'VERSION:2.0',
-        f'PRODID:{PRODID}',
-        'CALSCALE:GREGORIAN',
-        'METHOD:PUBLISH',
-        'X-WR-CALNAME:' + escape_text(f'Enclave · {user.display_name}'),
-        'REFRESH-INTERVAL;VALUE=DURATION:PT1H',
-        'X-PUBLISHED-TTL:PT1H',
-    ]
+    calendar = Calendar()
+    calendar.add('version', '2.0')
+    calendar.add('prodid', PRODID)
+    calendar.add('calscale', 'GREGORIAN')
+    calendar.add('method', 'PUBLISH')
+    calendar.add('x-wr-calname', vText(_clean(f'Enclave · {user.display_name}')))
+    calendar.add('refresh-interval', timedelta(hours=1), parameters={'VALUE': 'DURATION'})
+    calendar.add('x-published-ttl', 'PT1H')
     for task, key, project_name in session.execute(stmt):
-        lines.extend(_event(task, key, project_name, site_url=site_url, stamp=stamp))
-    lines.append('END:VCALENDAR')
-    return ''.join(fold(line) + '\r\n' for line in lines)
+        calendar.add_component(_event(task, key, project_name, site_url=site_url, stamp=stamp))
+    # The library escapes TEXT values, folds lines at 75 octets (never inside a character) and ends them in CRLF.
+    text: bytes = calendar.to_ical(sorted=False)
+    return text.decode()
 
 
-def _event(task: Task, key: str, project_name: str, *, site_url: str, stamp: datetime) -> list[str]:
+def _event(task: Task, key: str, project_name: str, *, site_url: str, stamp: datetime) -> Event:
     assert task.due_date is not None
     due: date = task.due_date
     ref = f'{key}-{task.number}'
-    changed = task.updated_at or stamp
-    description = f'{project_name} · {ref} · {task.priority}'
-    lines = [
-        'BEGIN:VEVENT',
-        f'UID:task-{task.id}@enclave',
-        f'DTSTAMP:{_utc(stamp)}',
-        f'LAST-MODIFIED:{_utc(changed)}',
-        f'DTSTART;VALUE=DATE:{due:%Y%m%d}',
-        f'DTEND;VALUE=DATE:{due + timedelta(days=1):%Y%m%d}',
-        'SUMMARY:' + escape_text(f'{ref} {task.title}'),
-        'DESCRIPTION:' + escape_text(description),
-        'TRANSP:TRANSPARENT',
-    ]
+    event = Event()
+    event.add('uid', f'task-{task.id}@enclave')
+    event.add('dtstamp', stamp)
+    event.add('last-modified', _aware(task.updated_at) if task.updated_at else stamp)
+    event.add('dtstart', due)  # a DATE: an all-day event on the due day
+    event.add('dtend', due + timedelta(days=1))
+    event.add('summary', _clean(f'{ref} {task.title}'))
+    event.add('description', _clean(f'{project_name} · {ref} · {task.priority}'))
+    event.add('transp', 'TRANSPARENT')
     if site_url:
-        lines.append('URL:' + site_url.rstrip('/') + f'/tasks/{task.id}')
-    lines.append('END:VEVENT')
-    return lines
+        event.add('url', vUri(site_url.rstrip('/') + f'/tasks/{task.id}'))
+    return event
 
 
-def _utc(moment: datetime) -> str:
-    moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment
-    return f'{moment:%Y%m%dT%H%M%S}Z'
+def _aware(moment: datetime) -> datetime:
+    """Stored times are UTC; a naive one is made aware so that it is written as UTC (…Z)."""
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def escape_text(value: str) -> str:
-    """An RFC 5545 TEXT value: backslash, semicolon, comma escaped; newlines as \\n; other controls dropped."""
+def _clean(value: str) -> str:
+    """Text for a TEXT value: newlines kept (the library writes them as \\n), other control characters dropped."""
     value = value.replace('\r\n', '\n').replace('\r', '\n')
-    value = ''.join(ch for ch in value if ch == '\n' or ch == '\t' or ord(ch) >= 32)
-    return value.replace('\\', '\\\\').replace(';', '\\;').replace(',', '\\,').replace('\n', '\\n')
+    return ''.join(ch for ch in value if ch == '\n' or ch == '\t' or ord(ch) >= 32)
 
 
-def fold(line: str, limit: int = 75) -> str:
-    """Fold a content line at `limit` octets (UTF-8), never inside a character; continuations start with a space."""
-    encoded = line.encode()
-    if len(encoded) <= limit:
-        return line
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    budget = limit
-    for ch in line:
-        width = len(ch.encode())
-        if size + width > budget:
-            parts.append(''.join(current))
-            current, size, budget = [], 0, limit - 1  # the leading space of a continuation counts
-        current.append(ch)
-        size += width
-    parts.append(''.join(current))
-    return '\r\n '.join(parts)
+def fold(line: str) -> str:
+    """Fold a content line at 75 octets (UTF-8), never inside a character; continuations start with a space."""
+    folded: bytes = Contentline(line).to_ical()  # type: ignore[no-untyped-call]
+    return folded.decode()
