@@ -263,9 +263,13 @@ def search(*, session: Session, actor: User, query: str, limit: int) -> list[Sea
     stmt = select(Note).where(Note.title.ilike(like_pattern(query), escape='\\\\')).limit(max(limit, 1))
     return [
         SearchHit(
-            module='{name}', kind='note', title=n.title, url='/{name}', score=match_score(query, n.title)
+            module='{name}',
+            kind='note',
+            title=note.title,
+            url='/{name}',
+            score=match_score(query, note.title),
         )
-        for n in session.scalars(stmt)
+        for note in session.scalars(stmt)
     ]
 ''',
     'backup.py': '''\
