@@ -2,42 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from appliance.errors import N_
 from appliance.modules import ModuleSpec, NavItem, Permission
 from modules.projects.extensions import ActivityText, ProjectTab
-from modules.tasks.backup import BACKUP
-from modules.tasks.jobs import JOBS
 from modules.tasks.services import STATS, forget_project
-
-if TYPE_CHECKING:
-    from fastapi import APIRouter
-    from sqlalchemy.orm import Session
-
-    from appliance.models import User
-    from appliance.search import SearchHit
-
-
-# The hooks live in files with fixed names (pages/, api/, search.py, backup.py, jobs.py); until the loader finds
-# them by those names, the spec points at them, importing pages, API and search only when they are called.
-def _search(*, session: Session, actor: User, query: str, limit: int) -> list[SearchHit]:
-    from modules.tasks.search import search
-
-    return search(session=session, actor=actor, query=query, limit=limit)
-
-
-def _register_pages() -> None:
-    from modules.tasks.pages import register
-
-    register()
-
-
-def _api_router() -> APIRouter:
-    from modules.tasks.api import router
-
-    return router()
-
 
 MODULE = ModuleSpec(
     name='tasks',
@@ -50,11 +18,6 @@ MODULE = ModuleSpec(
         NavItem(N_('My tasks'), '/tasks/mine', 'task_alt', 'tasks.use'),
         NavItem(N_('Calendar'), '/tasks/calendar', 'calendar_month', 'tasks.use'),
     ),
-    search=_search,
-    register_pages=_register_pages,
-    api_router=_api_router,
-    jobs=JOBS,
-    backup_hooks=BACKUP,
     protected_paths=('/tasks/mine', '/tasks/calendar', '/api/v1/tasks'),
     contributes={
         'projects.tabs': (
