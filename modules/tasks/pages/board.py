@@ -16,23 +16,15 @@ from fastapi.responses import Response
 from nicegui import events, ui
 
 from appliance.i18n import _
-from appliance.ui.actions import act, attempt
-from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.actions import act, attempt, read
+from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
 from modules.projects.extensions import open_project, project_frame
 from modules.projects.views import ProjectView
 from modules.tasks import services
 from modules.tasks.pages.parts.card import BoardElement, CardData, CardMaker, ColumnData
-from modules.tasks.pages.parts.common import (
-    add_board_css,
-    filter_query,
-    filters_from_query,
-    path_int,
-    priority_labels,
-    read,
-    today_for,
-    with_query,
-)
+from modules.tasks.pages.parts.display import add_board_css, priority_labels, today_for
+from modules.tasks.pages.parts.filters import filter_query, filters_from_query, with_query
 from modules.tasks.views import Board, Column, TaskFilter
 
 PER_COLUMN = 50

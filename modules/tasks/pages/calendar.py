@@ -10,12 +10,14 @@ from fastapi.responses import Response
 from nicegui import ui
 
 from appliance.i18n import _, language
+from appliance.ui.actions import read
 from appliance.ui.frame import frame
-from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects.extensions import open_project, project_frame
 from modules.tasks import services
 from modules.tasks.pages.parts.calendar_feed import feed_panel
-from modules.tasks.pages.parts.common import add_board_css, path_int, read, today_for, with_query
+from modules.tasks.pages.parts.display import add_board_css, today_for
+from modules.tasks.pages.parts.filters import with_query
 from modules.tasks.services import task_url
 from modules.tasks.views import TaskCard
 

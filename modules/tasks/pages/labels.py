@@ -9,11 +9,10 @@ from nicegui import ui
 
 from appliance.i18n import _
 from appliance.ui.actions import act, attempt
-from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects.extensions import open_project, project_frame
 from modules.projects.views import ProjectView
 from modules.tasks import services
-from modules.tasks.pages.parts.common import path_int
 from modules.tasks.services import LABEL_NAME_MAX
 from modules.tasks.views import LabelView
 

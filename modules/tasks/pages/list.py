@@ -8,21 +8,15 @@ from fastapi.responses import Response
 from nicegui import events, ui
 
 from appliance.i18n import _
-from appliance.ui.actions import act
-from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.actions import act, read
+from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
 from modules.projects.extensions import open_project, project_frame
 from modules.projects.views import ProjectView
 from modules.tasks import services
-from modules.tasks.pages.parts.common import (
-    filter_query,
-    filters_from_query,
-    path_int,
-    priority_labels,
-    read,
-    with_query,
-)
 from modules.tasks.pages.parts.csv_import import import_dialog
+from modules.tasks.pages.parts.display import priority_labels
+from modules.tasks.pages.parts.filters import filter_query, filters_from_query, with_query
 from modules.tasks.services import task_url
 from modules.tasks.views import TaskCard, TaskFilter
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from nicegui import ui
 
 from appliance.i18n import _
+from appliance.ui.actions import read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 from modules.tasks import services
-from modules.tasks.pages.parts.common import priority_labels, read, today_for
+from modules.tasks.pages.parts.display import priority_labels, today_for
 from modules.tasks.services import task_url
 from modules.tasks.views import TaskCard
 

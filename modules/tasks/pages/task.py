@@ -15,20 +15,14 @@ from nicegui import ui
 from appliance import markdown
 from appliance.errors import NotFound, PermissionDenied
 from appliance.i18n import _
-from appliance.ui.actions import act
+from appliance.ui.actions import act, read
 from appliance.ui.frame import frame
-from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
 from modules.tasks import services
-from modules.tasks.pages.parts.common import (
-    add_board_css,
-    not_found_response,
-    parse_date,
-    path_int,
-    priority_labels,
-    read,
-    today_for,
-)
+from modules.tasks.pages.parts.display import add_board_css, priority_labels, today_for
+from modules.tasks.pages.parts.filters import parse_date
+from modules.tasks.pages.parts.not_found import not_found_response
 from modules.tasks.pages.parts.task_collab import attachments_section, comments_section, time_section
 from modules.tasks.pages.parts.task_links import checklist_section, links_section
 from modules.tasks.views import TaskDetail

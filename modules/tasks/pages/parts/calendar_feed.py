@@ -6,9 +6,8 @@ from nicegui import ui
 
 from appliance.i18n import _, format_datetime
 from appliance.models import User
-from appliance.ui.actions import act, attempt
+from appliance.ui.actions import act, attempt, read
 from modules.tasks import services
-from modules.tasks.pages.parts.common import read
 
 
 def site_address() -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from nicegui import ui
 
 from appliance.i18n import _
-from modules.tasks.pages.parts.common import initials, priority_labels, safe_color
+from modules.tasks.pages.parts.display import initials, priority_labels, safe_color
 from modules.tasks.services import task_url
 from modules.tasks.views import TaskCard
 

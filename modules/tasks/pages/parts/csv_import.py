@@ -9,7 +9,7 @@ from nicegui import events, ui
 from appliance.i18n import _
 from appliance.ui.actions import act
 from modules.tasks import services
-from modules.tasks.pages.parts.common import priority_labels
+from modules.tasks.pages.parts.display import priority_labels
 
 MAX_IMPORT_BYTES = services.MAX_IMPORT_BYTES
 PREVIEW_ROWS = 100

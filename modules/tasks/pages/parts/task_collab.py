@@ -11,9 +11,9 @@ from nicegui import events, ui
 
 from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime
-from appliance.ui.actions import act, attempt
+from appliance.ui.actions import act, attempt, read
 from modules.tasks import services
-from modules.tasks.pages.parts.common import parse_date, read
+from modules.tasks.pages.parts.filters import parse_date
 
 if TYPE_CHECKING:
     from modules.tasks.pages.task import TaskPage
