@@ -1,6 +1,6 @@
 """Every read and write of tasks: workflow, tasks, board order, labels, dependencies, checklists, watchers.
 
-Keyword-only `session` and `actor`; permissions are checked here (project role via modules.tasks.access);
+Keyword-only `session` and `actor`; permissions are checked here (project role via services/access.py);
 every change is one transaction, audited where it matters and written to the project's activity feed.
 The bodies live in the files of this package (workflow, editing, moving, queries, detail, relations, comments,
 timelog, attachments, csvio, ical, notify, stats); this `__init__` is the one name pages, the API, the hooks and
