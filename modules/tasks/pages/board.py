@@ -1,6 +1,6 @@
 """The kanban board of a project: columns in workflow order, cards that drag within and between columns.
 
-The whole board is one element (ui_card.BoardElement, a local Vue component fed with plain JSON), so a board of
+The whole board is one element (parts.card.BoardElement, a local Vue component fed with plain JSON), so a board of
 150 cards costs about what one card element did. Dragging uses SortableJS as bundled by NiceGUI (nothing
 downloaded) in its pointer-event mode (`forceFallback`), which works with a mouse, a finger and browser automation
 alike. Every card also has a menu (a keyboard-reachable button) to move it to another column or up and down.

@@ -273,7 +273,7 @@ class TaskPage:
 
     @ui.refreshable_method
     def links(self) -> None:
-        """Parent, subtasks and dependencies (drawn by ui_task_links)."""
+        """Parent, subtasks and dependencies (drawn by parts/task_links.py)."""
         links_section(self)
 
 
