@@ -1,4 +1,7 @@
-"""Shared page pieces of the projects module, also used by modules that add project tabs (tasks)."""
+"""The frame of every project tab (title, status and tabs) and the lookup that opens a project for a tab.
+
+Modules that add project tabs (tasks) reach these through `modules.projects.extensions`.
+"""
 
 from __future__ import annotations
 
