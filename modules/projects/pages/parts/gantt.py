@@ -90,13 +90,27 @@ def gantt_options(milestones: list[MilestoneView], items: list[TimelineItem], to
                     'itemStyle': {'color': '#16a34a' if done else '#f59e0b'},
                 }
             )
-    arrows = []
+    arrows: list[dict[str, Any]] = []
     for item in items:
         for blocker in item.blocked_by:
             if blocker in ends and item.id in starts:
                 (from_row, from_x), (to_row, to_x) = ends[blocker], starts[item.id]
                 arrows.append({'coords': [[from_x, from_row], [to_x, to_row]]})
     low, high = min(days) - timedelta(days=3), max(days) + timedelta(days=4)
+    return _chart(rows, bars, points, arrows, today=today, low=low, high=high)
+
+
+def _chart(
+    rows: list[str],
+    bars: list[dict[str, Any]],
+    points: list[dict[str, Any]],
+    arrows: list[dict[str, Any]],
+    *,
+    today: date,
+    low: date,
+    high: date,
+) -> dict[str, Any]:
+    """The ECharts option around the rows, bars, points and arrows: axes, zoom, today's line and the three series."""
     return {
         'animation': False,
         'grid': {'left': 10, 'right': 30, 'top': 30, 'bottom': 40, 'containLabel': True},
