@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from nicegui import ui
+from sqlalchemy.orm import Session
 
-from appliance.db import get_database
+from appliance.extensions import BANNERS
 from appliance.i18n import _
 from appliance.modules import current_registry
+from appliance.ui.actions import in_session
 from appliance.ui.guard import PageContext, sign_out
 
 log = logging.getLogger('enclave.ui')
 
-BANNER_POINT = 'core.banners'
 BANNER_STYLES = {
     'red': ('bg-red-100 text-red-900', 'error'),
     'amber': ('bg-amber-100 text-amber-900', 'warning'),
@@ -38,9 +39,11 @@ def _unread(user_id: int) -> int:
     from appliance.models import User
     from appliance.services.notifications import unread_count
 
-    with get_database().session() as session:
+    def count(session: Session) -> int:
         user = session.get(User, user_id)
         return unread_count(session, user=user) if user is not None else 0
+
+    return in_session(count)
 
 
 def notifications_bell(ctx: PageContext) -> None:
@@ -72,7 +75,7 @@ def banners(ctx: PageContext) -> list[tuple[str, str, str]]:
     A contributor decides who sees what (and must be cheap: it runs on every page). One that fails is left out.
     """
     found: list[tuple[str, str, str]] = []
-    for contribute in current_registry().contributions(BANNER_POINT):
+    for contribute in current_registry().contributions(BANNERS):
         try:
             found.extend((str(level), str(text), str(href)) for level, text, href in contribute(ctx))
         except Exception:  # a broken banner must not break every page
