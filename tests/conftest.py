@@ -44,11 +44,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     markers.apply(items)
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
-    """With `--dist loadgroup`, the browser stories and provisioning each keep to one worker (support/markers.py)."""
-    return markers.GroupScheduling(config, log) if config.getvalue('dist') == 'loadgroup' else None
-
-
 def _migrated_template() -> Path:
     """Migrate one SQLite database per test session; each test copies it (much faster than migrating)."""
     if not _template_db.exists():

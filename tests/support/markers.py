@@ -16,6 +16,7 @@ its fixtures and its path.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
@@ -122,9 +123,12 @@ def group_of(file: str) -> str | None:
 
 
 def register(config: pytest.Config) -> None:
-    """Register the markers (pyproject lists them too, for --markers and --strict-markers)."""
+    """Register the markers (pyproject lists them too, for --markers and --strict-markers) and, with xdist, the
+    scheduler that keeps each serial group on one worker."""
     for name, description in MARKERS.items():
         config.addinivalue_line('markers', f'{name}: {description}')
+    if config.pluginmanager.hasplugin('xdist'):  # `-p no:xdist` leaves the hook unknown
+        config.pluginmanager.register(_Scheduler(), 'enclave-serial-groups')
 
 
 def apply(items: list[pytest.Item]) -> None:
@@ -132,6 +136,13 @@ def apply(items: list[pytest.Item]) -> None:
     for item in items:
         for name in sorted(tiers_of(item) - {mark.name for mark in item.iter_markers()}):
             item.add_marker(getattr(pytest.mark, name))
+
+
+class _Scheduler:
+    @staticmethod
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+        """With `--dist loadgroup`, the browser stories and provisioning each keep to one worker."""
+        return GroupScheduling(config, log) if config.getvalue('dist') == 'loadgroup' else None
 
 
 class GroupScheduling(LoadScopeScheduling):
