@@ -16,7 +16,6 @@ from appliance.blobstore import get_blobstore
 from appliance.config import get_settings, prepare_data_dir
 from appliance.db import get_database
 from appliance.models import User
-from appliance.services.actors import Operator
 from console import targets
 from console.models import Target
 from tests.modules.conftest import Team, make_project, make_task
@@ -78,6 +77,7 @@ def export() -> dict[str, Any]:
 
 def repository_of(name: str = 'usb') -> Repository:
     """The restic repository of the saved target `name`, opened as the console opens it."""
+    from appliance.services.actors import Operator
     from console.targets import get_target, open_repository
 
     with get_database().session() as session:
