@@ -13,7 +13,7 @@ from appliance.blobstore import get_blobstore
 from appliance.config import get_settings, prepare_data_dir
 from appliance.db import get_database
 from appliance.models import User
-from console import targets
+from console.backup.services import targets
 from console.models import Target
 from tests.modules.conftest import Team, make_project, make_task
 

@@ -21,9 +21,11 @@ from appliance.db import get_database, utcnow
 from appliance.models import Notification, User
 from appliance.modules import HealthCheck, ModuleSpec, Registry
 from appliance.services import mail
-from console import alerts, health, health_area
+from console.health.services import alerts
+from console.health.services import checks as health
+from console import health_area
 from console.models import CheckState
-from console.sampler import write_heartbeat
+from console.health.services.sampler import write_heartbeat
 from tests.modules.conftest import Team
 
 CHECK = 'sample.scheduler'

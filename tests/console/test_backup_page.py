@@ -27,9 +27,11 @@ from sqlalchemy import select
 from appliance.db import get_database
 from appliance.modules import current_registry
 from appliance.web import maintenance
-from console import backup_checks, runs, targets
+from console.backup.services import checks as backup_checks
+from console.backup.services import runs
+from console.backup.services import targets
 from console.models import Run, Target
-from console.restic import Repository
+from console.backup.services.restic import Repository
 from tests.appliance.support import count, sign_in_url
 from tests.console.backup_support import add_target, arrange
 from tests.console.test_backup_trust import locks

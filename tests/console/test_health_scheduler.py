@@ -12,8 +12,8 @@ from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.modules import current_registry
 from console import health_area
-from console.health import AMBER, GREEN, RED, run_checks, scheduler_alive
-from console.sampler import take_sample, write_heartbeat
+from console.health.services.checks import AMBER, GREEN, RED, run_checks, scheduler_alive
+from console.health.services.sampler import take_sample, write_heartbeat
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from appliance.db import get_database
 from appliance.errors import Conflict, PermissionDenied
 from appliance.models import AuditEvent
 from appliance.secrets import install_id
-from console import license_area, licensing
-from console.license import FREE_SEATS, License, LicenseError, issue
+from console import license_area
+from console.license.services import licensing
+from console.license.services.codes import FREE_SEATS, License, LicenseError, issue
 from console.models import License as LicenseRow
 from console.models import State
 from tests.conftest import People, make_user
@@ -180,7 +181,7 @@ def test_it_refuses_a_bad_code_and_changes_nothing(people: People, trust_test_ke
 def test_it_refuses_a_code_with_a_changed_seat_count_under_the_original_signature(
     people: People, trust_test_key: None
 ) -> None:
-    from console.license import decode, encode
+    from console.license.services.codes import decode, encode
 
     data = decode(code_for(seats=25))
     altered = encode(data.replace(b'"seats":25', b'"seats":95'))

@@ -17,8 +17,10 @@ from nicegui.testing import User as UIUser
 from appliance.errors import ValidationError
 from appliance.logs import log_dir
 from appliance.modules import current_registry
-from console import health, logs_area, logview
-from console.logview import LogFilter, read_page
+from console.health.services import checks as health
+from console import logs_area
+from console.logs.services import logview
+from console.logs.services.logview import LogFilter, read_page
 from tests.appliance.support import audit_rows, sign_in_url
 from tests.conftest import People
 

@@ -17,12 +17,13 @@ from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
-from console import backup_checks, runs
-from console.backup import TAG
+from console.backup.services import checks as backup_checks
+from console.backup.services import runs
+from console.backup.services.backup import TAG
 from console.lock import Busy, maintenance_lock
 from console.models import Run
-from console.restic import NoSpace, ResticError
-from console.targets import open_repository
+from console.backup.services.restic import NoSpace, ResticError
+from console.backup.services.targets import open_repository
 from tests.console.backup_support import add_target, arrange
 from tests.modules.conftest import Team
 
@@ -32,7 +33,7 @@ def back_up(**kwargs: object) -> runs.RunView:
 
 
 def repository_of(name: str = 'usb'):  # type: ignore[no-untyped-def]
-    from console.targets import get_target
+    from console.backup.services.targets import get_target
 
     with get_database().session() as session:
         target = get_target(session=session, actor=Operator(), name=name)
@@ -64,7 +65,7 @@ def test_it_records_a_backup_and_its_retention_pass_in_the_history(team: Team, t
 def test_it_keeps_only_what_the_retention_says(team: Team, tmp_path: Path) -> None:
     arrange(team, tasks=1)
     add_target(team.alice, tmp_path / 'usb')
-    from console.targets import update_target
+    from console.backup.services.targets import update_target
 
     with get_database().session() as session:
         update_target(
@@ -159,7 +160,7 @@ from appliance.config import get_settings
 from appliance.db import init_database
 from appliance.modules import build_registry
 from appliance.services.actors import Operator
-from console import runs
+from console.backup.services import runs
 settings = get_settings()
 init_database(settings.sqlalchemy_url)
 registry = build_registry(settings.enabled_modules)

@@ -18,7 +18,8 @@ from sqlalchemy import func, insert, select, text
 
 from appliance.db import get_database, utcnow
 from appliance.models import BlobRecord, LoginSession
-from console import health_area, sampler
+from console import health_area
+from console.health.services import sampler
 from console.models import HealthSample
 from tests.modules.conftest import Team
 

@@ -15,9 +15,9 @@ from appliance.errors import N_, ServiceError
 from appliance.models import User
 from appliance.modules import ModuleSpec, current_registry, register_builtins, reset_registry
 from appliance.services import accounts
-from console import licensing
-from console.license import FREE_SEATS
-from console.licensing import SeatLimitReached
+from console.license.services import licensing
+from console.license.services.codes import FREE_SEATS
+from console.license.services.licensing import SeatLimitReached
 from tests.appliance.support import login
 from tests.conftest import PASSWORD, People, make_user, reload_user
 from tests.console.test_licensing import code_for, fill_active_users, trust_test_key  # noqa: F401 - fixture
