@@ -7,6 +7,7 @@ the registry; nothing else in the core names a module.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -212,16 +213,43 @@ def build_registry(names: Sequence[str], *, package: str = 'modules') -> Registr
     return fresh
 
 
-def builtin_specs() -> list[ModuleSpec]:
-    """The parts every install has, in order: the core, then the maintenance console."""
-    from appliance.core_module import CORE  # the core's spec imports services, which import this module
-    from console.spec import CONSOLE
+BUILTIN: tuple[str, ...] = ('console',)
+"""The built-in modules' packages, in load order: always on, registered right after the core."""
 
-    return [CORE, CONSOLE]
+
+def import_specs(packages: Sequence[str]) -> list[ModuleSpec]:
+    """The `MODULE` each of `packages` declares, in order."""
+    specs = []
+    for package in packages:
+        spec = getattr(importlib.import_module(package), 'MODULE', None)
+        if not isinstance(spec, ModuleSpec):
+            raise ModuleError(f'Built-in package "{package}" does not declare MODULE = ModuleSpec(...).')
+        specs.append(spec)
+    return specs
+
+
+def builtin_specs() -> list[ModuleSpec]:
+    """The parts every install has, in order: the core, then the built-in modules (the maintenance console)."""
+    from appliance.core_module import CORE  # the core's spec imports services, which import this module
+
+    return [CORE, *import_specs(BUILTIN)]
+
+
+def module_packages(*, package: str = 'modules') -> list[str]:
+    """Every installed module's package, enabled or not: the built-ins, then `modules.<name>` for each folder.
+
+    Migrations and models are the install's, not the configuration's: one schema whatever is enabled."""
+    found = list(BUILTIN)
+    try:
+        parent = importlib.import_module(package)
+    except ModuleNotFoundError:
+        return found
+    found += sorted(f'{package}.{info.name}' for info in pkgutil.iter_modules(parent.__path__) if info.ispkg)
+    return found
 
 
 def register_builtins(registry: Registry) -> None:
-    """Register the core and the console, before any module."""
+    """Register the core and the built-in modules, before any module."""
     for spec in builtin_specs():
         registry.register(spec)
 

@@ -159,7 +159,9 @@ def backup_run(target: TargetOption = '', json_output: JsonOption = False) -> No
     from appliance.cli import OPERATOR
     from console.backup import services
 
-    view = _operate(lambda: services.back_up(actor=OPERATOR, registry=_registry(), target=target or None, trigger='cli'))
+    view = _operate(
+        lambda: services.back_up(actor=OPERATOR, registry=_registry(), target=target or None, trigger='cli')
+    )
     _print_run(view, json_output)
 
 

@@ -24,12 +24,11 @@ from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
-from console.backup.services import backup
-from console.backup.services import runs
-from console.models import Run
+from console.backup.services import backup, runs
 from console.backup.services.restic import Repository, RepositoryDamaged, RepositoryLocked
-from console.backup.services.restore import restore
+from console.backup.services.restores import restore
 from console.backup.services.snapshot import DATABASE
+from console.models import Run
 from tests.console.backup_support import add_target, arrange, export
 from tests.console.test_restore import run_cli
 from tests.console.test_runs import repository_of

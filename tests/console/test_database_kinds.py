@@ -12,7 +12,7 @@ from appliance.db import get_database
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
 from console.backup.services import runs
-from console.backup.services.restore import restore
+from console.backup.services.restores import restore
 from modules.projects.models import Project
 from tests.console.backup_support import add_target, arrange, export
 from tests.console.test_runs import repository_of

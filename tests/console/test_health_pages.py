@@ -10,9 +10,9 @@ from nicegui.testing import User as UIUser
 from sqlalchemy import insert
 
 from appliance.db import get_database, utcnow
+from console.health.pages.health import CHARTS
 from console.health.services import sampler
 from console.models import CheckState, HealthSample
-from console.health.pages.health import CHARTS
 from tests.appliance.support import sign_in_url
 from tests.modules.conftest import Team
 

@@ -20,12 +20,11 @@ from appliance.migrate import alembic_config, head_revision, schema_state
 from appliance.models import AuditEvent, LoginSession
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
-from console.backup.services import backup
-from console.backup.services import runs
-from console.models import Run
-from console.backup.services.restore import RestoreRefused, restore
+from console.backup.services import backup, runs
+from console.backup.services.restores import RestoreRefused, restore
 from console.backup.services.snapshot import stage
 from console.backup.services.targets import password_file
+from console.models import Run
 from modules.projects.models import Project
 from tests.console.backup_support import add_target, arrange, export
 from tests.console.test_runs import repository_of

@@ -20,10 +20,10 @@ from appliance.services.actors import Operator
 from console.backup.services import checks as backup_checks
 from console.backup.services import runs
 from console.backup.services.backup import TAG
-from console.lock import Busy, maintenance_lock
-from console.models import Run
 from console.backup.services.restic import NoSpace, ResticError
 from console.backup.services.targets import open_repository
+from console.lock import Busy, maintenance_lock
+from console.models import Run
 from tests.console.backup_support import add_target, arrange
 from tests.modules.conftest import Team
 

@@ -13,8 +13,8 @@ from appliance.db import get_database
 from appliance.errors import Conflict, PermissionDenied
 from appliance.models import AuditEvent
 from console.backup.services import targets
-from console.models import Target
 from console.backup.services.restic import Repository, WrongPassword
+from console.models import Target
 from tests.console.backup_support import add_target, arrange
 from tests.modules.conftest import Team
 

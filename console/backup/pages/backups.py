@@ -204,7 +204,9 @@ def backups_page(ctx: PageContext) -> None:
                     ui.button(
                         _('Restore drill'),
                         icon='science',
-                        on_click=lambda: operate(_('Restore drill'), lambda who: services.drill(actor=who, target=name)),
+                        on_click=lambda: operate(
+                            _('Restore drill'), lambda who: services.drill(actor=who, target=name)
+                        ),
                     ).props('outline').mark(f'drill-{name}')
                     ui.button(_('Recovery kit'), icon='key', on_click=lambda: download_kit(name)).props('outline').mark(
                         f'kit-{name}'

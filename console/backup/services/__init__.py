@@ -7,7 +7,7 @@ from console.backup.services.backup import TAG, backup_paths, run_backup
 from console.backup.services.checks import backups, drills, repositories
 from console.backup.services.kit import recovery_kit
 from console.backup.services.restic import Repository, ResticError, Snapshot
-from console.backup.services.restore import (
+from console.backup.services.restores import (
     RestoreRefused,
     check_snapshot,
     refuse_while_serving,

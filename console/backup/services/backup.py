@@ -19,9 +19,9 @@ from appliance.config import Settings
 from appliance.db import get_database, utcnow
 from appliance.errors import N_
 from appliance.modules import Registry
-from console.lock import maintenance_lock
 from console.backup.services.restic import BackupSummary, Progress, Repository, RepositoryDamaged, ResticError, Snapshot
 from console.backup.services.snapshot import MANIFEST, Finding, Manifest, SnapshotError, stage, verify
+from console.lock import maintenance_lock
 
 TAG = 'enclave'
 STAGING = 'backup-staging'

@@ -15,8 +15,7 @@ from appliance.db import get_database, utcnow
 from appliance.errors import N_
 from appliance.extensions import Status
 from appliance.i18n import format_datetime, gettext
-from console.backup.services import runs
-from console.backup.services import schedule
+from console.backup.services import runs, schedule
 from console.models import Target
 
 GREEN, AMBER, RED = Status.GREEN, Status.AMBER, Status.RED

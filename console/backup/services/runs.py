@@ -31,10 +31,10 @@ from appliance.services import audit
 from appliance.services.actors import Actor
 from appliance.services.permissions import require
 from console.backup.services import backup
-from console.lock import LOCK_FILE, maintenance_lock
-from console.models import Run, Target
 from console.backup.services.restic import Progress, Repository
 from console.backup.services.targets import PERMISSION, open_repository
+from console.lock import LOCK_FILE, maintenance_lock
+from console.models import Run, Target
 
 log = logging.getLogger('enclave.console')
 

@@ -31,6 +31,7 @@ from appliance.secrets import data_encryption_key, keys_dir
 from appliance.services import audit
 from appliance.services.actors import Actor
 from appliance.services.permissions import require
+from console.backup.services.restic import Repository, RepositoryNotFound, ResticError
 from console.models import (
     DEFAULT_BACKUP_CRON,
     DEFAULT_CHECK_CRON,
@@ -39,7 +40,6 @@ from console.models import (
     DEFAULT_READ_DATA_SUBSET,
     Target,
 )
-from console.backup.services.restic import Repository, RepositoryNotFound, ResticError
 
 PERMISSION = 'console.manage'
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$')

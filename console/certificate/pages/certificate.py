@@ -1,6 +1,6 @@
 """The console's certificate page: the HTTPS certificate browsers see, the admin's own one pasted in, or the box's
-local one again. The change itself is made by the root side (see console/certificate/services/certificate.py); the page shows its
-result when it arrives."""
+local one again. The change itself is made by the root side (see console/certificate/services/certificate.py); the
+page shows its result when it arrives."""
 
 from __future__ import annotations
 

@@ -39,14 +39,13 @@ from appliance.services import audit
 from appliance.services.actors import Actor
 from appliance.services.permissions import require
 from appliance.web import maintenance
-from console.backup.services import backup
-from console.backup.services import pgdump
-from console.health.services import Check, run_checks
-from console.lock import maintenance_lock
-from console.models import Run
+from console.backup.services import backup, pgdump
 from console.backup.services.restic import Repository, Snapshot
 from console.backup.services.snapshot import DATABASE, Finding, Manifest
 from console.backup.services.targets import PERMISSION
+from console.health.services import Check, run_checks
+from console.lock import maintenance_lock
+from console.models import Run
 
 log = logging.getLogger('enclave.console')
 
