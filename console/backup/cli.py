@@ -36,7 +36,7 @@ def _registry() -> Any:
 
 def _operate(body: Any) -> Any:
     """Open the database as the CLI does (schema current, registry built), run `body()`, print service errors."""
-    from appliance.cli import fail, operator_session
+    from appliance.operator import fail, operator_session
 
     with operator_session():
         pass
@@ -60,8 +60,8 @@ def target_add(
     ] = None,
 ) -> None:
     """Add a target; creates the repository with a generated password, or adopts one given its password."""
-    from appliance.cli import OPERATOR, fail, operator_session
     from appliance.config import get_settings
+    from appliance.operator import OPERATOR, fail, operator_session
     from console.backup import services
 
     password = ''
@@ -96,7 +96,7 @@ def target_add(
 @target_app.command('list')
 def target_list(json_output: JsonOption = False) -> None:
     """List the targets with their schedules and retention."""
-    from appliance.cli import OPERATOR, operator_session
+    from appliance.operator import OPERATOR, operator_session
     from console.backup import services
 
     with operator_session() as session:
@@ -126,8 +126,8 @@ def target_list(json_output: JsonOption = False) -> None:
 @target_app.command('remove')
 def target_remove(name: str, yes: Annotated[bool, typer.Option('--yes', help='Do not ask.')] = False) -> None:
     """Forget a target (its repository and snapshots stay where they are)."""
-    from appliance.cli import OPERATOR, operator_session
     from appliance.config import get_settings
+    from appliance.operator import OPERATOR, operator_session
     from console.backup import services
 
     if not yes:
@@ -156,7 +156,7 @@ def _print_run(view: Any, json_output: bool) -> None:
 @backup_app.command('run')
 def backup_run(target: TargetOption = '', json_output: JsonOption = False) -> None:
     """Back up now (then apply the target's retention)."""
-    from appliance.cli import OPERATOR
+    from appliance.operator import OPERATOR
     from console.backup import services
 
     view = _operate(
@@ -172,7 +172,7 @@ def backup_check(
     json_output: JsonOption = False,
 ) -> None:
     """Verify the repository (`restic check`)."""
-    from appliance.cli import OPERATOR
+    from appliance.operator import OPERATOR
     from console.backup import services
 
     view = _operate(lambda: services.check(actor=OPERATOR, target=target or None, read_data=read_data, trigger='cli'))
@@ -182,7 +182,7 @@ def backup_check(
 @backup_app.command('drill')
 def backup_drill(target: TargetOption = '', json_output: JsonOption = False) -> None:
     """Restore the latest snapshot into scratch, prove it against its manifest, delete it."""
-    from appliance.cli import OPERATOR
+    from appliance.operator import OPERATOR
     from console.backup import services
 
     view = _operate(lambda: services.drill(actor=OPERATOR, target=target or None, trigger='cli'))
@@ -194,8 +194,8 @@ def backup_drill(target: TargetOption = '', json_output: JsonOption = False) -> 
 @backup_app.command('list')
 def backup_list(target: TargetOption = '', json_output: JsonOption = False) -> None:
     """The snapshots in each target's repository (newest last), as `enclave restore --snapshot` takes them."""
-    from appliance.cli import OPERATOR, fail, operator_session
     from appliance.config import get_settings
+    from appliance.operator import OPERATOR, fail, operator_session
     from console.backup import services
     from console.backup.services import TAG
 
@@ -226,7 +226,7 @@ def backup_history(
     json_output: JsonOption = False,
 ) -> None:
     """Past runs (backups, retention, checks, drills, restores), newest first."""
-    from appliance.cli import OPERATOR, operator_session
+    from appliance.operator import OPERATOR, operator_session
     from console.backup import services
 
     with operator_session() as session:
@@ -245,8 +245,8 @@ def backup_history(
 @backup_app.command('kit')
 def backup_kit(target: TargetOption = '') -> None:
     """Print the recovery kit of a target (password included: keep it offline, e.g. printed in a safe)."""
-    from appliance.cli import OPERATOR, operator_session
     from appliance.config import get_settings
+    from appliance.operator import OPERATOR, operator_session
     from console.backup import services
 
     with operator_session() as session:
@@ -263,8 +263,8 @@ def restore_command(
     json_output: JsonOption = False,
 ) -> None:
     """Replace this box's data with a snapshot; the current data is moved aside, never deleted. Stop Enclave first."""
-    from appliance.cli import OPERATOR, fail, operator_session
     from appliance.config import get_settings
+    from appliance.operator import OPERATOR, fail, operator_session
     from console.backup import services
 
     settings = get_settings()

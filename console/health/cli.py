@@ -12,8 +12,8 @@ from console.health.services import RED, worst
 
 def health(json_output: Annotated[bool, typer.Option('--json', help='Print JSON for scripts.')] = False) -> None:
     """Run the health checks the console shows; exit code 1 when any is red."""
-    from appliance.cli import cli_settings, operator_session
     from appliance.modules import current_registry
+    from appliance.operator import cli_settings, operator_session
     from console.health.services import run_checks
 
     settings = cli_settings()

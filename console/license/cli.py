@@ -55,7 +55,7 @@ def _lines(status: services.LicenseStatus) -> list[str]:
 @license_app.command('show')
 def show(json_output: Annotated[bool, typer.Option('--json', help='Print JSON for scripts.')] = False) -> None:
     """Show the license in force, the seats used and the install id."""
-    from appliance.cli import operator_session
+    from appliance.operator import operator_session
 
     with operator_session() as session:
         status = services.current_status(session)
@@ -69,7 +69,7 @@ def show(json_output: Annotated[bool, typer.Option('--json', help='Print JSON fo
 @license_app.command('install')
 def install(code_or_file: Annotated[str, typer.Argument(metavar='CODE|FILE', help='A code, or a .lic file.')]) -> None:
     """Install an activation code, given as the code itself or as the path of a .lic file."""
-    from appliance.cli import OPERATOR, fail, operator_session
+    from appliance.operator import OPERATOR, fail, operator_session
 
     text = code_or_file
     if not code_or_file.strip().upper().startswith('ENC1'):
@@ -89,7 +89,7 @@ def install(code_or_file: Annotated[str, typer.Argument(metavar='CODE|FILE', hel
 
 
 def _private_key(path: Path) -> Ed25519PrivateKey:
-    from appliance.cli import fail
+    from appliance.operator import fail
 
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)
@@ -111,7 +111,7 @@ def issue_code(
     out: Annotated[Path | None, typer.Option('--out', help='Also write a .lic file here.')] = None,
 ) -> None:
     """Make an activation code (vendor side): prints the code, and writes a .lic file with --out."""
-    from appliance.cli import fail
+    from appliance.operator import fail
 
     today = date.today()
     if expires:

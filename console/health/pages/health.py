@@ -14,12 +14,14 @@ from nicegui import run, ui
 
 from appliance import i18n
 from appliance.config import get_settings
-from appliance.db import get_database, utcnow
+from appliance.db import utcnow
 from appliance.errors import N_, NotAuthenticated
 from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime
+from appliance.models import User
 from appliance.modules import current_registry
 from appliance.services.permissions import has_permission
+from appliance.ui.actions import read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, current_actor, protected_page
 from console.health import services
@@ -103,10 +105,9 @@ def _evaluate(language: str, timezone: str = 'UTC') -> list[Check]:
     return checks
 
 
-def _read_history(range_key: str) -> list[Point]:
+def _read_history(actor: User, range_key: str) -> list[Point]:
     back, step = RANGES[range_key]
-    with get_database().session() as session:
-        return history(session, since=utcnow() - back, step=step)
+    return read(actor, lambda session, _actor: history(session, since=utcnow() - back, step=step))
 
 
 def wall_clock_ms(value: datetime, timezone: str) -> int:
@@ -237,7 +238,8 @@ def history_table(ctx: PageContext, points: list[Point]) -> None:
 async def dashboard_page(ctx: PageContext) -> None:
     """The checks, the links to the rest of the console, and the charts of the last day, week or month."""
     checks = await run.io_bound(_evaluate, i18n.language(), i18n.reader_timezone())
-    state: dict[str, Any] = {'checks': checks, 'range': '24h', 'points': await run.io_bound(_read_history, '24h')}
+    points = await run.io_bound(_read_history, ctx.user, '24h')
+    state: dict[str, Any] = {'checks': checks, 'range': '24h', 'points': points}
     cleanup = await run.io_bound(_cleanup)
     with frame(ctx, _('Maintenance')):
         with ui.card().classes('w-full').props('flat bordered').mark('checks'):
@@ -281,7 +283,7 @@ async def dashboard_page(ctx: PageContext) -> None:
                 labels = {'24h': _('24 hours'), '7d': _('7 days'), '30d': _('30 days')}
 
                 async def choose(event: Any) -> None:
-                    state['points'] = await run.io_bound(_read_history, event.value)
+                    state['points'] = await run.io_bound(_read_history, ctx.user, event.value)
                     state['range'] = event.value
                     history_section.refresh()
 
