@@ -351,9 +351,8 @@ def blobs_gc(
 
 # The built-in modules' commands (the console's backup, restore, health, license), each through its spec's `cli`.
 for _spec in builtin_specs():
-    _register_cli = getattr(_spec, 'cli', None)
-    if _register_cli is not None:
-        _register_cli(app)
+    if _spec.cli is not None:
+        _spec.cli(app)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from appliance import search_index
 from appliance.errors import N_
+from appliance.extensions import BANNERS, SEAT_GUARD
 from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
 from appliance.search import search_people
 
@@ -25,6 +26,7 @@ CORE = ModuleSpec(
         NavItem(N_('E-mail'), '/admin/mail', 'mail', 'core.manage_settings'),
     ),
     search=search_people,
+    offers=(BANNERS, SEAT_GUARD),
     backup_hooks=BackupHooks(
         tables=(
             'core_settings',

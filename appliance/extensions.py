@@ -16,7 +16,6 @@ wrong type, with a sentence saying which. A misspelt point is a NameError at imp
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 
     from appliance.models import User
     from appliance.search import SearchHit
+    from appliance.ui.guard import PageContext
 
 T = TypeVar('T')
 
@@ -32,10 +32,11 @@ T = TypeVar('T')
 class ExtensionPoint(Generic[T]):
     """A named point that the module `owner` offers; contributions must be instances of `kind`.
 
-    `kind` is a class (a dataclass, usually) or `collections.abc.Callable` for points that take functions.
+    `kind` is a class (a dataclass, usually), or None for points that take functions (typed by a Protocol:
+    `POINT: ExtensionPoint[MyProtocol] = ExtensionPoint('x.point', None, owner='x')`).
     """
 
-    def __init__(self, name: str, kind: type[T] | type[Callable[..., Any]], *, owner: str, doc: str = '') -> None:
+    def __init__(self, name: str, kind: type[T] | None, *, owner: str, doc: str = '') -> None:
         if not name.startswith(f'{owner}.'):
             raise ValueError(f'Extension point "{name}" of module "{owner}" must be named "{owner}.<point>".')
         self.name = name
@@ -49,7 +50,7 @@ class ExtensionPoint(Generic[T]):
 
     def accepts(self, item: object) -> bool:
         """True when `item` has the type this point takes."""
-        return isinstance(item, self.kind)
+        return callable(item) if self.kind is None else isinstance(item, self.kind)
 
     def __repr__(self) -> str:
         return f'ExtensionPoint({self.name!r}, owner={self.owner!r})'
@@ -100,3 +101,22 @@ class BackupHook(Protocol):
     """Called with the session before a backup or after a restore; must be idempotent."""
 
     def __call__(self, *, session: Session) -> None: ...
+
+
+class BannerSource(Protocol):
+    """A 'core.banners' contribution: called on every page with its context, returns (level, text, href) lines;
+    it decides who sees what and must be cheap."""
+
+    def __call__(self, ctx: PageContext) -> list[tuple[str, str, str]]: ...
+
+
+class SeatGuard(Protocol):
+    """A 'core.seat_guard' contribution: raises a ServiceError saying why when `adding` more active accounts do
+    not fit (the license's seats); called before an account is created active or enabled."""
+
+    def __call__(self, *, session: Session, adding: int) -> None: ...
+
+
+# The core's own points (its ModuleSpec offers them).
+BANNERS: ExtensionPoint[BannerSource] = ExtensionPoint('core.banners', None, owner='core')
+SEAT_GUARD: ExtensionPoint[SeatGuard] = ExtensionPoint('core.seat_guard', None, owner='core')

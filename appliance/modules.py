@@ -1,22 +1,30 @@
 """The module registry: each `modules/<name>/__init__.py` declares a `MODULE = ModuleSpec(...)`.
 
-The core loads the modules named in `enabled_modules`, in order, checks their requirements, and freezes
-the registry; nothing else in the core names a module.
+The core loads the modules named in `enabled_modules`, in order, checks their requirements, finds each module's
+hooks by their fixed file names (see `HOOK_FILES`), checks the extension points and freezes the registry; nothing
+else in the core names a module.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import importlib.util
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from appliance.extensions import Contribution, ExtensionPoint, SearchProvider, Status
 
 if TYPE_CHECKING:
+    import typer
     from fastapi import APIRouter
+    from sqlalchemy.orm import Session
 
-    from appliance.search import SearchHit
+
+T = TypeVar('T')
 
 NAME_RE = re.compile(r'^[a-z][a-z0-9_]{1,31}$')
 PERMISSION_RE = re.compile(r'^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$')
@@ -47,10 +55,10 @@ class NavItem:
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """A named check returning (status, message): status is 'green', 'amber' or 'red'."""
+    """A named check: `run()` answers (Status, a sentence in the reader's language); raising counts as red."""
 
     name: str
-    run: Callable[..., tuple[str, str]]
+    run: Callable[[], tuple[Status | str, str]]  # TODO(issue 12): Status only, once the console returns it
 
 
 @dataclass(frozen=True)
@@ -79,31 +87,56 @@ class BackupHooks:
     after_restore: Callable[..., None] | None = None
 
 
-SearchProvider = Callable[..., 'list[SearchHit]']
-"""Called as provider(session=, actor=, query=, limit=) and returns only hits the actor may see."""
-
-
 @dataclass(frozen=True)
 class ModuleSpec:
-    """What a module declares about itself. Hooks are optional; the core looks them up by name."""
+    """What a module declares about itself, in its `__init__.py`.
+
+    The hooks (search ... cli) are normally left unset here: the loader finds them in the module's files with
+    fixed names (`HOOK_FILES`) and fills them in. Setting one here as well as having its file is refused.
+    """
 
     name: str
     label: str
     requires: tuple[str, ...] = ()
     nav: tuple[NavItem, ...] = ()
     permissions: tuple[Permission, ...] = ()
+    # Sub-packages that hold hooks of their own, in the module shape (the console's backup, health ...).
+    parts: tuple[str, ...] = ()
     search: SearchProvider | None = None
     register_pages: Callable[[], None] | None = None
     api_router: Callable[[], APIRouter] | None = None
     backup_hooks: BackupHooks | None = None
     health_checks: tuple[HealthCheck, ...] = ()
     jobs: tuple[ScheduledJob, ...] = ()
+    cli: Callable[[typer.Typer], None] | None = None
     dashboard_cards: tuple[Callable[..., None], ...] = ()
     # Pages and API paths the outsider must be refused on (the contract test walks them).
     protected_paths: tuple[str, ...] = ()
-    # Contributions to extension points that other modules offer (e.g. {'projects.tabs': (...)}). A module
-    # that offers a point reads them with `Registry.contributions(point)`; only loaded modules contribute.
-    contributes: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    # The typed extension points this module offers (declared in its extensions.py).
+    offers: tuple[ExtensionPoint[Any], ...] = ()
+    # What it adds to points that it or a module it requires offers: `(POINT.contribute(item, ...), ...)`.
+    # (A mapping of point name to items is still read while the modules move to typed points.)
+    contributes: tuple[Contribution[Any], ...] | Mapping[str, tuple[Any, ...]] = ()
+
+    def contributions(self) -> list[tuple[str, tuple[Any, ...], ExtensionPoint[Any] | None]]:
+        """(point name, items, the point when typed) for each contribution of this module."""
+        if isinstance(self.contributes, Mapping):
+            return [(name, tuple(items), None) for name, items in self.contributes.items()]
+        return [(c.point.name, c.items, c.point) for c in self.contributes]
+
+
+# The hooks a module keeps in files of fixed names: file -> (the name the file defines, the ModuleSpec field).
+# pages, api and cli are imported only when used (registering pages, mounting the API, running the command).
+HOOK_FILES: dict[str, tuple[str, str]] = {
+    'pages': ('register', 'register_pages'),
+    'api': ('router', 'api_router'),
+    'search': ('search', 'search'),
+    'backup': ('BACKUP', 'backup_hooks'),
+    'jobs': ('JOBS', 'jobs'),
+    'health': ('CHECKS', 'health_checks'),
+    'cli': ('register', 'cli'),
+}
+LAZY_HOOKS = ('pages', 'api', 'cli')
 
 
 class Registry:
@@ -142,8 +175,35 @@ class Registry:
         self._modules[spec.name] = spec
 
     def freeze(self) -> None:
-        """Refuse any later change."""
+        """Check every contribution against the points the loaded modules offer, then refuse any later change."""
+        self.check_contributions()
         self._frozen = True
+
+    def check_contributions(self) -> None:
+        """Each typed contribution goes to a point a loaded module offers, from that module or one requiring it,
+        and holds items of the point's type; otherwise a ModuleError says which and what to do."""
+        offered = {point.name: (spec.name, point) for spec in self._modules.values() for point in spec.offers}
+        for spec in self._modules.values():
+            for name, items, point in spec.contributions():
+                if point is None:
+                    continue
+                owner = offered.get(name)
+                if owner is None or owner[1] is not point:
+                    raise ModuleError(
+                        f'Module "{spec.name}" contributes to "{name}", which no loaded module offers: enable '
+                        f'"{point.owner}" before "{spec.name}", or list it in the ModuleSpec.offers of "{point.owner}".'
+                    )
+                if owner[0] not in (spec.name, 'core') and owner[0] not in spec.requires:
+                    raise ModuleError(
+                        f'Module "{spec.name}" contributes to "{name}" of "{owner[0]}" without requiring it: '
+                        f'add "{owner[0]}" to its requires.'
+                    )
+                wrong = [item for item in items if not point.accepts(item)]
+                if wrong:
+                    raise ModuleError(
+                        f'Module "{spec.name}" contributes {wrong[0]!r} to "{name}", which takes '
+                        f'{point.kind.__name__ if point.kind else "function"} items.'
+                    )
 
     @property
     def frozen(self) -> bool:
@@ -158,9 +218,20 @@ class Registry:
         """The module called `name`, or None."""
         return self._modules.get(name)
 
-    def contributions(self, point: str) -> list[Any]:
-        """Everything the loaded modules contribute to the extension point `point`, in load order."""
-        return [item for spec in self._modules.values() for item in spec.contributes.get(point, ())]
+    @overload
+    def contributions(self, point: ExtensionPoint[T]) -> list[T]: ...
+    @overload
+    def contributions(self, point: str) -> list[Any]: ...
+    def contributions(self, point: ExtensionPoint[Any] | str) -> list[Any]:
+        """Everything the loaded modules contribute to `point`, in load order."""
+        name = point if isinstance(point, str) else point.name
+        return [
+            item
+            for spec in self._modules.values()
+            for point_name, items, _ in spec.contributions()
+            if point_name == name
+            for item in items
+        ]
 
     def permissions(self) -> list[Permission]:
         """Every permission of every loaded module."""
@@ -201,7 +272,82 @@ def load_modules(registry: Registry, names: Sequence[str], *, package: str = 'mo
             raise ModuleError(f'Module "{name}" does not declare MODULE = ModuleSpec(...) in its __init__.py.')
         if spec.name != name:
             raise ModuleError(f'Module folder "{name}" declares the name "{spec.name}"; they must match.')
-        registry.register(spec)
+        registry.register(with_hooks(spec, f'{package}.{name}'))
+
+
+def with_hooks(spec: ModuleSpec, package: str) -> ModuleSpec:
+    """`spec` with the hooks found in `package` and in each of its `parts` (files named as in HOOK_FILES)."""
+    found: dict[str, list[Any]] = {}
+    for base in (package, *(f'{package}.{part}' for part in spec.parts)):
+        for file, (attribute, hook) in HOOK_FILES.items():
+            if base == package and file in spec.parts:
+                continue  # a part of that name, not a hook file
+            name = f'{base}.{file}'
+            if importlib.util.find_spec(name) is None:
+                continue
+            if getattr(spec, hook) not in (None, ()):
+                # TODO(issue 12): refuse once projects, tasks and the console keep every hook in its file.
+                continue
+            found.setdefault(hook, []).append(
+                _lazy_hook(name, attribute) if file in LAZY_HOOKS else _hook(name, attribute)
+            )
+    return dataclasses.replace(spec, **{hook: _merge(hook, values) for hook, values in found.items()})
+
+
+def _hook(module_name: str, attribute: str) -> Any:
+    module = importlib.import_module(module_name)
+    if not hasattr(module, attribute):
+        raise ModuleError(f'{module_name.replace(".", "/")}.py must define {attribute}.')
+    return getattr(module, attribute)
+
+
+def _lazy_hook(module_name: str, attribute: str) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        return _hook(module_name, attribute)(*args)
+
+    call.__qualname__ = f'{module_name}.{attribute}'
+    return call
+
+
+def _merge(hook: str, values: list[Any]) -> Any:
+    """One hook value from those of a module and its parts."""
+    if hook in ('jobs', 'health_checks'):
+        return tuple(item for value in values for item in value)
+    if len(values) == 1:
+        return values[0]
+    if hook == 'backup_hooks':
+        return BackupHooks(
+            tables=tuple(table for value in values for table in value.tables),
+            blob_owners=tuple(owner for value in values for owner in value.blob_owners),
+            before_backup=_each([value.before_backup for value in values]),
+            after_restore=_each([value.after_restore for value in values]),
+        )
+    if hook == 'api_router':
+        return lambda: _routers(values)
+    if hook == 'search':
+        return lambda **kwargs: [hit for search in values for hit in search(**kwargs)]
+    return lambda *args: [value(*args) for value in values] and None  # register_pages, cli: call each in order
+
+
+def _each(functions: list[Callable[..., None] | None]) -> Callable[..., None] | None:
+    present = [function for function in functions if function is not None]
+    if not present:
+        return None
+
+    def call(*, session: Session) -> None:
+        for function in present:
+            function(session=session)
+
+    return call
+
+
+def _routers(factories: list[Callable[[], APIRouter]]) -> APIRouter:
+    from fastapi import APIRouter
+
+    router = APIRouter()
+    for factory in factories:
+        router.include_router(factory())
+    return router
 
 
 def build_registry(names: Sequence[str], *, package: str = 'modules') -> Registry:
@@ -229,10 +375,11 @@ def import_specs(packages: Sequence[str]) -> list[ModuleSpec]:
 
 
 def builtin_specs() -> list[ModuleSpec]:
-    """The parts every install has, in order: the core, then the built-in modules (the maintenance console)."""
+    """The parts every install has, in order: the core, then the built-in modules (the maintenance console), each
+    with the hooks the loader finds in its files (the core's spec names its hooks itself)."""
     from appliance.core_module import CORE  # the core's spec imports services, which import this module
 
-    return [CORE, *import_specs(BUILTIN)]
+    return [CORE, *(with_hooks(spec, package) for spec, package in zip(import_specs(BUILTIN), BUILTIN, strict=True))]
 
 
 def module_packages(*, package: str = 'modules') -> list[str]:

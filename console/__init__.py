@@ -8,45 +8,13 @@ surface), `pages/` (`register()`), and the hooks with fixed names the loader fin
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
-from typing import Any
-
 from appliance.errors import N_
-from appliance.modules import BackupHooks, HealthCheck, ModuleSpec, NavItem, Permission, ScheduledJob
+from appliance.modules import ModuleSpec, NavItem, Permission
 from console.health.services import red_banner
 from console.license.services import seat_guard
 
 PERMISSION = 'console.manage'
-PARTS = ('backup', 'health', 'license', 'certificate', 'logs')
-# The order the console has always shown its health checks in and started its jobs (the health part first).
-_HOOK_ORDER = ('health', 'backup', 'license', 'certificate', 'logs')
 
-
-def _hooks(hook: str, name: str, parts: tuple[str, ...] = _HOOK_ORDER) -> Iterator[Any]:
-    """`console.<part>.<hook>.<name>` of each part that has that hook file."""
-    for part in parts:
-        try:
-            module = importlib.import_module(f'console.{part}.{hook}')
-        except ModuleNotFoundError as exc:
-            if exc.name != f'console.{part}.{hook}':
-                raise
-            continue
-        yield getattr(module, name)
-
-
-def _register_pages() -> None:
-    for register in _hooks('pages', 'register'):
-        register()
-
-
-def _backup_hooks() -> BackupHooks:
-    tables = [table for hooks in _hooks('backup', 'BACKUP', ('backup', 'license', 'health')) for table in hooks.tables]
-    return BackupHooks(tables=tuple(tables))
-
-
-_CHECKS: tuple[HealthCheck, ...] = tuple(check for checks in _hooks('health', 'CHECKS') for check in checks)
-_JOBS: tuple[ScheduledJob, ...] = tuple(job for jobs in _hooks('jobs', 'JOBS') for job in jobs)
 
 MODULE = ModuleSpec(
     name='console',
@@ -69,9 +37,6 @@ MODULE = ModuleSpec(
         '/console/support',
     ),
     contributes={'core.banners': (red_banner,), 'core.seat_guard': (seat_guard,)},
-    # Until the loader finds the parts' hooks by their fixed names, the spec gathers them itself.
-    register_pages=_register_pages,
-    backup_hooks=_backup_hooks(),
-    health_checks=_CHECKS,
-    jobs=_JOBS,
+    # The loader joins the parts' hooks in this order: health first, as the console always listed its checks.
+    parts=('health', 'backup', 'license', 'certificate', 'logs'),
 )

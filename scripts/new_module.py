@@ -263,9 +263,13 @@ def search(*, session: Session, actor: User, query: str, limit: int) -> list[Sea
     stmt = select(Note).where(Note.title.ilike(like_pattern(query), escape='\\\\')).limit(max(limit, 1))
     return [
         SearchHit(
-            module='{name}', kind='note', title=n.title, url='/{name}', score=match_score(query, n.title)
+            module='{name}',
+            kind='note',
+            title=note.title,
+            url='/{name}',
+            score=match_score(query, note.title),
         )
-        for n in session.scalars(stmt)
+        for note in session.scalars(stmt)
     ]
 ''',
     'backup.py': '''\
@@ -275,7 +279,7 @@ from __future__ import annotations
 
 from appliance.modules import BackupHooks
 
-HOOKS = BackupHooks(tables=('{name}_notes',))
+BACKUP = BackupHooks(tables=('{name}_notes',))
 ''',
     'health.py': '''\
 """Health hook: the notes table answers."""
@@ -340,12 +344,9 @@ def downgrade() -> None:
 
 def current_head() -> str:
     """The head revision of the migrations of everything installed (the new module chains onto it)."""
-    from appliance.migrate import script_directory
+    from appliance.migrate import head_revision
 
-    heads = script_directory().get_heads()
-    if len(heads) != 1:
-        raise SystemExit(f'The migration history has {len(heads)} heads; it must have one.')
-    return str(heads[0])
+    return head_revision()
 
 
 def write_module(name: str, label: str, into: Path, *, down_revision: str | None) -> Path:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from appliance.config import get_settings
 from appliance.db import utcnow
 from appliance.errors import N_, Conflict, NotFound, ValidationError
+from appliance.extensions import SEAT_GUARD
 from appliance.models import User, UserRole
 from appliance.modules import current_registry
 from appliance.search import like_pattern
@@ -71,7 +72,7 @@ def _active_admin_count(session: Session) -> int:
 def check_seats(session: Session, *, adding: int = 1) -> None:
     """Ask every 'core.seat_guard' contribution whether `adding` more active accounts fit; a guard that says no
     raises a ServiceError saying why and what to do. Called before an account is created active or enabled."""
-    for guard in current_registry().contributions('core.seat_guard'):
+    for guard in current_registry().contributions(SEAT_GUARD):
         guard(session=session, adding=adding)
 
 

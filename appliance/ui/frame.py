@@ -9,13 +9,13 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from appliance.db import get_database
+from appliance.extensions import BANNERS
 from appliance.i18n import _
 from appliance.modules import current_registry
 from appliance.ui.guard import PageContext, sign_out
 
 log = logging.getLogger('enclave.ui')
 
-BANNER_POINT = 'core.banners'
 BANNER_STYLES = {
     'red': ('bg-red-100 text-red-900', 'error'),
     'amber': ('bg-amber-100 text-amber-900', 'warning'),
@@ -72,7 +72,7 @@ def banners(ctx: PageContext) -> list[tuple[str, str, str]]:
     A contributor decides who sees what (and must be cheap: it runs on every page). One that fails is left out.
     """
     found: list[tuple[str, str, str]] = []
-    for contribute in current_registry().contributions(BANNER_POINT):
+    for contribute in current_registry().contributions(BANNERS):
         try:
             found.extend((str(level), str(text), str(href)) for level, text, href in contribute(ctx))
         except Exception:  # a broken banner must not break every page
