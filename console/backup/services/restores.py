@@ -30,7 +30,7 @@ from sqlalchemy import delete
 
 from appliance import __version__
 from appliance.config import Settings
-from appliance.db import get_database, init_database, utcnow
+from appliance.db import Database, get_database, init_database, utcnow
 from appliance.errors import N_, Conflict, ServiceError
 from appliance.migrate import alembic_config, schema_state, upgrade
 from appliance.models import LoginSession, LoginTicket
@@ -168,14 +168,7 @@ def restore(
             manifest = proof.manifest
             assert manifest is not None
             _refuse_unusable(manifest, proof.findings)
-            if (manifest.database_kind == 'postgresql') == settings.is_sqlite:
-                raise RestoreRefused(
-                    N_(
-                        'This backup holds a {kind} database and this box uses another kind; restore it on a box '
-                        'configured like the one that made it. Nothing was changed.'
-                    ),
-                    kind='PostgreSQL' if manifest.database_kind == 'postgresql' else 'SQLite',
-                )
+            _refuse_other_database(manifest, settings)
             data_root = backup.find_data_root(scratch / 'r')
             stamp = utcnow().strftime('%Y%m%d-%H%M%S')
             with maintenance.during('A backup is being restored. Enclave will be back in a few minutes.'):
@@ -200,42 +193,32 @@ def restore(
                 database = init_database(settings.sqlalchemy_url)
                 before = schema_state(database.engine).current or ''
                 upgrade(database.engine)
-                with database.session() as session:
-                    for spec in registry.modules():
-                        if spec.backup_hooks and spec.backup_hooks.after_restore:
-                            spec.backup_hooks.after_restore(session=session)
-                    # Sessions in the backup may have been ended since: everyone signs in again.
-                    session.execute(delete(LoginSession))
-                    session.execute(delete(LoginTicket))
-                    session.add(
-                        Run(
-                            target_name=target_name,
-                            kind='restore',
-                            trigger=trigger,
-                            actor=actor.username,
-                            status='ok',
-                            finished_at=utcnow(),
-                            snapshot_id=chosen.short_id,
-                            files_total=manifest.blob_files,
-                            bytes_total=manifest.blob_bytes,
-                            message=f'Restored the snapshot of {manifest.created_at}; the old data is in {aside.name}.',
-                            details=json.dumps(
-                                {
-                                    'aside': str(aside),
-                                    'backup_created_at': manifest.created_at,
-                                    'backup_version': manifest.app_version,
-                                    'migrated_from': before if before != manifest.schema_revision else '',
-                                }
-                            ),
-                        )
-                    )
-                    audit.record(
-                        session=session,
-                        actor=actor,
-                        action='console.restore',
-                        target=target_name,
-                        details={'snapshot': chosen.short_id, 'aside': aside.name},
-                    )
+                _record_restore(
+                    database,
+                    registry=registry,
+                    actor=actor,
+                    run=Run(
+                        target_name=target_name,
+                        kind='restore',
+                        trigger=trigger,
+                        actor=actor.username,
+                        status='ok',
+                        finished_at=utcnow(),
+                        snapshot_id=chosen.short_id,
+                        files_total=manifest.blob_files,
+                        bytes_total=manifest.blob_bytes,
+                        message=f'Restored the snapshot of {manifest.created_at}; the old data is in {aside.name}.',
+                        details=json.dumps(
+                            {
+                                'aside': str(aside),
+                                'backup_created_at': manifest.created_at,
+                                'backup_version': manifest.app_version,
+                                'migrated_from': before if before != manifest.schema_revision else '',
+                            }
+                        ),
+                    ),
+                    details={'snapshot': chosen.short_id, 'aside': aside.name},
+                )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     log.warning('restored snapshot %s of %s; previous data kept in %s', chosen.short_id, manifest.created_at, aside)
@@ -247,6 +230,31 @@ def restore(
         migrated_from=before if before != schema_state(get_database().engine).head else '',
         checks=run_checks(data_dir=data_dir, registry=registry),
     )
+
+
+def _refuse_other_database(manifest: Manifest, settings: Settings) -> None:
+    """A backup of a SQLite box restores only on a SQLite box, a PostgreSQL one only on a PostgreSQL box."""
+    if (manifest.database_kind == 'postgresql') == settings.is_sqlite:
+        raise RestoreRefused(
+            N_(
+                'This backup holds a {kind} database and this box uses another kind; restore it on a box '
+                'configured like the one that made it. Nothing was changed.'
+            ),
+            kind='PostgreSQL' if manifest.database_kind == 'postgresql' else 'SQLite',
+        )
+
+
+def _record_restore(database: Database, *, registry: Registry, actor: Actor, run: Run, details: dict[str, str]) -> None:
+    """In the restored database: the modules' after-restore hooks, everyone signed out, the run and the audit."""
+    with database.session() as session:
+        for spec in registry.modules():
+            if spec.backup_hooks and spec.backup_hooks.after_restore:
+                spec.backup_hooks.after_restore(session=session)
+        # Sessions in the backup may have been ended since: everyone signs in again.
+        session.execute(delete(LoginSession))
+        session.execute(delete(LoginTicket))
+        session.add(run)
+        audit.record(session=session, actor=actor, action='console.restore', target=run.target_name, details=details)
 
 
 def _put_back(aside: Path, data_dir: Path) -> None:
