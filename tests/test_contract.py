@@ -24,6 +24,7 @@ from appliance.modules import (
     load_modules,
     register_builtins,
     reset_registry,
+    with_hooks,
 )
 from tests.appliance.support import (  # noqa: F401 - fixtures
     Keys,
@@ -47,7 +48,7 @@ def installed_modules() -> list[ModuleSpec]:
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
         spec = getattr(importlib.import_module(f'modules.{info.name}'), 'MODULE', None)
         if isinstance(spec, ModuleSpec):
-            found.append(spec)
+            found.append(with_hooks(spec, f'modules.{info.name}'))  # hooks live in fixed-name files
     ordered = builtin_specs()
     while found:
         ready = [spec for spec in found if set(spec.requires) <= {done.name for done in ordered}]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from pydantic import BeforeValidator, Field
@@ -21,6 +21,19 @@ def db_session() -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back on error."""
     with get_database().session() as session:
         yield session
+
+
+T = TypeVar('T')
+
+
+def in_session(fn: Callable[[Session], T]) -> T:
+    """Run `fn(session)` in one transaction of its own.
+
+    For async routes that stream a request body: they cannot hold the DB dependency's transaction while they read
+    it, so they run each database step through this on a worker thread: `await asyncio.to_thread(in_session, fn)`.
+    """
+    with get_database().session() as session:
+        return fn(session)
 
 
 # scope='function': commit before the response is sent, so a client never hears "created" for something that a

@@ -12,7 +12,6 @@ from appliance import context, i18n
 from appliance.db import get_database
 from appliance.errors import NotAuthenticated, ServiceError, infrastructure_error
 from appliance.models import User
-from appliance.ui.guard import current_actor
 
 T = TypeVar('T')
 
@@ -23,6 +22,8 @@ def _client_ip() -> str:
 
 
 def _run(fn: Callable[[Session, User], T], success: str) -> tuple[bool, T | None]:
+    from appliance.ui.guard import current_actor  # the guard uses `in_session` from here
+
     context.client_ip.set(_client_ip())
     try:
         actor = current_actor()
@@ -61,6 +62,13 @@ def read(actor: User, fn: Callable[[Session, User], T]) -> T:
     """Run a read-only service call while a page is built (errors propagate: the page decides what to show)."""
     with get_database().session() as session:
         return fn(session, actor)
+
+
+def in_session(fn: Callable[[Session], T]) -> T:
+    """Run `fn(session)` in one transaction, with no reader: for the guard itself, pages without a session (setup,
+    login) and reads that need no actor (settings, counts). Errors propagate."""
+    with get_database().session() as session:
+        return fn(session)
 
 
 def act_anonymous(fn: Callable[[Session], T]) -> T | None:

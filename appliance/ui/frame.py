@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from nicegui import ui
+from sqlalchemy.orm import Session
 
-from appliance.db import get_database
 from appliance.extensions import BANNERS
 from appliance.i18n import _
 from appliance.modules import current_registry
+from appliance.ui.actions import in_session
 from appliance.ui.guard import PageContext, sign_out
 
 log = logging.getLogger('enclave.ui')
@@ -38,9 +39,11 @@ def _unread(user_id: int) -> int:
     from appliance.models import User
     from appliance.services.notifications import unread_count
 
-    with get_database().session() as session:
+    def count(session: Session) -> int:
         user = session.get(User, user_id)
         return unread_count(session, user=user) if user is not None else 0
+
+    return in_session(count)
 
 
 def notifications_bell(ctx: PageContext) -> None:

@@ -16,13 +16,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from nicegui import app, ui
 from nicegui.language import Language
+from sqlalchemy.orm import Session
 
 from appliance import context, i18n
-from appliance.db import get_database
 from appliance.errors import N_, NotAuthenticated
 from appliance.models import User
 from appliance.services import accounts, audit, auth, orgsettings
 from appliance.services.permissions import has_permission
+from appliance.ui.actions import in_session
 from appliance.web.failures import page_html
 from appliance.web.sessions import COOKIE
 
@@ -103,15 +104,20 @@ def protected_page(path: str, *, permission: str | None = None, title: str = '')
         @ui.page(path, title=title or 'Enclave')
         async def page(request: Request) -> Any:
             context.client_ip.set(request.client.host if request.client else '')
-            with get_database().session() as session:
+
+            def signed_in(session: Session) -> tuple[Any, User, dict[str, str]] | Response:
                 if accounts.setup_required(session):
                     return RedirectResponse('/setup', status_code=303)
                 login = auth.resolve_session(session=session, token=request.cookies.get(COOKIE, ''))
                 if login is None:
                     target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
                     return RedirectResponse(f'/login?next={quote(target)}', status_code=303)
-                user = login.user
-                settings = orgsettings.all_settings(session)
+                return login, login.user, orgsettings.all_settings(session)
+
+            found = in_session(signed_in)
+            if isinstance(found, Response):
+                return found
+            login, user, settings = found
             lang = setup_language(request, user)
             if permission and not has_permission(user, permission):
                 audit.record_now(
@@ -146,19 +152,21 @@ def protected_page(path: str, *, permission: str | None = None, title: str = '')
 def current_actor() -> User:
     """Re-check this client's session inside an event handler; raises NotAuthenticated when it ended."""
     token = app.storage.client.get('session_token', '')
-    with get_database().session() as session:
+
+    def resolve(session: Session) -> User:
         login = auth.resolve_session(session=session, token=token)
         if login is None:
             raise NotAuthenticated(N_('Your session has ended. Sign in again.'))
         return login.user
+
+    return in_session(resolve)
 
 
 def sign_out() -> None:
     """End this client's session on the server, then let the browser drop the cookie and sign in again."""
     token = app.storage.client.get('session_token', '')
     if token:
-        with get_database().session() as session:
-            auth.logout(session=session, token=token)
+        in_session(lambda session: auth.logout(session=session, token=token))
     app.storage.client['session_token'] = ''
     ui.navigate.to('/auth/signed-out')
 
@@ -166,6 +174,9 @@ def sign_out() -> None:
 def current_session_id() -> int | None:
     """The id of this client's session, if it is still live."""
     token = app.storage.client.get('session_token', '')
-    with get_database().session() as session:
+
+    def session_id(session: Session) -> int | None:
         login = auth.resolve_session(session=session, token=token)
         return login.id if login else None
+
+    return in_session(session_id)

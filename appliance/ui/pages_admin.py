@@ -9,12 +9,11 @@ from zoneinfo import ZoneInfo
 from nicegui import ui
 from sqlalchemy.orm import Session
 
-from appliance.db import get_database
 from appliance.i18n import LANGUAGES, _, format_datetime
 from appliance.models import User
 from appliance.modules import current_registry
 from appliance.services import accounts, audit, auth, orgsettings
-from appliance.ui.actions import act
+from appliance.ui.actions import act, in_session, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 
@@ -40,10 +39,12 @@ def users_page(ctx: PageContext) -> None:
 
         @ui.refreshable
         def table() -> None:
-            with get_database().session() as session:
-                page = accounts.list_users(
-                    session=session, actor=ctx.user, query=state['query'], offset=int(state['offset']), limit=PAGE_SIZE
-                )
+            page = read(
+                ctx.user,
+                lambda s, a: accounts.list_users(
+                    session=s, actor=a, query=state['query'], offset=int(state['offset']), limit=PAGE_SIZE
+                ),
+            )
             columns = [
                 {'name': 'username', 'label': _('Username'), 'field': 'username', 'align': 'left'},
                 {'name': 'name', 'label': _('Name'), 'field': 'name', 'align': 'left'},
@@ -95,8 +96,7 @@ def users_page(ctx: PageContext) -> None:
         def edit_dialog(user_id: int | None) -> None:
             user: User | None = None
             if user_id is not None:
-                with get_database().session() as session:
-                    user = accounts.get_user(session=session, actor=ctx.user, user_id=user_id)
+                user = read(ctx.user, lambda s, a: accounts.get_user(session=s, actor=a, user_id=user_id))
             with ui.dialog() as dialog, ui.card().classes('w-full max-w-md'):
                 ui.label(_('Edit user') if user else _('New user')).classes('text-lg font-medium')
                 username = ui.input(_('Username'), value=user.username if user else '').mark('new-username')
@@ -188,12 +188,13 @@ def sessions_page(ctx: PageContext) -> None:
 
         @ui.refreshable
         def listing() -> None:
-            with get_database().session() as session:
-                page = auth.list_sessions(session=session, actor=ctx.user, limit=500)
-                rows = [
+            rows = read(
+                ctx.user,
+                lambda s, a: [
                     (row.id, row.user.username, row.ip, row.user_agent, row.created_at, row.last_seen_at)
-                    for row in page.items
-                ]
+                    for row in auth.list_sessions(session=s, actor=a, limit=500).items
+                ],
+            )
             if not rows:
                 ui.label(_('No live sessions.'))
             for sid, username, ip, agent, created, seen in rows:
@@ -250,11 +251,11 @@ def audit_page(ctx: PageContext) -> None:
             ):
                 ui.label(_('Enter dates as YYYY-MM-DD.')).classes('text-negative').mark('audit-date-error')
                 return
-            with get_database().session() as session:
-                from appliance.services.permissions import require
+            from appliance.services.permissions import require
 
-                require(ctx.user, 'core.view_audit', target='audit')
-                page = audit.search(
+            def search(session: Session, reader: User) -> Any:
+                require(reader, 'core.view_audit', target='audit')
+                return audit.search(
                     session=session,
                     actor_name=(actor.value or '').strip().lower(),
                     action=(action.value or '').strip(),
@@ -263,6 +264,8 @@ def audit_page(ctx: PageContext) -> None:
                     offset=int(state['offset']),
                     limit=PAGE_SIZE,
                 )
+
+            page = read(ctx.user, search)
             columns = [
                 {'name': k, 'label': label, 'field': k, 'align': 'left'}
                 for k, label in (
@@ -303,8 +306,7 @@ def audit_page(ctx: PageContext) -> None:
 
 def settings_page(ctx: PageContext) -> None:
     """Organisation name, default language and the two-factor policy."""
-    with get_database().session() as session:
-        values = orgsettings.all_settings(session)
+    values = in_session(orgsettings.all_settings)
     with frame(ctx, _('Organisation')):
         with ui.card().classes('w-full max-w-xl'):
             name = ui.input(_('Organisation name'), value=values['org_name']).classes('w-full').mark('org_name')

@@ -9,14 +9,14 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy.orm import Session
 
 from appliance import context
 from appliance.api.ca import local_ca
-from appliance.db import get_database
 from appliance.errors import ServiceError
 from appliance.i18n import LANGUAGES, _, translate_error
 from appliance.services import accounts, auth, orgsettings
-from appliance.ui.actions import act_anonymous
+from appliance.ui.actions import act_anonymous, in_session
 from appliance.ui.guard import setup_language
 from appliance.web.security import safe_next
 from appliance.web.sessions import client_ip
@@ -50,9 +50,8 @@ def register() -> None:
 
     @ui.page('/setup', title='Enclave')
     def setup_page(request: Request) -> Any:
-        with get_database().session() as session:
-            if not accounts.setup_required(session):
-                return RedirectResponse('/login', status_code=303)
+        if not in_session(accounts.setup_required):
+            return RedirectResponse('/login', status_code=303)
         lang = setup_language(request)
         ui.page_title(_('Set up Enclave'))
         with ui.card().classes('w-full max-w-md mx-auto mt-8 gap-2'):
@@ -96,10 +95,13 @@ def register() -> None:
 
     @ui.page('/login', title='Enclave')
     def login_page(request: Request, next: str = '/', expired: str = '') -> Any:  # noqa: A002
-        with get_database().session() as session:
-            if accounts.setup_required(session):
-                return RedirectResponse('/setup', status_code=303)
-            org_name = orgsettings.get(session, 'org_name')
+
+        def setup_or_name(session: Session) -> str | None:
+            return None if accounts.setup_required(session) else orgsettings.get(session, 'org_name')
+
+        org_name = in_session(setup_or_name)
+        if org_name is None:
+            return RedirectResponse('/setup', status_code=303)
         setup_language(request)
         target = safe_next(next)
         ip = client_ip(request)
@@ -115,8 +117,11 @@ def register() -> None:
             message = ui.label('').classes('text-negative').mark('login-error')
 
             def check(name: str, secret: str, totp: str) -> str:
-                with get_database().session() as session:
-                    return auth.authenticate(session=session, username=name, password=secret, totp_code=totp, ip=ip)
+                return in_session(
+                    lambda session: auth.authenticate(
+                        session=session, username=name, password=secret, totp_code=totp, ip=ip
+                    )
+                )
 
             async def submit() -> None:
                 message.text = ''

@@ -6,11 +6,11 @@ from urllib.parse import quote
 
 from nicegui import ui
 
-from appliance.db import get_database
 from appliance.errors import ServiceError
 from appliance.i18n import _, translate_error
 from appliance.modules import current_registry
 from appliance.search import global_search
+from appliance.ui.actions import read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 
@@ -40,8 +40,7 @@ def register() -> None:
                 ui.label(_('Type something to search for.'))
                 return
             try:
-                with get_database().session() as session:
-                    hits = global_search(session=session, actor=ctx.user, query=q)
+                hits = read(ctx.user, lambda s, a: global_search(session=s, actor=a, query=q))
             except ServiceError as error:
                 ui.label(translate_error(error)).classes('text-negative')
                 return

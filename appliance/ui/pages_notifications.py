@@ -6,11 +6,10 @@ from typing import Any
 
 from nicegui import run, ui
 
-from appliance.db import get_database
 from appliance.errors import ServiceError
 from appliance.i18n import _, format_datetime, translate_error
 from appliance.services import mail, notifications
-from appliance.ui.actions import act
+from appliance.ui.actions import act, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, current_actor, protected_page
 
@@ -50,10 +49,12 @@ def notifications_page(ctx: PageContext) -> None:
 
         @ui.refreshable
         def listing() -> None:
-            with get_database().session() as session:
-                page = notifications.list_views(
-                    session, user=ctx.user, unread_only=bool(state['unread_only']), limit=int(state['limit'])
-                )
+            page = read(
+                ctx.user,
+                lambda s, a: notifications.list_views(
+                    s, user=a, unread_only=bool(state['unread_only']), limit=int(state['limit'])
+                ),
+            )
             if not page.items:
                 ui.label(_('No notifications.') if not state['unread_only'] else _('Nothing unread.')).classes(
                     'text-gray-600'
@@ -88,8 +89,7 @@ def notifications_page(ctx: PageContext) -> None:
 
 def mail_page(ctx: PageContext) -> None:
     """The relay settings (off by default) and a "send a test e-mail" button."""
-    with get_database().session() as session:
-        config, has_password = mail.get_settings_for_admin(session=session, actor=ctx.user)
+    config, has_password = read(ctx.user, lambda s, a: mail.get_settings_for_admin(session=s, actor=a))
     with frame(ctx, _('E-mail')):
         ui.label(
             _(
@@ -159,8 +159,7 @@ def mail_page(ctx: PageContext) -> None:
                     actor = current_actor()  # on the loop: it reads this client's storage
 
                     def blocking() -> str:
-                        with get_database().session() as session:
-                            return mail.send_test(session=session, actor=actor, to=to)
+                        return read(actor, lambda s, a: mail.send_test(session=s, actor=a, to=to))
 
                     sent_to = await run.io_bound(blocking)
                 except ServiceError as error:

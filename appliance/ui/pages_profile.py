@@ -6,10 +6,9 @@ from zoneinfo import available_timezones
 
 from nicegui import ui
 
-from appliance.db import get_database
 from appliance.i18n import LANGUAGES, _, format_datetime
 from appliance.services import accounts, auth, orgsettings, tokens, twofactor
-from appliance.ui.actions import act, attempt
+from appliance.ui.actions import act, attempt, in_session, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, current_session_id, protected_page
 
@@ -108,8 +107,7 @@ def _two_factor_card(ctx: PageContext) -> None:
 
             ui.button(_('Turn off'), on_click=turn_off).props('outline').mark('2fa-disable')
             return
-        with get_database().session() as session:
-            issuer = orgsettings.get(session, 'org_name')
+        issuer = in_session(lambda s: orgsettings.get(s, 'org_name'))
         secret = twofactor.new_secret()
         uri = twofactor.provisioning_uri(user, secret, issuer)
         ui.label(_('Scan this code with an authenticator app, then enter the code it shows.'))
@@ -135,8 +133,9 @@ def _tokens_card(ctx: PageContext) -> None:
 
         @ui.refreshable
         def token_list() -> None:
-            with get_database().session() as session:
-                rows = tokens.list_tokens(session=session, actor=ctx.user, limit=tokens.MAX_TOKENS_PER_USER).items
+            rows = read(
+                ctx.user, lambda s, a: tokens.list_tokens(session=s, actor=a, limit=tokens.MAX_TOKENS_PER_USER).items
+            )
             for row in rows:
                 with ui.row().classes('items-center gap-2'):
                     state = _('revoked') if row.revoked_at else _('active')
@@ -164,8 +163,7 @@ def _tokens_card(ctx: PageContext) -> None:
 def _sessions_card(ctx: PageContext) -> None:
     with ui.card().classes('w-full max-w-xl'):
         ui.label(_('Your sessions')).classes('text-lg font-medium')
-        with get_database().session() as session:
-            page = auth.list_sessions(session=session, actor=ctx.user, user_id=ctx.user.id)
+        page = read(ctx.user, lambda s, a: auth.list_sessions(session=s, actor=a, user_id=a.id))
         for row in page.items:
             current = _(' (this one)') if row.id == ctx.session_id else ''
             ui.label(

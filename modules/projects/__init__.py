@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from appliance.errors import N_
-from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
-from modules.projects.pages import register as register_pages
-from modules.projects.search import search as search_projects
-
-
-def _api_router() -> APIRouter:
-    from modules.projects.api import router
-
-    return router
-
+from appliance.modules import ModuleSpec, NavItem, Permission
 
 MODULE = ModuleSpec(
     name='projects',
@@ -25,11 +14,5 @@ MODULE = ModuleSpec(
         Permission('projects.manage_all', N_('Act as a manager in every project, including private ones')),
     ),
     nav=(NavItem(N_('Projects'), '/projects', 'folder_open', 'projects.use'),),
-    search=search_projects,
-    register_pages=register_pages,
-    api_router=_api_router,
-    backup_hooks=BackupHooks(
-        tables=('projects_projects', 'projects_members', 'projects_milestones', 'projects_activity')
-    ),
     protected_paths=('/projects', '/api/v1/projects'),
 )

@@ -7,18 +7,27 @@ A module that keeps work items of projects (tasks) contributes, in its `ModuleSp
 - 'projects.activity': `ActivityText`s, the sentences for its activity-feed actions;
 - 'projects.before_delete': functions called as `fn(session, project_id)` just before a project is deleted, for
   what the database's cascade does not reach (search index entries, blob references).
-The projects module never imports the modules that contribute.
+The projects module never imports the modules that contribute. It also offers them its page frame
+(`open_project`, `project_frame`) for their tabs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from appliance.modules import current_registry
+
+if TYPE_CHECKING:
+    from fastapi.responses import Response
+
+    from appliance.ui.guard import PageContext
+    from modules.projects.views import ProjectView
 
 
 @dataclass(frozen=True)
@@ -122,3 +131,19 @@ def activity_texts() -> dict[str, str]:
 def before_delete_hooks() -> list[Callable[[Session, int], None]]:
     """Contributed clean-up functions for a project about to be deleted."""
     return list(current_registry().contributions('projects.before_delete'))
+
+
+# The project page frame, offered to the pages of modules that add tabs (they may not import projects' pages).
+# The pages code is imported inside each function, so importing this file does not load any UI.
+def open_project(ctx: PageContext, project_id: int) -> ProjectView | Response:
+    """The project for a project tab, or the 404/403 response to return instead (see pages.parts.frame)."""
+    from modules.projects.pages.parts.frame import open_project as open_
+
+    return open_(ctx, project_id)
+
+
+def project_frame(ctx: PageContext, project: ProjectView, active: str) -> AbstractContextManager[None]:
+    """The page frame of a project tab: the project's title and its tabs, with `active` selected."""
+    from modules.projects.pages.parts.frame import project_frame as frame
+
+    return frame(ctx, project, active)

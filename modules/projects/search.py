@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from appliance.models import User
 from appliance.search import SearchHit, like_pattern, match_score
 from appliance.services.permissions import has_permission
-from modules.projects.access import visible_project_ids
 from modules.projects.models import Project
+from modules.projects.services import visible_project_ids
 
 SNIPPET = 160
 

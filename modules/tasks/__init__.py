@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from appliance.errors import N_
-from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
+from appliance.modules import ModuleSpec, NavItem, Permission
 from modules.projects.extensions import ActivityText, ProjectTab
-from modules.tasks import api, api_collab, pages, search
-from modules.tasks.editing import forget_project
-from modules.tasks.jobs import JOBS
-from modules.tasks.stats import STATS
-
-
-def _api_router() -> APIRouter:
-    router = APIRouter()
-    # Collaboration routes first: /api/v1/tasks/export.csv must not be taken for /api/v1/tasks/{task_id}.
-    router.include_router(api_collab.router)
-    router.include_router(api.router)
-    return router
-
+from modules.tasks.services import STATS, forget_project
 
 MODULE = ModuleSpec(
     name='tasks',
@@ -31,27 +17,6 @@ MODULE = ModuleSpec(
     nav=(
         NavItem(N_('My tasks'), '/tasks/mine', 'task_alt', 'tasks.use'),
         NavItem(N_('Calendar'), '/tasks/calendar', 'calendar_month', 'tasks.use'),
-    ),
-    search=search.search,
-    register_pages=pages.register,
-    api_router=_api_router,
-    jobs=JOBS,
-    backup_hooks=BackupHooks(
-        tables=(
-            'tasks_statuses',
-            'tasks_tasks',
-            'tasks_assignees',
-            'tasks_watchers',
-            'tasks_labels',
-            'tasks_task_labels',
-            'tasks_dependencies',
-            'tasks_checklist',
-            'tasks_comments',
-            'tasks_time_entries',
-            'tasks_attachments',
-            'tasks_calendar_feeds',
-        ),
-        blob_owners=('tasks.attachment',),
     ),
     protected_paths=('/tasks/mine', '/tasks/calendar', '/api/v1/tasks'),
     contributes={

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from appliance.db import Database, get_database
 from appliance.models import User
 from appliance.modules import ScheduledJob
-from modules.projects.access import role_in
 from modules.projects.models import Project
-from modules.tasks import notify
+from modules.projects.services import role_in
+from modules.tasks import services
 from modules.tasks.models import Assignee, Status, Task
 
 log = logging.getLogger('enclave.tasks.jobs')
@@ -81,8 +81,8 @@ def due_notifications(today: date | None = None, *, database: Database | None = 
         cache: dict[tuple[int, int], bool] = {}
         tomorrow = today + timedelta(days=1)
         windows = (
-            (notify.due_tomorrow, tomorrow, tomorrow),
-            (notify.overdue, today - timedelta(days=OVERDUE_WINDOW_DAYS), today - timedelta(days=1)),
+            (services.due_tomorrow, tomorrow, tomorrow),
+            (services.overdue, today - timedelta(days=OVERDUE_WINDOW_DAYS), today - timedelta(days=1)),
         )
         for announce, first, last in windows:
             found = _open_due_between(session, first, last)

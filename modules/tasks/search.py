@@ -1,4 +1,4 @@
-"""Global search provider for tasks and their comments.
+"""Global search provider for tasks and their services.
 
 Tasks are found through the shared full-text index (kind 'task': title, description and ref, Chinese split into
 two-character pieces), joined to the projects the actor may see, newest first, with a LIMIT so that a common word
@@ -20,11 +20,11 @@ from appliance import search_index
 from appliance.models import SearchTerms, User
 from appliance.search import SearchHit, like_pattern, match_score
 from appliance.services.permissions import has_permission
-from modules.projects.access import visible_project_ids
 from modules.projects.models import Project
-from modules.tasks import comments
-from modules.tasks.access import task_url
+from modules.projects.services import visible_project_ids
+from modules.tasks import services
 from modules.tasks.models import Task
+from modules.tasks.services import task_url
 
 _REF = re.compile(r'^\s*([A-Za-z][A-Za-z0-9]*)-(\d{1,9})\s*$')
 SNIPPET = 140
@@ -127,5 +127,5 @@ def search(*, session: Session, actor: User, query: str, limit: int) -> list[Sea
     if not has_permission(actor, 'tasks.use'):
         return []
     hits = search_tasks(session=session, actor=actor, query=query, limit=limit)
-    hits.extend(comments.search_comments(session=session, actor=actor, query=query, limit=limit))
+    hits.extend(services.search_comments(session=session, actor=actor, query=query, limit=limit))
     return hits

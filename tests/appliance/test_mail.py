@@ -19,7 +19,7 @@ from appliance.errors import Conflict, PermissionDenied, ValidationError
 from appliance.models import AuditEvent, Notification, OrgSetting, User
 from appliance.scheduler import CORE_JOBS
 from appliance.services import mail
-from modules.tasks import comments
+from modules.tasks.services import comments
 from tests.modules import conftest as module_fixtures
 from tests.modules.conftest import Team, make_project, make_task
 

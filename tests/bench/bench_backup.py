@@ -126,8 +126,8 @@ def attach(session: Session, seeded: Seeded, plan: list[tuple[int, bool]], rng: 
 
     from appliance.blobstore import get_blobstore
     from appliance.models import BlobRecord, BlobRef
-    from modules.tasks.attachments import BLOB_OWNER
     from modules.tasks.models import Attachment, Task
+    from modules.tasks.services.attachments import BLOB_OWNER
 
     store = get_blobstore()
     task_ids = list(session.scalars(select(Task.id).where(Task.project_id == seeded.big_project_id)))
@@ -182,9 +182,8 @@ def change_one_percent(seeded: Seeded, total: int) -> tuple[int, int]:
     from appliance.blobstore import get_blobstore
     from appliance.db import get_database
     from appliance.models import User
-    from modules.tasks import attachments
     from modules.tasks.models import Attachment, Task
-    from modules.tasks.services import update_task
+    from modules.tasks.services import attachments, update_task
 
     rng = random.Random(1_2026)
     with get_database().session() as session:

@@ -237,7 +237,7 @@ def bench_import(conn: sqlite3.Connection, seeded: Seeded, count: int) -> Row:
     from appliance.db import get_database
     from appliance.models import User
     from modules.projects import services as projects
-    from modules.tasks import csvio
+    from modules.tasks.services import csvio
 
     data = csv_rows(count)
     with get_database().session() as session:

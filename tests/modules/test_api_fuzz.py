@@ -24,9 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from appliance.api import core, notifications, openapi
-from modules.projects import api as projects_api
-from modules.tasks import api as tasks_api
-from modules.tasks import api_collab
+from modules.projects.api import router as projects_router
+from modules.tasks.api import router as tasks_router
 from tests.appliance.support import (  # noqa: F401 - fixtures
     api_fixture,
     app_client_fixture,
@@ -65,7 +64,7 @@ def member(live: LiveServer) -> dict[str, str]:
 
 def _document() -> dict[str, Any]:
     """The document the server serves, built the same way here (schemathesis needs it at collection time)."""
-    routers = [core.router, notifications.router, projects_api.router, tasks_api.router, api_collab.router]
+    routers = [core.router, notifications.router, projects_router(), tasks_router()]
     return openapi.document([ctx for router in routers for ctx in iter_route_contexts(router.routes)])
 
 

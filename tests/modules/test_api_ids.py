@@ -10,9 +10,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import iter_route_contexts
 
 from appliance.api import core, notifications
-from modules.projects import api as projects_api
-from modules.tasks import api as tasks_api
-from modules.tasks import api_collab
+from modules.projects.api import router as projects_router
+from modules.tasks.api import router as tasks_router
 from tests.appliance.support import (  # noqa: F401 - fixtures
     api_fixture,
     app_client_fixture,
@@ -30,7 +29,7 @@ HUGE = 2**64
 
 def _operations() -> list[tuple[str, str, list[str], list[str]]]:
     """(method, path, id parameters in the path, required or id parameters in the query) of every API operation."""
-    routers = [core.router, notifications.router, projects_api.router, tasks_api.router, api_collab.router]
+    routers = [core.router, notifications.router, projects_router(), tasks_router()]
     routes = [ctx for router in routers for ctx in iter_route_contexts(router.routes)]
     doc = get_openapi(title='Enclave API', version='test', routes=routes)
     found = []

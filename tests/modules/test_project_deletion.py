@@ -8,9 +8,10 @@ from appliance.blobstore import get_blobstore
 from appliance.db import get_database
 from appliance.models import BlobRef, SearchTerms, User
 from modules.projects import services as projects
-from modules.tasks import comments, services
-from modules.tasks.attachments import BLOB_OWNER, record_attachment
+from modules.tasks import services
 from modules.tasks.models import Task
+from modules.tasks.services import comments
+from modules.tasks.services.attachments import BLOB_OWNER, record_attachment
 from tests.modules.conftest import Team
 
 

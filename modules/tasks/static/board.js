@@ -1,4 +1,4 @@
-// The whole kanban board in one component: columns and cards come as plain JSON in `columns` (see ui_card.py).
+// The whole kanban board in one component: columns and cards come as plain JSON in `columns` (see pages/parts/card.py).
 // Text is bound with {{ }} (escaped by Vue), never as HTML; label colours come from the server checked as #rrggbb.
 // Dragging uses the SortableJS that NiceGUI bundles ("nicegui-sortable" in its import map, nothing downloaded), in
 // pointer mode. After a drop the DOM change SortableJS made is undone and the card is moved in the data instead,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from modules.projects.extensions import TimelineItem
-from modules.projects.gantt import DAY_MS, gantt_height, gantt_options, ms
+from modules.projects.pages.parts.gantt import DAY_MS, gantt_height, gantt_options, ms
 from modules.projects.views import MilestoneView
 
 
@@ -38,7 +38,7 @@ def test_it_keeps_the_items_nearest_to_today_when_a_timeline_is_huge() -> None:
     from datetime import date, timedelta
 
     from modules.projects.extensions import TimelineItem
-    from modules.projects.pages_feed import around
+    from modules.projects.pages.timeline import around
 
     today = date(2026, 11, 29)
     items = [

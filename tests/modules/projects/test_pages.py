@@ -189,7 +189,7 @@ async def test_it_edits_archives_and_restores_in_settings(user: UIUser, team: Te
 
 
 async def test_it_pages_the_activity_feed(user: UIUser, team: Team, web: Project) -> None:
-    from modules.projects.activity import record
+    from modules.projects.services.activity import record
 
     with get_database().session() as session:
         for n in range(55):

@@ -13,8 +13,8 @@ from appliance.blobstore import get_blobstore
 from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.models import BlobRef
-from modules.tasks.attachments import clean_content_type, clean_filename
 from modules.tasks.models import Attachment
+from modules.tasks.services.attachments import clean_content_type, clean_filename
 from tests.appliance.support import (  # noqa: F401 - fixtures
     api_fixture,
     app_client_fixture,

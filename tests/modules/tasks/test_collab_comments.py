@@ -11,8 +11,8 @@ from appliance.db import get_database
 from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.models import AuditEvent, Notification, User
 from modules.projects.models import Activity
-from modules.tasks import comments
 from modules.tasks.models import Comment, Watcher
+from modules.tasks.services import comments
 from tests.conftest import make_user
 from tests.modules.conftest import Team, make_project, make_task
 

@@ -17,8 +17,8 @@ from appliance import search_index
 from appliance.db import get_database
 from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.models import AuditEvent, User
-from modules.tasks import csvio
 from modules.tasks.models import Assignee, Label, Status, Task, TaskLabel
+from modules.tasks.services import csvio
 from modules.tasks.views import TaskFilter
 from tests.appliance.support import api_fixture, app_client_fixture, bearer, error_of  # noqa: F401 - fixtures
 from tests.conftest import make_token

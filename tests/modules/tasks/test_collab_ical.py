@@ -12,8 +12,8 @@ from sqlalchemy import select
 from appliance.db import get_database
 from appliance.models import User
 from modules.projects.models import Member
-from modules.tasks import ical
 from modules.tasks.models import Assignee, CalendarFeed, Task
+from modules.tasks.services import ical
 from tests.appliance.support import api_fixture, app_client_fixture, bearer, error_of  # noqa: F401 - fixtures
 from tests.conftest import make_token
 from tests.modules.conftest import Team, make_project, make_task

@@ -11,9 +11,9 @@ from appliance.db import get_database
 from appliance.models import Notification, User
 from appliance.services import notifications
 from modules.projects.models import Member
-from modules.tasks import notify
 from modules.tasks.jobs import JOBS, due_notifications
 from modules.tasks.models import Assignee, Task
+from modules.tasks.services import notify
 from tests.modules.conftest import Team, make_project, make_task
 
 TODAY = date(2026, 3, 10)

@@ -12,8 +12,8 @@ from appliance.db import get_database
 from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.models import User
 from modules.projects.models import Activity
-from modules.tasks import timelog
 from modules.tasks.models import TimeEntry
+from modules.tasks.services import timelog
 from tests.conftest import make_user
 from tests.modules.conftest import Team, make_project, make_task
 

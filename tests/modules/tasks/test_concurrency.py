@@ -19,8 +19,9 @@ from appliance.db import get_database
 from appliance.errors import Conflict, ValidationError
 from modules.projects import services as project_services
 from modules.projects.models import Member, Project
-from modules.tasks import comments, services
+from modules.tasks import services
 from modules.tasks.models import CalendarFeed, Dependency, Label, Status, Task, Watcher
+from modules.tasks.services import comments
 from tests.appliance.support import api_fixture, app_client_fixture, bearer, count  # noqa: F401
 from tests.conftest import make_token
 from tests.modules.conftest import Team, make_project

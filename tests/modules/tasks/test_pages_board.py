@@ -14,7 +14,7 @@ from appliance.models import User
 from modules.projects.models import Project
 from modules.tasks import services
 from modules.tasks.models import Task
-from modules.tasks.ui_card import BoardElement
+from modules.tasks.pages.parts.card import BoardElement
 from tests.appliance.support import sign_in_url
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
 

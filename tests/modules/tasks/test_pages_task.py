@@ -10,8 +10,8 @@ from sqlalchemy import select
 from appliance.db import get_database
 from appliance.models import Notification
 from modules.projects.models import Project
-from modules.tasks import attachments
 from modules.tasks.models import Assignee, ChecklistItem, Comment, Task, TimeEntry
+from modules.tasks.services import attachments
 from tests.appliance.support import sign_in_url
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
 

@@ -9,7 +9,8 @@ import pytest
 
 from appliance.errors import NotFound, PermissionDenied
 from modules.projects.models import Project
-from modules.tasks import services, stats
+from modules.tasks import services
+from modules.tasks.services import stats
 from modules.tasks.views import TaskFilter
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
 from tests.modules.tasks.test_services import run, snapshot

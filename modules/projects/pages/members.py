@@ -1,0 +1,79 @@
+"""A project's members tab: who is in it; managers add people, change roles and remove them."""
+
+from __future__ import annotations
+
+from fastapi.responses import Response
+from nicegui import ui
+
+from appliance.i18n import _
+from appliance.ui.actions import act, attempt, read
+from appliance.ui.guard import PageContext, path_int
+from modules.projects import services
+from modules.projects.pages.parts.frame import open_project, project_frame
+from modules.projects.services import ROLE_LABELS
+
+
+def members_page(ctx: PageContext) -> Response | None:
+    """Who is in the project; managers add people by username, change roles and remove them."""
+    project = open_project(ctx, path_int())
+    if isinstance(project, Response):
+        return project
+    roles = {key: _(label) for key, label in ROLE_LABELS.items()}
+    with project_frame(ctx, project, 'members'):
+
+        @ui.refreshable
+        def listing() -> None:
+            members = read(ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
+            with ui.column().classes('w-full gap-1').mark('members'):
+                for member in members:
+                    with ui.row().classes('w-full items-center gap-2').mark(f'member:{member.username}'):
+                        ui.icon('person')
+                        ui.label(member.display_name).classes('grow')
+                        ui.label(f'@{member.username}').classes('text-xs text-grey-7')
+                        if project.can_manage:
+                            ui.select(
+                                roles,
+                                value=member.role,
+                                on_change=lambda e, uid=member.user_id: change(uid, e.value),
+                            ).props('dense').classes('w-36').mark(f'role:{member.username}')
+                            ui.button(icon='person_remove', on_click=lambda uid=member.user_id: remove(uid)).props(
+                                'flat dense color=negative'
+                            ).mark(f'remove:{member.username}')
+                        else:
+                            ui.label(roles.get(member.role, member.role)).classes('text-sm w-36')
+
+        def change(user_id: int, role: str) -> None:
+            attempt(
+                lambda s, a: services.change_role(
+                    session=s, actor=a, project_id=project.id, user_id=user_id, role=role
+                ),
+                success=_('Role changed.'),
+            )
+            listing.refresh()
+
+        def remove(user_id: int) -> None:
+            attempt(
+                lambda s, a: services.remove_member(session=s, actor=a, project_id=project.id, user_id=user_id),
+                success=_('Removed from the project.'),
+            )
+            listing.refresh()
+
+        if project.can_manage:
+            with ui.row().classes('items-end gap-2'):
+                username = ui.input(_('Username')).mark('add-username')
+                role = ui.select(roles, value='member', label=_('Role')).classes('w-36').mark('add-role')
+
+                def add() -> None:
+                    added = act(
+                        lambda s, a: services.add_member(
+                            session=s, actor=a, project_id=project.id, username=username.value or '', role=role.value
+                        ),
+                        success=_('Member added.'),
+                    )
+                    if added is not None:
+                        username.value = ''
+                        listing.refresh()
+
+                ui.button(_('Add member'), icon='person_add', on_click=add).mark('add-member')
+        listing()
+    return None

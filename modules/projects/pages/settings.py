@@ -1,0 +1,147 @@
+"""A project's settings tab: name, key, dates, status, owner, visibility, and the danger zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import Response
+from nicegui import ui
+
+from appliance import i18n
+from appliance.i18n import _
+from appliance.ui.actions import act, attempt, read
+from appliance.ui.guard import PageContext, forbidden_response, path_int
+from modules.projects import services
+from modules.projects.pages.parts.dates import date_input, parse_date
+from modules.projects.pages.parts.frame import open_project, project_frame
+from modules.projects.services import EDITABLE_STATUSES, STATUS_LABELS, UNSET, VISIBILITY_LABELS
+from modules.projects.views import ProjectView
+
+
+def settings_page(ctx: PageContext) -> Response | None:
+    """Managers edit the project, archive or restore it, and delete it after typing its key."""
+    project = open_project(ctx, path_int())
+    if isinstance(project, Response):
+        return project
+    if project.my_role != 'manager':
+        return forbidden_response(i18n.language())
+    with project_frame(ctx, project, 'settings'):
+        if project.status == 'archived':
+            ui.label(_('This project is archived. Restore it to change it.')).classes('text-grey-8')
+        else:
+            edit_form(ctx, project)
+        danger_zone(project)
+    return None
+
+
+def edit_form(ctx: PageContext, project: ProjectView) -> None:
+    """The project's fields and a save button."""
+    members = read_members(ctx, project)
+    with ui.card().classes('w-full max-w-2xl').props('flat bordered'):
+        name = ui.input(_('Name'), value=project.name).classes('w-full').mark('edit-name')
+        description = (
+            ui.textarea(_('Description (Markdown)'), value=project.description)
+            .classes('w-full')
+            .mark('edit-description')
+        )
+        with ui.row().classes('w-full gap-4'):
+            status = (
+                ui.select(
+                    {key: _(STATUS_LABELS[key]) for key in EDITABLE_STATUSES}, value=project.status, label=_('Status')
+                )
+                .classes('w-40')
+                .mark('edit-status')
+            )
+            visibility = (
+                ui.select(
+                    {key: _(label) for key, label in VISIBILITY_LABELS.items()},
+                    value=project.visibility,
+                    label=_('Who can see it'),
+                )
+                .classes('grow')
+                .mark('edit-visibility')
+            )
+        with ui.row().classes('w-full gap-4'):
+            start = date_input(_('Start'), project.start_date, 'edit-start')
+            end = date_input(_('End'), project.end_date, 'edit-end')
+            owner = ui.select(members, value=project.owner_id, label=_('Owner')).classes('w-56').mark('edit-owner')
+
+        def save() -> None:
+            try:
+                start_day, end_day = parse_date(start.value), parse_date(end.value)
+            except ValueError:
+                ui.notify(_('Write dates as YYYY-MM-DD.'), type='negative')
+                return
+            saved = act(
+                lambda s, a: services.update_project(
+                    session=s,
+                    actor=a,
+                    project_id=project.id,
+                    name=name.value or '',
+                    description=description.value or '',
+                    status=status.value,
+                    visibility=visibility.value,
+                    start_date=start_day,
+                    end_date=end_day,
+                    owner_id=owner.value if owner.value else UNSET,
+                ),
+                success=_('Project saved.'),
+            )
+            if saved is not None:
+                ui.navigate.to(f'/projects/{project.id}/settings')
+
+        ui.button(_('Save'), on_click=save).mark('save-project')
+
+
+def read_members(ctx: PageContext, project: ProjectView) -> dict[int, str]:
+    """{user_id: display name} of the project's members, for the owner choice."""
+    views = read(ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
+    return {view.user_id: view.display_name for view in views}
+
+
+def danger_zone(project: ProjectView) -> None:
+    """Archive or restore, and delete behind a dialog that asks for the key."""
+    with ui.card().classes('w-full max-w-2xl border-red-300').props('flat bordered'):
+        ui.label(_('Archive or delete')).classes('font-medium')
+        with ui.row().classes('gap-2'):
+            if project.status == 'archived':
+                ui.button(_('Restore'), icon='unarchive', on_click=lambda: change('restore')).mark('restore-project')
+            else:
+                ui.button(_('Archive'), icon='archive', on_click=lambda: change('archive')).props('outline').mark(
+                    'archive-project'
+                )
+            ui.button(_('Delete…'), icon='delete_forever', on_click=lambda: confirm_delete()).props(
+                'color=negative outline'
+            ).mark('delete-project')
+
+    def change(what: str) -> None:
+        fn: Any = services.archive_project if what == 'archive' else services.restore_project
+        message = _('Project archived.') if what == 'archive' else _('Project restored.')
+        if act(lambda s, a: fn(session=s, actor=a, project_id=project.id), success=message) is not None:
+            ui.navigate.to(f'/projects/{project.id}/settings')
+
+    def confirm_delete() -> None:
+        with ui.dialog() as dialog, ui.card().classes('w-full max-w-md'):
+            ui.label(_('Delete this project for good?')).classes('text-lg font-medium')
+            warning = _(
+                'Everything in it goes too. Only an archived or empty project can be deleted. Type its key, {key}, '
+                'to confirm.',
+                key=project.key,
+            )
+            ui.label(warning)
+            typed = ui.input(_('Project key')).mark('confirm-key')
+
+            def delete() -> None:
+                if attempt(
+                    lambda s, a: services.delete_project(
+                        session=s, actor=a, project_id=project.id, confirm_key=typed.value or ''
+                    ),
+                    success=_('Project deleted.'),
+                ):
+                    dialog.close()
+                    ui.navigate.to('/projects')
+
+            with ui.row().classes('justify-end w-full'):
+                ui.button(_('Cancel'), on_click=dialog.close).props('flat')
+                ui.button(_('Delete'), on_click=delete).props('color=negative').mark('confirm-delete')
+        dialog.open()
