@@ -61,7 +61,7 @@ def alembic_config(url: str) -> Config:
     """An Alembic config pointing at our migrations and the given database."""
     config = Config()
     config.set_main_option('script_location', str(MIGRATIONS))
-    # A path may hold a space: the locations are joined with os.pathsep, as alembic.ini's path_separator says.
+    # Joined with os.pathsep (path_separator = os), so a folder's path may hold a space.
     config.set_main_option('path_separator', 'os')
     config.set_main_option('version_locations', os.pathsep.join(str(folder) for folder in version_locations()))
     config.set_main_option('sqlalchemy.url', url.replace('%', '%%'))
