@@ -8,6 +8,7 @@ else in the core names a module.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.util
 import pkgutil
@@ -377,9 +378,16 @@ def import_specs(packages: Sequence[str]) -> list[ModuleSpec]:
 def builtin_specs() -> list[ModuleSpec]:
     """The parts every install has, in order: the core, then the built-in modules (the maintenance console), each
     with the hooks the loader finds in its files (the core's spec names its hooks itself)."""
+    return list(_builtin_specs())
+
+
+@functools.cache
+def _builtin_specs() -> tuple[ModuleSpec, ...]:
+    # Once per process: every caller gets the same spec objects (the hooks found are new functions each time).
     from appliance.core_module import CORE  # the core's spec imports services, which import this module
 
-    return [CORE, *(with_hooks(spec, package) for spec, package in zip(import_specs(BUILTIN), BUILTIN, strict=True))]
+    builtins = (with_hooks(spec, package) for spec, package in zip(import_specs(BUILTIN), BUILTIN, strict=True))
+    return (CORE, *builtins)
 
 
 def module_packages(*, package: str = 'modules') -> list[str]:
