@@ -9,6 +9,7 @@ surface), `pages/` (`register()`), and the hooks with fixed names the loader fin
 from __future__ import annotations
 
 from appliance.errors import N_
+from appliance.extensions import BANNERS, SEAT_GUARD
 from appliance.modules import ModuleSpec, NavItem, Permission
 from console.health.services import red_banner
 from console.license.services import seat_guard
@@ -36,7 +37,7 @@ MODULE = ModuleSpec(
         '/console/logs',
         '/console/support',
     ),
-    contributes={'core.banners': (red_banner,), 'core.seat_guard': (seat_guard,)},
+    contributes=(BANNERS.contribute(red_banner), SEAT_GUARD.contribute(seat_guard)),
     # The loader joins the parts' hooks in this order: health first, as the console always listed its checks.
     parts=('health', 'backup', 'license', 'certificate', 'logs'),
 )

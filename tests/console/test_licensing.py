@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from appliance.db import get_database
 from appliance.errors import Conflict, PermissionDenied
+from appliance.extensions import SEAT_GUARD
 from appliance.models import AuditEvent
 from appliance.secrets import install_id
 from console.license.jobs import JOBS as LICENSE_JOBS
@@ -341,4 +342,4 @@ def test_it_contributes_its_checks_job_page_and_seat_guard_to_the_console(people
     assert [(item.path, item.icon, item.permission) for item in console.nav if item.path == '/console/license'] == [
         ('/console/license', 'verified', 'console.manage')
     ]
-    assert current_registry().contributions('core.seat_guard') == [licensing.seat_guard]
+    assert current_registry().contributions(SEAT_GUARD) == [licensing.seat_guard]
