@@ -63,7 +63,8 @@ test-postgres: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy appliance modules console
+	$(BIN)/mypy appliance modules console scripts/boundaries.py scripts/new_module.py
+	$(BIN)/python scripts/boundaries.py
 	$(BIN)/python scripts/i18n.py check
 	scripts/alembic-check.sh $(BIN)
 

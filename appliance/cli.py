@@ -11,26 +11,22 @@ import fcntl
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from appliance import __version__
-from appliance.config import Settings, StartupError, check_data_dir, load_settings
+from appliance.config import StartupError, check_data_dir
 from appliance.db import init_database
 from appliance.errors import N_, NotFound, ServiceError
-from appliance.migrate import SchemaError, ensure_current, head_revision, schema_state, upgrade
+from appliance.migrate import SchemaError, head_revision, schema_state, upgrade
 from appliance.models import User
-from appliance.modules import ModuleError, build_registry
+from appliance.modules import ModuleError, builtin_specs
+from appliance.operator import OPERATOR, cli_settings, fail, operator_session, unreachable
 from appliance.secrets import check_data_key, record_key_check
 from appliance.services import accounts, audit, auth, tokens
-from appliance.services.actors import Operator
-
-ACTOR = 'cli'
 
 app = typer.Typer(name='enclave', help='Run and administer Enclave.', no_args_is_help=True, add_completion=False)
 user_app = typer.Typer(help='Create, list, disable and enable accounts; reset passwords.', no_args_is_help=True)
@@ -45,62 +41,6 @@ app.add_typer(blobs_app, name='blobs')
 PasswordStdin = Annotated[
     bool, typer.Option('--password-stdin', help='Read the password from the first line of standard input.')
 ]
-
-
-OPERATOR = Operator(username=ACTOR)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print `message` on stderr and end the command with `code`."""
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def cli_settings() -> Settings:
-    """The settings, or the end of the command with a sentence when the configuration is invalid."""
-    try:
-        return load_settings()
-    except StartupError as error:
-        fail(f'Enclave cannot run this command: {error}', 2)
-
-
-def _unreachable(settings: Settings, error: OperationalError) -> NoReturn:
-    where = settings.redacted()['database_url'] or settings.sqlalchemy_url
-    fail(
-        f'Cannot open the database at {where}: {error.orig}\n'
-        'Check data_dir and database_url in the configuration; on a new install run "enclave migrate" first.',
-        2,
-    )
-
-
-def _load_registry(settings: Settings) -> None:
-    """The same modules as the running app, so role names validate the same way."""
-    build_registry(settings.enabled_modules)
-
-
-@contextmanager
-def operator_session() -> Iterator[Session]:
-    """One transaction on a database whose schema is current; any error rolls it back and ends the command."""
-    settings = cli_settings()
-    try:
-        check_data_dir(settings)
-        database = init_database(settings.sqlalchemy_url)
-        ensure_current(database.engine)
-        check_data_key(settings.data_dir, database.engine)
-        record_key_check(settings.data_dir, database.engine)
-        _load_registry(settings)
-    except (StartupError, SchemaError, ModuleError) as error:
-        fail(f'Enclave cannot run this command: {error}', 2)
-    except OperationalError as error:
-        _unreachable(settings, error)
-    try:
-        with database.session() as session:
-            yield session
-    except ServiceError as error:
-        fail(str(error))
-    finally:
-        # The command's commits in enclave.db itself, not only in the write-ahead log.
-        database.close()
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -153,7 +93,7 @@ def serve(
     except (StartupError, SchemaError, ModuleError) as error:
         fail(f'Enclave cannot start: {error}', 2)
     except OperationalError as error:
-        _unreachable(settings, error)
+        unreachable(settings, error)
     # Held while serving: `enclave restore` refuses to swap the data under a running app.
     server_lock = (settings.data_dir / 'server.lock').open('a')
     try:
@@ -184,7 +124,7 @@ def migrate() -> None:
     except (StartupError, SchemaError) as error:
         fail(f'Not migrated: {error}', 2)
     except OperationalError as error:
-        _unreachable(settings, error)
+        unreachable(settings, error)
     finally:
         database.close()
     if before.up_to_date:
@@ -409,10 +349,10 @@ def blobs_gc(
     )
 
 
-# The console's commands (backup, restore, health, license) use the helpers above.
-from console.cli import register as _register_console  # noqa: E402
-
-_register_console(app)
+# The built-in modules' commands (the console's backup, restore, health, license), each through its spec's `cli`.
+for _spec in builtin_specs():
+    if _spec.cli is not None:
+        _spec.cli(app)
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,30 @@ class SchemaError(RuntimeError):
 
 def import_all_models() -> None:
     """Import the core's models and every installed module's models, so the metadata is complete."""
+    from appliance.modules import module_packages  # the loader imports services, which import this module
+
     importlib.import_module('appliance.models')
-    importlib.import_module('console.models')
-    try:
-        package = importlib.import_module('modules')
-    except ModuleNotFoundError:
-        return
-    for info in pkgutil.iter_modules(package.__path__):
+    for package in module_packages():
         try:
-            importlib.import_module(f'modules.{info.name}.models')
+            importlib.import_module(f'{package}.models')
         except ModuleNotFoundError as exc:
-            if exc.name != f'modules.{info.name}.models':
+            if exc.name != f'{package}.models':
                 raise
+
+
+def version_locations() -> list[Path]:
+    """The folders of the one linear history: the core's, then each installed module's `migrations/`."""
+    from appliance.modules import module_packages
+
+    folders = [MIGRATIONS / 'versions']
+    for package in module_packages():
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        folder = Path(next(iter(spec.submodule_search_locations))) / 'migrations'
+        if folder.is_dir():
+            folders.append(folder)
+    return folders
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -48,6 +61,9 @@ def alembic_config(url: str) -> Config:
     """An Alembic config pointing at our migrations and the given database."""
     config = Config()
     config.set_main_option('script_location', str(MIGRATIONS))
+    # Joined with os.pathsep (path_separator = os), so a folder's path may hold a space.
+    config.set_main_option('path_separator', 'os')
+    config.set_main_option('version_locations', os.pathsep.join(str(folder) for folder in version_locations()))
     config.set_main_option('sqlalchemy.url', url.replace('%', '%%'))
     return config
 

@@ -8,12 +8,14 @@ else in the core names a module.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.util
+import pkgutil
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from appliance.extensions import Contribution, ExtensionPoint, SearchProvider, Status
 
@@ -57,7 +59,7 @@ class HealthCheck:
     """A named check: `run()` answers (Status, a sentence in the reader's language); raising counts as red."""
 
     name: str
-    run: Callable[[], tuple[Status | str, str]]  # TODO(issue 12): Status only, once the console returns it
+    run: Callable[[], tuple[Status, str]]
 
 
 @dataclass(frozen=True)
@@ -113,15 +115,8 @@ class ModuleSpec:
     protected_paths: tuple[str, ...] = ()
     # The typed extension points this module offers (declared in its extensions.py).
     offers: tuple[ExtensionPoint[Any], ...] = ()
-    # What it adds to points that it or a module it requires offers: `(POINT.contribute(item, ...), ...)`.
-    # (A mapping of point name to items is still read while the modules move to typed points.)
-    contributes: tuple[Contribution[Any], ...] | Mapping[str, tuple[Any, ...]] = ()
-
-    def contributions(self) -> list[tuple[str, tuple[Any, ...], ExtensionPoint[Any] | None]]:
-        """(point name, items, the point when typed) for each contribution of this module."""
-        if isinstance(self.contributes, Mapping):
-            return [(name, tuple(items), None) for name, items in self.contributes.items()]
-        return [(c.point.name, c.items, c.point) for c in self.contributes]
+    # What it adds to points that it, the core or a module it requires offers: `(POINT.contribute(item, ...), ...)`.
+    contributes: tuple[Contribution[Any], ...] = ()
 
 
 # The hooks a module keeps in files of fixed names: file -> (the name the file defines, the ModuleSpec field).
@@ -183,11 +178,10 @@ class Registry:
         and holds items of the point's type; otherwise a ModuleError says which and what to do."""
         offered = {point.name: (spec.name, point) for spec in self._modules.values() for point in spec.offers}
         for spec in self._modules.values():
-            for name, items, point in spec.contributions():
-                if point is None:
-                    continue
+            for contribution in spec.contributes:
+                point, items, name = contribution.point, contribution.items, contribution.point.name
                 owner = offered.get(name)
-                if owner is None or owner[1] is not point:
+                if owner is None:
                     raise ModuleError(
                         f'Module "{spec.name}" contributes to "{name}", which no loaded module offers: enable '
                         f'"{point.owner}" before "{spec.name}", or list it in the ModuleSpec.offers of "{point.owner}".'
@@ -217,19 +211,14 @@ class Registry:
         """The module called `name`, or None."""
         return self._modules.get(name)
 
-    @overload
-    def contributions(self, point: ExtensionPoint[T]) -> list[T]: ...
-    @overload
-    def contributions(self, point: str) -> list[Any]: ...
-    def contributions(self, point: ExtensionPoint[Any] | str) -> list[Any]:
+    def contributions(self, point: ExtensionPoint[T]) -> list[T]:
         """Everything the loaded modules contribute to `point`, in load order."""
-        name = point if isinstance(point, str) else point.name
         return [
             item
             for spec in self._modules.values()
-            for point_name, items, _ in spec.contributions()
-            if point_name == name
-            for item in items
+            for contribution in spec.contributes
+            if contribution.point.name == point.name
+            for item in contribution.items
         ]
 
     def permissions(self) -> list[Permission]:
@@ -285,8 +274,10 @@ def with_hooks(spec: ModuleSpec, package: str) -> ModuleSpec:
             if importlib.util.find_spec(name) is None:
                 continue
             if getattr(spec, hook) not in (None, ()):
-                # TODO(issue 12): refuse once projects, tasks and the console keep every hook in its file.
-                continue
+                raise ModuleError(
+                    f'Module "{spec.name}" sets {hook} in its ModuleSpec and also has {name.replace(".", "/")}.py; '
+                    'keep one of them (the file).'
+                )
             found.setdefault(hook, []).append(
                 _lazy_hook(name, attribute) if file in LAZY_HOOKS else _hook(name, attribute)
             )
@@ -358,19 +349,53 @@ def build_registry(names: Sequence[str], *, package: str = 'modules') -> Registr
     return fresh
 
 
-def builtin_specs() -> list[ModuleSpec]:
-    """The parts every install has, in order: the core, then the maintenance console."""
-    from appliance.core_module import CORE  # the core's spec imports services, which import this module
-    from console.spec import CONSOLE
+BUILTIN: tuple[str, ...] = ('console',)
+"""The built-in modules' packages, in load order: always on, registered right after the core."""
 
-    return [CORE, CONSOLE]
+
+def import_specs(packages: Sequence[str]) -> list[ModuleSpec]:
+    """The `MODULE` each of `packages` declares, in order."""
+    specs = []
+    for package in packages:
+        spec = getattr(importlib.import_module(package), 'MODULE', None)
+        if not isinstance(spec, ModuleSpec):
+            raise ModuleError(f'Built-in package "{package}" does not declare MODULE = ModuleSpec(...).')
+        specs.append(spec)
+    return specs
+
+
+def builtin_specs() -> list[ModuleSpec]:
+    """The parts every install has, in order: the core, then the built-in modules (the maintenance console), each
+    with the hooks the loader finds in its files (the core's spec names its hooks itself)."""
+    return list(_builtin_specs())
+
+
+@functools.cache
+def _builtin_specs() -> tuple[ModuleSpec, ...]:
+    # Once per process: every caller gets the same spec objects (the hooks found are new functions each time).
+    from appliance.core_module import CORE  # the core's spec imports services, which import this module
+
+    builtins = (with_hooks(spec, package) for spec, package in zip(import_specs(BUILTIN), BUILTIN, strict=True))
+    return (CORE, *builtins)
+
+
+def module_packages(*, package: str = 'modules') -> list[str]:
+    """Every installed module's package, enabled or not: the built-ins, then `modules.<name>` for each folder.
+
+    Migrations and models are the install's, not the configuration's: one schema whatever is enabled."""
+    found = list(BUILTIN)
+    try:
+        parent = importlib.import_module(package)
+    except ModuleNotFoundError:
+        return found
+    found += sorted(f'{package}.{info.name}' for info in pkgutil.iter_modules(parent.__path__) if info.ispkg)
+    return found
 
 
 def register_builtins(registry: Registry) -> None:
-    """Register the core and the console, before any module."""
+    """Register the core and the built-in modules, before any module."""
     for spec in builtin_specs():
-        # The core's spec names its hooks itself; a built-in module with parts has them found like any module's.
-        registry.register(with_hooks(spec, spec.name) if spec.parts else spec)
+        registry.register(spec)
 
 
 registry = Registry()

@@ -1,1 +1,43 @@
-"""The maintenance console: backups (restic), restores, drills, health and the offline license (issue 4)."""
+"""The maintenance console: backups (restic), restores, drills, health, the offline license, the certificate and the
+logs (issue 4). A built-in module, registered right after the core and before any module; it never names a module.
+
+This file is the declaration only. Each part (`console/<part>/`) has the shape of a module: `services/` (its public
+surface), `pages/` (`register()`), and the hooks with fixed names the loader finds (`cli.py`, `health.py`, `jobs.py`,
+`backup.py`).
+"""
+
+from __future__ import annotations
+
+from appliance.errors import N_
+from appliance.extensions import BANNERS, SEAT_GUARD
+from appliance.modules import ModuleSpec, NavItem, Permission
+from console.health.services import red_banner
+from console.license.services import seat_guard
+
+PERMISSION = 'console.manage'
+
+
+MODULE = ModuleSpec(
+    name='console',
+    label=N_('Maintenance'),
+    permissions=(Permission(PERMISSION, N_('Run the maintenance console: backups, restores, health, license')),),
+    nav=(
+        NavItem(N_('Maintenance'), '/console', 'monitor_heart', PERMISSION),
+        NavItem(N_('Backups'), '/console/backups', 'backup', PERMISSION),
+        NavItem(N_('License'), '/console/license', 'verified', PERMISSION),
+        NavItem(N_('Certificate'), '/console/certificate', 'lock', PERMISSION),
+        NavItem(N_('Logs'), '/console/logs', 'article', PERMISSION),
+        NavItem(N_('Support bundle'), '/console/support', 'support', PERMISSION),
+    ),
+    protected_paths=(
+        '/console',
+        '/console/backups',
+        '/console/license',
+        '/console/certificate',
+        '/console/logs',
+        '/console/support',
+    ),
+    contributes=(BANNERS.contribute(red_banner), SEAT_GUARD.contribute(seat_guard)),
+    # The loader joins the parts' hooks in this order: health first, as the console always listed its checks.
+    parts=('health', 'backup', 'license', 'certificate', 'logs'),
+)

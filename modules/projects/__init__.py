@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from appliance.errors import N_
 from appliance.modules import ModuleSpec, NavItem, Permission
+from modules.projects.extensions import POINTS
 
 MODULE = ModuleSpec(
     name='projects',
@@ -15,4 +16,5 @@ MODULE = ModuleSpec(
     ),
     nav=(NavItem(N_('Projects'), '/projects', 'folder_open', 'projects.use'),),
     protected_paths=('/projects', '/api/v1/projects'),
+    offers=POINTS,
 )

@@ -1,12 +1,13 @@
 """Extension points the projects module offers to modules that require it (read with `Registry.contributions`).
 
-A module that keeps work items of projects (tasks) contributes, in its `ModuleSpec.contributes`:
-- 'projects.tabs': `ProjectTab`s shown on every project page (Board, List, Calendar ...);
-- 'projects.stats': one `ProjectStats` feeding the overview, milestone progress, the timeline and the rule that
-  only an empty or archived project can be deleted;
-- 'projects.activity': `ActivityText`s, the sentences for its activity-feed actions;
-- 'projects.before_delete': functions called as `fn(session, project_id)` just before a project is deleted, for
-  what the database's cascade does not reach (search index entries, blob references).
+A module that keeps work items of projects (tasks) contributes, in its `ModuleSpec.contributes`
+(`TABS.contribute(ProjectTab(...), ...)`):
+- TABS ('projects.tabs'): `ProjectTab`s shown on every project page (Board, List, Calendar ...);
+- STATS ('projects.stats'): one `ProjectStats` feeding the overview, milestone progress, the timeline and the rule
+  that only an empty or archived project can be deleted;
+- ACTIVITY ('projects.activity'): `ActivityText`s, the sentences for its activity-feed actions;
+- BEFORE_DELETE ('projects.before_delete'): functions called as `fn(session, project_id)` just before a project is
+  deleted, for what the database's cascade does not reach (search index entries, blob references).
 The projects module never imports the modules that contribute. It also offers them its page frame
 (`open_project`, `project_frame`) for their tabs.
 """
@@ -17,10 +18,11 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session
 
+from appliance.extensions import ExtensionPoint
 from appliance.modules import current_registry
 
 if TYPE_CHECKING:
@@ -102,14 +104,28 @@ class ActivityText:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+class BeforeDelete(Protocol):
+    """A 'projects.before_delete' contribution: cleans up what the cascade does not reach, in the caller's
+    transaction, just before the project `project_id` is deleted."""
+
+    def __call__(self, session: Session, project_id: int, /) -> None: ...
+
+
+TABS = ExtensionPoint('projects.tabs', ProjectTab, owner='projects')
+STATS = ExtensionPoint('projects.stats', ProjectStats, owner='projects')
+ACTIVITY = ExtensionPoint('projects.activity', ActivityText, owner='projects')
+BEFORE_DELETE: ExtensionPoint[BeforeDelete] = ExtensionPoint('projects.before_delete', None, owner='projects')
+POINTS = (TABS, STATS, ACTIVITY, BEFORE_DELETE)
+
+
 def tabs() -> list[ProjectTab]:
     """Contributed project tabs, in their order."""
-    return sorted(current_registry().contributions('projects.tabs'), key=lambda tab: (tab.order, tab.key))
+    return sorted(current_registry().contributions(TABS), key=lambda tab: (tab.order, tab.key))
 
 
 def stats() -> list[ProjectStats]:
     """Contributed statistics providers."""
-    return list(current_registry().contributions('projects.stats'))
+    return list(current_registry().contributions(STATS))
 
 
 def add_up(ids: list[int], parts: Iterable[dict[int, tuple[int, int]]]) -> dict[int, tuple[int, int]]:
@@ -125,12 +141,12 @@ def add_up(ids: list[int], parts: Iterable[dict[int, tuple[int, int]]]) -> dict[
 
 def activity_texts() -> dict[str, str]:
     """{action: message} from every contributing module."""
-    return {text.action: text.message for text in current_registry().contributions('projects.activity')}
+    return {text.action: text.message for text in current_registry().contributions(ACTIVITY)}
 
 
-def before_delete_hooks() -> list[Callable[[Session, int], None]]:
+def before_delete_hooks() -> list[BeforeDelete]:
     """Contributed clean-up functions for a project about to be deleted."""
-    return list(current_registry().contributions('projects.before_delete'))
+    return current_registry().contributions(BEFORE_DELETE)
 
 
 # The project page frame, offered to the pages of modules that add tabs (they may not import projects' pages).

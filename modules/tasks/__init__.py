@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from appliance.errors import N_
 from appliance.modules import ModuleSpec, NavItem, Permission
-from modules.projects.extensions import ActivityText, ProjectTab
+from modules.projects.extensions import ACTIVITY, BEFORE_DELETE, TABS, ActivityText, ProjectTab
+from modules.projects.extensions import STATS as STATS_POINT
 from modules.tasks.services import STATS, forget_project
 
 MODULE = ModuleSpec(
@@ -19,17 +20,17 @@ MODULE = ModuleSpec(
         NavItem(N_('Calendar'), '/tasks/calendar', 'calendar_month', 'tasks.use'),
     ),
     protected_paths=('/tasks/mine', '/tasks/calendar', '/api/v1/tasks'),
-    contributes={
-        'projects.tabs': (
+    contributes=(
+        TABS.contribute(
             ProjectTab('board', N_('Board'), 'view_kanban', '/projects/{id}/board', 10),
             ProjectTab('list', N_('List'), 'list', '/projects/{id}/tasks', 20),
             ProjectTab('calendar', N_('Calendar'), 'calendar_month', '/projects/{id}/calendar', 30),
             ProjectTab('workflow', N_('Workflow'), 'view_column', '/projects/{id}/workflow', 80),
             ProjectTab('labels', N_('Labels'), 'label', '/projects/{id}/labels', 85),
         ),
-        'projects.stats': (STATS,),
-        'projects.before_delete': (forget_project,),
-        'projects.activity': (
+        STATS_POINT.contribute(STATS),
+        BEFORE_DELETE.contribute(forget_project),
+        ACTIVITY.contribute(
             ActivityText('task.created', N_('{actor} created {ref} {title}')),
             ActivityText('task.updated', N_('{actor} changed {ref} {title}')),
             ActivityText('task.moved', N_('{actor} moved {ref} {title} from {from_status} to {to_status}')),
@@ -54,5 +55,5 @@ MODULE = ModuleSpec(
             ActivityText('attachment.added', N_('{actor} attached a file to {ref} {title}')),
             ActivityText('attachment.deleted', N_('{actor} removed a file from {ref} {title}')),
         ),
-    },
+    ),
 )

@@ -25,8 +25,8 @@ from appliance.db import get_database
 from appliance.errors import DiskFull
 from appliance.models import Notification
 from appliance.modules import Registry
-from console import alerts
-from console.health import AMBER, GREEN, RED, disk_space
+from console.health.services import alerts
+from console.health.services.checks import AMBER, GREEN, RED, disk_space
 from tests.appliance.small_disk import RESERVE, fill, small_disk_fixture  # noqa: F401 - fixture
 from tests.conftest import make_user
 

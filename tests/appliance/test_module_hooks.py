@@ -144,6 +144,14 @@ def test_a_module_without_hook_files_has_none(package: tuple[str, Path]) -> None
     )
 
 
+def test_it_refuses_a_hook_set_in_the_spec_and_in_its_file(package: tuple[str, Path]) -> None:
+    name, root = package
+    both = SPEC.format(extra=', search=lambda **kw: []')
+    write(root, {'demo/__init__.py': both, 'demo/search.py': HOOKS['search.py']})
+    with pytest.raises(ModuleError, match=r'sets search in its ModuleSpec and also has .*demo/search.py'):
+        load(name)
+
+
 def test_it_says_which_name_a_hook_file_must_define(package: tuple[str, Path]) -> None:
     name, root = package
     write(root, {'demo/__init__.py': SPEC.format(extra=''), 'demo/backup.py': 'HOOKS = None\n'})

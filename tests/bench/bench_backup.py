@@ -240,7 +240,7 @@ def warm(paths: list[Path]) -> int:
 def app_backup(target: str) -> tuple[float, Any]:
     """Seconds of `runs.back_up` to `target`, and its recorded run."""
     from appliance.modules import current_registry
-    from console import runs
+    from console.backup.services import runs
 
     began = time.perf_counter()
     view = runs.back_up(actor=BENCH, registry=current_registry(), target=target, retention=False)
@@ -290,7 +290,7 @@ class BareRestic:
 def add_target(data_dir: Path, name: str, repo: Path, schedules: dict[str, Any] | None = None) -> None:
     """A backup target in a fresh repository, made by the console (generated password, restic init)."""
     from appliance.db import get_database
-    from console import targets
+    from console.backup.services import targets
 
     with get_database().session() as session:
         targets.add_target(
@@ -301,7 +301,7 @@ def add_target(data_dir: Path, name: str, repo: Path, schedules: dict[str, Any] 
 def bench_backups(work: Path, data_dir: Path, seeded: Seeded, total: int) -> list[Figure]:
     """The full and the incremental backup, app vs bare restic."""
     from appliance.config import config_file, get_settings
-    from console.backup import backup_paths
+    from console.backup.services.backup import backup_paths
 
     add_target(data_dir, 'bench', work / 'repo-app')
     bare = BareRestic(repo=work / 'repo-bare', password_file=work / 'bare.password', cache=work / 'cache-bare')
@@ -425,7 +425,7 @@ def bench_pages(work: Path, data_dir: Path, seeded: Seeded, runs: int, scheduled
     """p95 of the pages idle, then while the scheduler backs up in the server (with `scheduled`), then while
     `enclave backup run` backs up in its own process; every backup a full one into a fresh repository."""
     from appliance.db import get_database
-    from console import targets
+    from console.backup.services import targets
     from tests.livesrv import server_database, start_server
 
     if scheduled:

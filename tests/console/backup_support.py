@@ -16,12 +16,12 @@ from appliance.blobstore import get_blobstore
 from appliance.config import get_settings, prepare_data_dir
 from appliance.db import get_database
 from appliance.models import User
-from console import targets
+from console.backup.services import targets
 from console.models import Target
 from tests.modules.conftest import Team, make_project, make_task
 
 if TYPE_CHECKING:
-    from console.restic import Repository
+    from console.backup.services.restic import Repository
 
 # Tables whose rows a restore changes on purpose: sessions end (everyone signs in again), the restore is recorded
 # (history and audit: the tests check the old rows are all still there), and the health check run after it raises
@@ -78,7 +78,7 @@ def export() -> dict[str, Any]:
 def repository_of(name: str = 'usb') -> Repository:
     """The restic repository of the saved target `name`, opened as the console opens it."""
     from appliance.services.actors import Operator
-    from console.targets import get_target, open_repository
+    from console.backup.services.targets import get_target, open_repository
 
     with get_database().session() as session:
         target = get_target(session=session, actor=Operator(), name=name)

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from appliance.db import get_database
 from appliance.models import AuditEvent
-from console import licensing
-from console.license import License, issue
+from console.license.services import licensing
+from console.license.services.codes import License, issue
 from console.models import License as LicenseRow
 from tests.conftest import make_user
 

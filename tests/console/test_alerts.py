@@ -21,9 +21,11 @@ from appliance.db import get_database, utcnow
 from appliance.models import Notification, User
 from appliance.modules import HealthCheck, ModuleSpec, Registry
 from appliance.services import mail
-from console import alerts, health, health_area
+from console.health.jobs import JOBS as HEALTH_JOBS
+from console.health.services import alerts
+from console.health.services import checks as health
+from console.health.services.sampler import write_heartbeat
 from console.models import CheckState
-from console.sampler import write_heartbeat
 from tests.modules.conftest import Team
 
 CHECK = 'sample.scheduler'
@@ -190,7 +192,7 @@ def test_it_forgets_checks_that_no_longer_exist(team: Team, data_dir: Path) -> N
 
 
 def test_the_alert_job_runs_every_minute_with_the_console_checks(team: Team, data_dir: Path) -> None:
-    jobs = {job.id: job for job in health_area.JOBS}
+    jobs = {job.id: job for job in HEALTH_JOBS}
     assert jobs['console.health_alerts'].trigger_args == {'seconds': 60}
     _beat(10)
     jobs['console.health_alerts'].func()

@@ -12,9 +12,9 @@ from appliance.blobstore import get_blobstore
 from appliance.config import get_settings, prepare_data_dir
 from appliance.core_module import CORE
 from appliance.modules import Registry, load_modules
-from console.backup import backup_paths, drill, run_backup
+from console.backup.services.backup import backup_paths, drill, run_backup
+from console.backup.services.restic import Repository, ResticError
 from console.lock import Busy, holder, maintenance_lock
-from console.restic import Repository, ResticError
 from tests.modules.conftest import Team, make_project, make_task
 
 

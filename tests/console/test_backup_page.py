@@ -27,9 +27,11 @@ from sqlalchemy import select
 from appliance.db import get_database
 from appliance.modules import current_registry
 from appliance.web import maintenance
-from console import backup_checks, runs, targets
+from console.backup import services as backup_services
+from console.backup.services import checks as backup_checks
+from console.backup.services import runs, targets
+from console.backup.services.restic import Repository
 from console.models import Run, Target
-from console.restic import Repository
 from tests.appliance.support import count, sign_in_url
 from tests.console.backup_page_support import DEADLINE, history_rows, label_texts, wait_for
 from tests.console.backup_support import add_target, arrange, locks, repository_of
@@ -152,7 +154,7 @@ async def test_it_makes_the_sftp_key_off_the_event_loop_and_shows_it(
             threads.append(True)
         return real(folder)
 
-    monkeypatch.setattr(targets, 'ssh_public_key', watched)
+    monkeypatch.setattr(backup_services, 'ssh_public_key', watched)
     await user.open(sign_in_url('alice', next_path=PATH))
     await open_dialog(user)
     user.find(marker='target-repo').type('sftp:backup@nas:/srv/enclave')

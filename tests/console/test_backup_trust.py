@@ -24,11 +24,11 @@ from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
-from console import backup, runs
+from console.backup.services import backup, runs
+from console.backup.services.restic import Repository, RepositoryDamaged, RepositoryLocked
+from console.backup.services.restores import restore
+from console.backup.services.snapshot import DATABASE
 from console.models import Run
-from console.restic import Repository, RepositoryDamaged, RepositoryLocked
-from console.restore import restore
-from console.snapshot import DATABASE
 from tests.console.backup_support import add_target, arrange, export, locks, repository_of, run_cli
 from tests.modules.conftest import Team
 

@@ -18,7 +18,7 @@ from nicegui.testing import User as UIUser
 from appliance.config import get_settings
 from appliance.errors import Conflict, PermissionDenied, ValidationError
 from appliance.models import AuditEvent
-from console import certificate
+from console.certificate.services import certificate
 from tests.appliance.support import count, sign_in_url
 from tests.conftest import People, reload_user
 

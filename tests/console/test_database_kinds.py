@@ -11,8 +11,8 @@ from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
-from console import runs
-from console.restore import restore
+from console.backup.services import runs
+from console.backup.services.restores import restore
 from modules.projects.models import Project
 from tests.console.backup_support import add_target, arrange, export, repository_of
 from tests.modules.conftest import Team

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from appliance.core_module import CORE
 from appliance.db import get_database
 from appliance.modules import HealthCheck, ModuleSpec, Registry
-from console.health import AMBER, GREEN, RED, disk_space, run_checks, worst
+from console.health.services.checks import AMBER, GREEN, RED, disk_space, run_checks, worst
 
 
 def registry(*checks: HealthCheck) -> Registry:

@@ -14,7 +14,7 @@ from appliance.cli import app
 from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.modules import current_registry
-from console.sampler import write_heartbeat
+from console.health.services.sampler import write_heartbeat
 
 
 @pytest.fixture(autouse=True)

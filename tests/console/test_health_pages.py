@@ -10,9 +10,9 @@ from nicegui.testing import User as UIUser
 from sqlalchemy import insert
 
 from appliance.db import get_database, utcnow
-from console import sampler
+from console.health.pages.health import CHARTS
+from console.health.services import sampler
 from console.models import CheckState, HealthSample
-from console.pages_health import CHARTS
 from tests.appliance.support import sign_in_url
 from tests.modules.conftest import Team
 
@@ -100,7 +100,7 @@ async def test_the_dashboard_stores_what_it_checked_for_the_banner(user: UIUser,
     await user.open(sign_in_url('alice', next_path='/console'))
     await user.should_see(marker='status:database:green')
     with get_database().session() as session:
-        from console.alerts import red_count, stored_states
+        from console.health.services.alerts import red_count, stored_states
 
         assert red_count(session) == 0
         assert {'database', 'disk', 'console.scheduler'} <= {state.name for state in stored_states(session)}

@@ -11,9 +11,9 @@ import pytest
 from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.modules import current_registry
-from console import health_area
-from console.health import AMBER, GREEN, RED, run_checks, scheduler_alive
-from console.sampler import take_sample, write_heartbeat
+from console.health.health import CHECKS as HEALTH_CHECKS
+from console.health.services.checks import AMBER, GREEN, RED, run_checks, scheduler_alive
+from console.health.services.sampler import take_sample, write_heartbeat
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_it_is_amber_and_says_backups_are_off_when_the_scheduler_is_turned_off(d
 
 def test_it_is_among_the_checks_the_console_runs(scheduler_on: None, data_dir: Path) -> None:
     _beat(10)
-    assert 'scheduler' in {check.name for check in health_area.CHECKS}
+    assert 'scheduler' in {check.name for check in HEALTH_CHECKS}
     checks = {check.name: check for check in run_checks(data_dir=data_dir, registry=current_registry())}
     assert checks['console.scheduler'].status == RED
     assert checks['database'].status == GREEN  # the schema check (pending migrations) stays first

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from appliance.cli import app
-from console import licensing
-from console.license import FREE_SEATS
+from console.license.services import licensing
+from console.license.services.codes import FREE_SEATS
 from tests.conftest import People
 from tests.console.license_support import KEYS, install_audits, stored, trust_test_key  # noqa: F401 - fixture
 

@@ -8,8 +8,8 @@ from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User as UIUser
 
 from appliance.models import AuditEvent
-from console import licensing
-from console.license import License
+from console.license.services import licensing
+from console.license.services.codes import License
 from tests.appliance.support import count, sign_in_url
 from tests.conftest import People
 from tests.console.license_support import code_for, fill_active_users, stored, trust_test_key  # noqa: F401 - fixture

@@ -16,9 +16,11 @@ from sqlalchemy import select, update
 
 from appliance.db import get_database
 from appliance.errors import Conflict, PermissionDenied
+from appliance.extensions import SEAT_GUARD
 from appliance.secrets import install_id
-from console import license_area, licensing
-from console.license import FREE_SEATS, License, LicenseError
+from console.license.jobs import JOBS as LICENSE_JOBS
+from console.license.services import expiry_check, licensing, seats_check
+from console.license.services.codes import FREE_SEATS, License, LicenseError
 from console.models import License as LicenseRow
 from console.models import State
 from tests.conftest import People
@@ -128,7 +130,7 @@ def test_it_refuses_a_bad_code_and_changes_nothing(people: People, trust_test_ke
 def test_it_refuses_a_code_with_a_changed_seat_count_under_the_original_signature(
     people: People, trust_test_key: None
 ) -> None:
-    from console.license import decode, encode
+    from console.license.services.codes import decode, encode
 
     data = decode(code_for(seats=25))
     altered = encode(data.replace(b'"seats":25', b'"seats":95'))
@@ -177,7 +179,7 @@ def test_it_trusts_only_the_signed_code_never_an_edited_row(people: People, trus
     broken = status()
     assert broken.seat_limit == FREE_SEATS
     assert broken.problem is not None and not broken.licensed
-    level, message = license_area.expiry_check(broken)
+    level, message = expiry_check(broken)
     assert level == 'amber' and 'does not verify' in message
 
 
@@ -201,7 +203,7 @@ def test_it_does_not_extend_a_license_when_the_clock_is_set_back(people: People,
     assert set_back.expired and set_back.seat_limit == FREE_SEATS
     assert set_back.clock_behind and set_back.today == ends + timedelta(days=10)
     assert high_water() == ends + timedelta(days=10)
-    level, message = license_area.expiry_check(set_back)
+    level, message = expiry_check(set_back)
     assert level == 'amber' and 'check the time settings' in message
 
 
@@ -229,7 +231,7 @@ def test_it_raises_the_mark_from_the_daily_job_and_never_lowers_it(data_dir: Pat
     status(date.today() + timedelta(days=3))
     licensing.record_today()
     assert high_water() == date.today() + timedelta(days=3)
-    assert [job.func for job in license_area.JOBS] == [licensing.record_today]
+    assert [job.func for job in LICENSE_JOBS] == [licensing.record_today]
 
 
 def test_it_repairs_a_damaged_mark_from_today(data_dir: Path) -> None:
@@ -244,27 +246,27 @@ def test_it_repairs_a_damaged_mark_from_today(data_dir: Path) -> None:
 
 def test_it_checks_seats_green_amber_and_red(people: People, trust_test_key: None) -> None:
     fill_active_users(17)
-    level, message = license_area.seats_check(status())
+    level, message = seats_check(status())
     assert (level, message) == ('green', '17 of 20 seats in use.')
     fill_active_users(18)
-    level, message = license_area.seats_check(status())
+    level, message = seats_check(status())
     assert level == 'amber' and message.startswith('18 of 20 seats in use: disable accounts')
     fill_active_users(21)
-    level, message = license_area.seats_check()
+    level, message = seats_check()
     assert level == 'red' and '21 active users, more than the 20 seats allowed' in message
 
 
 def test_it_checks_expiry_green_amber_and_red(people: People, trust_test_key: None) -> None:
-    assert license_area.expiry_check(status())[0] == 'green'
+    assert expiry_check(status())[0] == 'green'
     ends = TODAY + timedelta(days=100)
     install(people.alice, code_for(seats=25, expires=ends))
-    assert license_area.expiry_check(status(TODAY)) == ('green', f'The license runs until {ends.isoformat()}.')
-    level, message = license_area.expiry_check(status(ends - timedelta(days=10)))
+    assert expiry_check(status(TODAY)) == ('green', f'The license runs until {ends.isoformat()}.')
+    level, message = expiry_check(status(ends - timedelta(days=10)))
     assert level == 'amber' and 'in 10 days' in message
-    level, message = license_area.expiry_check(status(ends + timedelta(days=1)))
+    level, message = expiry_check(status(ends + timedelta(days=1)))
     assert level == 'amber' and 'the free limit of 20 seats applies and 3 users are active' in message
     fill_active_users(22)
-    level, message = license_area.expiry_check(status())
+    level, message = expiry_check(status())
     assert level == 'red' and 'Nobody is locked out' in message and 'check the time settings' in message
 
 
@@ -280,4 +282,4 @@ def test_it_contributes_its_checks_job_page_and_seat_guard_to_the_console(people
     assert [(item.path, item.icon, item.permission) for item in console.nav if item.path == '/console/license'] == [
         ('/console/license', 'verified', 'console.manage')
     ]
-    assert current_registry().contributions('core.seat_guard') == [licensing.seat_guard]
+    assert current_registry().contributions(SEAT_GUARD) == [licensing.seat_guard]

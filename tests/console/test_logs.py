@@ -15,7 +15,7 @@ import pytest
 
 from appliance import logs
 from appliance.config import Settings, get_settings
-from console import logview
+from console.logs.services import logview
 
 LOGGERS = (*logs.APP_LOGGERS, logs.UVICORN_LOGGER)
 

@@ -17,8 +17,10 @@ from nicegui.testing import User as UIUser
 from appliance.errors import ValidationError
 from appliance.logs import log_dir
 from appliance.modules import current_registry
-from console import health, logs_area, logview
-from console.logview import LogFilter, read_page
+from console.health.services import checks as health
+from console.logs import services as logs_services
+from console.logs.services import error_rate, logview
+from console.logs.services.logview import LogFilter, read_page
 from tests.appliance.support import audit_rows, sign_in_url
 from tests.conftest import People
 
@@ -198,7 +200,7 @@ def write_errors(data_dir: Path, count: int, *, age: timedelta = timedelta(minut
 @pytest.mark.parametrize(('errors', 'status'), [(0, 'green'), (4, 'green'), (5, 'amber'), (49, 'amber'), (50, 'red')])
 def test_it_rates_the_errors_of_the_last_hour(data_dir: Path, errors: int, status: str) -> None:
     write_errors(data_dir, errors)
-    found, message = logs_area.error_rate(data_dir)
+    found, message = error_rate(data_dir)
     assert found == status
     assert message.startswith(f'{errors} errors in the app log in the last hour')
     assert ('Maintenance → Logs' in message) == (status != 'green')
@@ -206,7 +208,7 @@ def test_it_rates_the_errors_of_the_last_hour(data_dir: Path, errors: int, statu
 
 def test_it_leaves_errors_older_than_an_hour_out_of_the_rate(data_dir: Path) -> None:
     write_errors(data_dir, 80, age=timedelta(minutes=61))
-    assert logs_area.error_rate(data_dir)[0] == 'green'
+    assert error_rate(data_dir)[0] == 'green'
 
 
 def test_it_joins_the_health_checks_with_the_error_rate(data_dir: Path) -> None:
@@ -350,7 +352,7 @@ async def test_it_keeps_the_filtered_rows_when_the_earlier_read_lands_late(
             if unfiltered:
                 returned.set()
 
-    monkeypatch.setattr(logview, 'read_page', read_page)
+    monkeypatch.setattr(logs_services, 'read_page', read_page)
     await user.open(sign_in_url('alice', next_path='/console/logs'))
     user.find(marker='log-since').type('2026-03-01')
     user.find(marker='log-until').type('2026-03-02 00:00')

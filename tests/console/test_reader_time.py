@@ -20,10 +20,10 @@ from appliance.db import get_database, utcnow
 from appliance.i18n import format_datetime
 from appliance.models import User
 from appliance.modules import current_registry
-from console import runs, targets
-from console.backup import TAG
+from console.backup.services import runs, targets
+from console.backup.services.backup import TAG
+from console.health.pages.health import wall_clock_ms
 from console.models import HealthSample, Run
-from console.pages_health import wall_clock_ms
 from tests.appliance.support import sign_in_url
 from tests.console.backup_page_support import DEADLINE, history_rows, label_texts, wait_for
 from tests.console.backup_support import add_target, arrange

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from console.restic import (
+from console.backup.services.restic import (
     NoSpace,
     Progress,
     Repository,

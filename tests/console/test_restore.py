@@ -18,11 +18,11 @@ from appliance.migrate import alembic_config, head_revision, schema_state
 from appliance.models import AuditEvent, LoginSession
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
-from console import backup, runs
+from console.backup.services import backup, runs
+from console.backup.services.restores import RestoreRefused, restore
+from console.backup.services.snapshot import stage
+from console.backup.services.targets import password_file
 from console.models import Run
-from console.restore import RestoreRefused, restore
-from console.snapshot import stage
-from console.targets import password_file
 from modules.projects.models import Project
 from tests.console.backup_support import add_target, arrange, export, repository_of, run_cli
 from tests.modules.conftest import Team

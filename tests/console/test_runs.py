@@ -17,11 +17,12 @@ from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
-from console import backup_checks, runs
-from console.backup import TAG
+from console.backup.services import checks as backup_checks
+from console.backup.services import runs
+from console.backup.services.backup import TAG
+from console.backup.services.restic import NoSpace, ResticError
 from console.lock import Busy, maintenance_lock
 from console.models import Run
-from console.restic import NoSpace, ResticError
 from tests.console.backup_support import add_target, arrange, repository_of
 from tests.modules.conftest import Team
 
@@ -54,7 +55,7 @@ def test_it_records_a_backup_and_its_retention_pass_in_the_history(team: Team, t
 def test_it_keeps_only_what_the_retention_says(team: Team, tmp_path: Path) -> None:
     arrange(team, tasks=1)
     add_target(team.alice, tmp_path / 'usb')
-    from console.targets import update_target
+    from console.backup.services.targets import update_target
 
     with get_database().session() as session:
         update_target(
@@ -149,7 +150,7 @@ from appliance.config import get_settings
 from appliance.db import init_database
 from appliance.modules import build_registry
 from appliance.services.actors import Operator
-from console import runs
+from console.backup.services import runs
 settings = get_settings()
 init_database(settings.sqlalchemy_url)
 registry = build_registry(settings.enabled_modules)

@@ -18,7 +18,8 @@ from sqlalchemy import func, insert, select, text
 
 from appliance.db import get_database, utcnow
 from appliance.models import BlobRecord, LoginSession
-from console import health_area, sampler
+from console.health.jobs import JOBS as HEALTH_JOBS
+from console.health.services import sampler
 from console.models import HealthSample
 from tests.modules.conftest import Team
 
@@ -248,7 +249,7 @@ def test_a_run_that_fails_half_way_changes_nothing_and_the_next_one_finishes(dat
 
 
 def test_the_sampler_job_runs_every_minute_and_writes_a_sample(data_dir: Path) -> None:
-    jobs = {job.id: job for job in health_area.JOBS}
+    jobs = {job.id: job for job in HEALTH_JOBS}
     assert jobs['console.health_sample'].trigger_args == {'seconds': 60}
     jobs['console.health_sample'].func()
     with get_database().session() as session:

@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 
 from appliance.config import get_settings
 from appliance.db import get_database, utcnow
-from console import backup_checks, schedule
+from console.backup.services import checks as backup_checks
+from console.backup.services import schedule
 from console.lock import maintenance_lock
 from console.models import Run, Target
 from tests.console.backup_support import add_target, arrange

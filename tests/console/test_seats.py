@@ -12,12 +12,13 @@ from typer.testing import CliRunner
 from appliance.cli import app
 from appliance.db import get_database
 from appliance.errors import N_, ServiceError
+from appliance.extensions import SEAT_GUARD
 from appliance.models import User
 from appliance.modules import ModuleSpec, current_registry, register_builtins, reset_registry
 from appliance.services import accounts
-from console import licensing
-from console.license import FREE_SEATS
-from console.licensing import SeatLimitReached
+from console.license.services import licensing
+from console.license.services.codes import FREE_SEATS
+from console.license.services.licensing import SeatLimitReached
 from tests.appliance.support import login
 from tests.conftest import PASSWORD, People, make_user, reload_user
 from tests.console.license_support import code_for, fill_active_users, trust_test_key  # noqa: F401 - fixture
@@ -133,7 +134,7 @@ def test_it_never_refuses_the_setup_wizards_first_admin(data_dir: object) -> Non
 
     registry = reset_registry()
     register_builtins(registry)
-    registry.register(ModuleSpec(name='strict', label='Strict', contributes={'core.seat_guard': (count, refuse)}))
+    registry.register(ModuleSpec(name='strict', label='Strict', contributes=(SEAT_GUARD.contribute(count, refuse),)))
     with get_database().session() as session:
         admin = accounts.complete_setup(
             session=session,
@@ -149,7 +150,7 @@ def test_it_never_refuses_the_setup_wizards_first_admin(data_dir: object) -> Non
         accounts.create_user(session=session, actor=admin, username='second', display_name='S', password=PASSWORD)
     assert calls == [1]
     assert not exists('second')
-    assert current_registry().contributions('core.seat_guard')[-1] is refuse
+    assert current_registry().contributions(SEAT_GUARD)[-1] is refuse
 
 
 def test_it_refuses_the_cli_create_and_enable_beyond_the_limit(people: People) -> None:

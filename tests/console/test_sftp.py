@@ -14,8 +14,8 @@ import pytest
 from appliance.config import get_settings
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
-from console import runs, targets
-from console.restic import ResticError
+from console.backup.services import runs, targets
+from console.backup.services.restic import ResticError
 from tests.console.backup_support import add_target, arrange
 from tests.modules.conftest import Team
 

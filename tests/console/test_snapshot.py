@@ -14,7 +14,7 @@ from appliance.config import get_settings
 from appliance.core_module import CORE
 from appliance.db import get_database
 from appliance.modules import Registry, load_modules
-from console.snapshot import MANIFEST, Manifest, SnapshotError, stage, verify
+from console.backup.services.snapshot import MANIFEST, Manifest, SnapshotError, stage, verify
 from tests.modules.conftest import Team, make_project, make_task
 
 

@@ -19,7 +19,7 @@ from appliance.errors import PermissionDenied
 from appliance.logs import log_dir
 from appliance.models import User
 from appliance.modules import current_registry
-from console import support
+from console.logs.services import support
 from console.models import HealthSample
 from tests.appliance.support import audit_rows, sign_in_url
 from tests.conftest import People, make_token, make_user

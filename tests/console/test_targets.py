@@ -12,9 +12,9 @@ from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.errors import Conflict, PermissionDenied
 from appliance.models import AuditEvent
-from console import targets
+from console.backup.services import targets
+from console.backup.services.restic import Repository, WrongPassword
 from console.models import Target
-from console.restic import Repository, WrongPassword
 from tests.console.backup_support import add_target, arrange
 from tests.modules.conftest import Team
 

@@ -155,7 +155,7 @@ def collect_samples(enabled: Iterable[str]) -> list[tuple[str, Sample]]:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if error.name != name:
+            if not error.name or not f'{name}.'.startswith(f'{error.name}.'):  # it, or a folder above it, is missing
                 raise
             continue
         found.extend((name, sample) for sample in getattr(module, 'SAMPLES', []))

@@ -1,0 +1,1 @@
+"""Pieces of the Backups page: the target dialogs, the restore dialog and the words they share."""

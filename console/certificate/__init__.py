@@ -1,0 +1,1 @@
+"""The console's certificate part: the HTTPS certificate nginx serves, and asking for another."""
