@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Write a new module of the documented shape (docs/architecture.md) into `modules/NAME/` (or `--into FOLDER`).
+"""Write a new module of the documented shape (docs/architecture.md) into `modules/NAME/` (or `--into FOLDER`),
+and its tests into `tests/modules/NAME/` (or `--tests-into FOLDER`).
 
     .venv/bin/python scripts/new_module.py notes --label Notes
 
-The module has a page, an API route, a permission, a search hook, a backup hook, a health check and its first
-migration (chained to the current head). It passes `make check` and the contract test as written: add NAME to
-`enabled_modules`, run `enclave migrate`, and grow it from there.
+The module keeps notes that their author shares with chosen people: a page, API routes, a permission, an access
+rule in its services, a search hook, a backup hook, a health check and its first migration (chained to the current
+head). Its tests: a service test and the sample the generated contract test needs. It passes `make check` and the
+contract test as written: add NAME to `enabled_modules`, run `enclave migrate`, and grow it from there.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ NAME_RE = re.compile(r'^[a-z][a-z0-9_]{1,31}$')
 
 TEMPLATE: dict[str, str] = {
     '__init__.py': '''\
-"""{label}: notes that members write and everyone with {name}.use reads (made by scripts/new_module.py)."""
+"""{label}: notes that their author shares with chosen people (made by scripts/new_module.py)."""
 
 from __future__ import annotations
 
@@ -58,6 +60,14 @@ class Note(Base):
     title: Mapped[str] = mapped_column(String(200))
     author_id: Mapped[int | None] = mapped_column(ForeignKey('core_users.id', ondelete='SET NULL'), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NoteReader(Base):
+    """Someone the author shared a note with."""
+
+    __tablename__ = '{name}_note_readers'
+    note_id: Mapped[int] = mapped_column(ForeignKey('{name}_notes.id', ondelete='CASCADE'), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey('core_users.id', ondelete='CASCADE'), primary_key=True)
 ''',
     'views.py': '''\
 """Read models of {label} that pages and the API render."""
@@ -77,52 +87,70 @@ class NoteView:
     created_at: datetime
 ''',
     'services/__init__.py': '''\
-"""The public surface of {label}: pages, the API, hooks and other modules import only this package."""
+"""The public surface of {label}: pages, the API, hooks and other modules import only this package.
+
+Who sees a note: its author and the people it is shared with. Everyone else is told there is no such note, so an
+id reveals nothing.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from appliance.errors import N_, NotFound, ValidationError
 from appliance.models import User
 from appliance.services import audit
 from appliance.services.permissions import require
-from modules.{name}.models import Note
+from modules.{name}.models import Note, NoteReader
 from modules.{name}.views import NoteView
 
 MAX_TITLE = 200
+MAX_READERS = 100
 
 
 def _view(note: Note) -> NoteView:
     return NoteView(id=note.id, title=note.title, created_at=note.created_at)
 
 
+def visible_to(actor: User) -> ColumnElement[bool]:
+    """The notes `actor` may read: written by them or shared with them (search uses it too)."""
+    shared = select(NoteReader.note_id).where(NoteReader.user_id == actor.id)
+    return or_(Note.author_id == actor.id, Note.id.in_(shared))
+
+
 def list_notes(*, session: Session, actor: User, limit: int = 50) -> list[NoteView]:
-    """The newest notes, newest first."""
+    """The newest notes the actor may read, newest first."""
     require(actor, '{name}.use')
-    stmt = select(Note).order_by(Note.id.desc()).limit(max(1, min(limit, 200)))
+    stmt = select(Note).where(visible_to(actor)).order_by(Note.id.desc()).limit(max(1, min(limit, 200)))
     return [_view(note) for note in session.scalars(stmt)]
 
 
 def get_note(*, session: Session, actor: User, note_id: int) -> NoteView:
-    """One note; a missing one is a clear error."""
+    """One note the actor may read; any other id is 'no such note'."""
     require(actor, '{name}.use')
-    note = session.get(Note, note_id)
+    note = session.scalars(select(Note).where(Note.id == note_id, visible_to(actor))).first()
     if note is None:
         raise NotFound(N_('No such note.'))
     return _view(note)
 
 
-def add_note(*, session: Session, actor: User, title: str) -> NoteView:
-    """Write a note (1 to 200 characters)."""
+def add_note(*, session: Session, actor: User, title: str, readers: list[int] | None = None) -> NoteView:
+    """Write a note (1 to 200 characters) and share it with `readers` (active accounts)."""
     require(actor, '{name}.use')
     title = title.strip()
     if not title or len(title) > MAX_TITLE:
-        raise ValidationError(N_('A note needs a title of 1 to 200 characters.'))
+        raise ValidationError(N_('A note needs a title of 1 to 200 characters.'), field='title')
+    wanted = sorted(set(readers or []) - {{actor.id}})
+    if len(wanted) > MAX_READERS:
+        raise ValidationError(N_('A note can be shared with at most 100 people.'), field='readers')
+    known = set(session.scalars(select(User.id).where(User.id.in_(wanted), User.is_active)))
+    if known != set(wanted):
+        raise ValidationError(N_('A note can only be shared with active accounts.'), field='readers')
     note = Note(title=title, author_id=actor.id)
     session.add(note)
     session.flush()
+    session.add_all(NoteReader(note_id=note.id, user_id=user_id) for user_id in wanted)
     audit.record(session=session, actor=actor, action='{name}.note_added', target=f'note:{{note.id}}')
     return _view(note)
 
@@ -157,7 +185,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from appliance.api.deps import DB, Actor, Id
+from appliance.api.deps import DB, Actor, Id, IdValue
 from modules.{name} import services
 
 router = APIRouter(prefix='/api/v1/{name}', tags=['{name}'])
@@ -172,9 +200,10 @@ class NoteOut(BaseModel):
 
 
 class NoteIn(BaseModel):
-    """A new note."""
+    """A new note and the ids of the people to share it with."""
 
     title: str = Field(min_length=1, max_length=200)
+    readers: list[IdValue] = Field(default_factory=list, max_length=100)
 
 
 @router.get('/notes', response_model=list[NoteOut])
@@ -191,8 +220,8 @@ def get_note(note_id: Id, session: DB, actor: Actor) -> NoteOut:
 
 @router.post('/notes', response_model=NoteOut, status_code=201)
 def add_note(body: NoteIn, session: DB, actor: Actor) -> NoteOut:
-    """Write a note."""
-    return NoteOut(**vars(services.add_note(session=session, actor=actor, title=body.title)))
+    """Write a note, shared with `readers`."""
+    return NoteOut(**vars(services.add_note(session=session, actor=actor, title=body.title, readers=body.readers)))
 ''',
     'pages/__init__.py': '''\
 """Pages of {label}."""
@@ -208,7 +237,7 @@ def register() -> None:
     protected_page('/{name}', permission='{name}.use')(notes_page)
 ''',
     'pages/notes.py': '''\
-"""The notes page: the newest notes and a field to add one."""
+"""The notes page: the newest notes the reader may see and a field to add one (shared with no one)."""
 
 from __future__ import annotations
 
@@ -254,13 +283,15 @@ from appliance.models import User
 from appliance.search import SearchHit, like_pattern, match_score
 from appliance.services.permissions import has_permission
 from modules.{name}.models import Note
+from modules.{name}.services import visible_to
 
 
 def search(*, session: Session, actor: User, query: str, limit: int) -> list[SearchHit]:
     """Notes the actor may read whose title contains `query`."""
     if not has_permission(actor, '{name}.use'):
         return []
-    stmt = select(Note).where(Note.title.ilike(like_pattern(query), escape='\\\\')).limit(max(limit, 1))
+    matches = Note.title.ilike(like_pattern(query), escape='\\\\')
+    stmt = select(Note).where(matches, visible_to(actor)).limit(max(limit, 1))
     return [
         SearchHit(
             module='{name}',
@@ -279,7 +310,7 @@ from __future__ import annotations
 
 from appliance.modules import BackupHooks
 
-BACKUP = BackupHooks(tables=('{name}_notes',))
+BACKUP = BackupHooks(tables=('{name}_notes', '{name}_note_readers'))
 ''',
     'health.py': '''\
 """Health hook: the notes table answers."""
@@ -304,6 +335,75 @@ def notes_table() -> tuple[Status, str]:
 CHECKS = (HealthCheck('notes', notes_table),)
 ''',
     'migrations/__init__.py': '',
+}
+
+TESTS: dict[str, str] = {
+    '__init__.py': '',
+    'contract_samples.py': '''\
+"""{label}'s sample for the contract test: a note of alice's shared with bob (charlie is not a reader)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from appliance.db import get_database
+from appliance.models import User
+from modules.{name} import services
+from tests.conftest import People
+from tests.support.contract import SECRET
+
+
+def note(people: People, found: Mapping[str, Any]) -> dict[str, Any]:
+    """{{note_id}}: alice's note, shared with bob."""
+    with get_database().session() as session:
+        alice = session.get(User, people.alice.id)
+        assert alice is not None
+        made = services.add_note(session=session, actor=alice, title=SECRET, readers=[people.bob.id])
+        return {{'note_id': made.id}}
+
+
+SAMPLES = [note]
+''',
+    'test_services.py': '''\
+"""{label}: who reads a note, and what a bad note is told."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.db import get_database
+from appliance.errors import NotFound, ValidationError
+from appliance.models import User
+from modules.{name} import services
+from tests.conftest import People
+
+
+def actor(user: User) -> User:
+    with get_database().session() as session:
+        found = session.get(User, user.id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def test_a_note_is_read_by_its_author_and_its_readers_only(people: People) -> None:
+    with get_database().session() as session:
+        made = services.add_note(session=session, actor=actor(people.alice), title='Plan', readers=[people.bob.id])
+    with get_database().session() as session:
+        assert [n.title for n in services.list_notes(session=session, actor=actor(people.bob))] == ['Plan']
+        assert services.list_notes(session=session, actor=actor(people.charlie)) == []
+        with pytest.raises(NotFound):
+            services.get_note(session=session, actor=actor(people.charlie), note_id=made.id)
+
+
+@pytest.mark.parametrize(('title', 'readers'), [('', []), ('x' * 201, []), ('Fine', [999_999])])
+def test_a_bad_note_is_refused_and_nothing_is_written(people: People, title: str, readers: list[int]) -> None:
+    with get_database().session() as session, pytest.raises(ValidationError):
+        services.add_note(session=session, actor=actor(people.alice), title=title, readers=readers)
+    with get_database().session() as session:
+        assert services.count_notes(session) == 0
+''',
 }
 
 MIGRATION = '''\
@@ -335,9 +435,18 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['author_id'], ['core_users.id'], ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id'),
     )
+    op.create_table(
+        '{name}_note_readers',
+        sa.Column('note_id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['note_id'], ['{name}_notes.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['user_id'], ['core_users.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('note_id', 'user_id'),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('{name}_note_readers')
     op.drop_table('{name}_notes')
 '''
 
@@ -349,17 +458,21 @@ def current_head() -> str:
     return head_revision()
 
 
-def write_module(name: str, label: str, into: Path, *, down_revision: str | None) -> Path:
-    """Write the module `name` into `into/name/` and return its folder; refuses to overwrite anything."""
+def write_module(name: str, label: str, into: Path, *, down_revision: str | None, tests_into: Path) -> Path:
+    """Write the module `name` into `into/name/` and its tests into `tests_into/name/`; return the module's folder.
+
+    Refuses a bad name, and a name whose module or tests folder exists (nothing is overwritten)."""
     if not NAME_RE.match(name):
         raise SystemExit(f'"{name}" is not a module name: use 2 to 32 lower-case letters, digits and _.')
-    folder = into / name
-    if folder.exists():
-        raise SystemExit(f'{folder} exists already; choose another name.')
-    for rel, text in TEMPLATE.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text.format(name=name, label=label), encoding='utf-8')
+    folder, tests = into / name, tests_into / name
+    for existing in (folder, tests):
+        if existing.exists():
+            raise SystemExit(f'{existing} exists already; choose another name.')
+    for base, files in ((folder, TEMPLATE), (tests, TESTS)):
+        for rel, text in files.items():
+            path = base / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text.format(name=name, label=label), encoding='utf-8')
     revision = secrets.token_hex(6)
     now = datetime.now(UTC)
     (folder / 'migrations' / f'{now:%Y%m%d}_{revision}_{name}_notes.py').write_text(
@@ -381,9 +494,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('name', help='the module name: lower-case letters, digits and _')
     parser.add_argument('--label', help='its name in the navigation (default: the name, capitalised)')
     parser.add_argument('--into', type=Path, default=ROOT / 'modules', help='where to write it (default: modules/)')
+    parser.add_argument(
+        '--tests-into', type=Path, default=ROOT / 'tests' / 'modules', help='its tests (default: tests/modules/)'
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    folder = write_module(args.name, args.label or args.name.capitalize(), args.into, down_revision=current_head())
+    label = args.label or args.name.capitalize()
+    folder = write_module(args.name, label, args.into, down_revision=current_head(), tests_into=args.tests_into)
     print(f'Wrote {folder}. Add "{args.name}" to enabled_modules, then run: enclave migrate')
     return 0
 

@@ -27,9 +27,12 @@ NAME = 'scratchpad'
 @pytest.fixture(scope='module')
 def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The module, written from the template into a folder of its own."""
-    folder = tmp_path_factory.mktemp('extra') / 'modules'
-    folder.mkdir()
-    return new_module.write_module(NAME, 'Scratchpad', folder, down_revision=new_module.current_head())
+    root = tmp_path_factory.mktemp('extra')
+    (root / 'modules').mkdir()
+    (root / 'tests').mkdir()
+    return new_module.write_module(
+        NAME, 'Scratchpad', root / 'modules', down_revision=new_module.current_head(), tests_into=root / 'tests'
+    )
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -40,9 +43,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def test_it_refuses_a_bad_name_or_an_existing_folder(written: Path) -> None:
     with pytest.raises(SystemExit, match='is not a module name'):
-        new_module.write_module('Bad-Name', 'X', written.parent, down_revision=None)
+        new_module.write_module('Bad-Name', 'X', written.parent, down_revision=None, tests_into=written.parent)
     with pytest.raises(SystemExit, match='exists already'):
-        new_module.write_module(NAME, 'X', written.parent, down_revision=None)
+        new_module.write_module(NAME, 'X', written.parent, down_revision=None, tests_into=written.parent.parent / 'x')
+    assert not (written.parent.parent / 'x').exists()
 
 
 def test_the_written_module_has_the_documented_shape(written: Path) -> None:
@@ -99,8 +103,12 @@ def test_the_written_module_loads_migrates_and_meets_the_contract(written: Path)
         'tests/test_contract.py',
         'tests/tooling/new_module_story.py',
         '-k',
-        f'{NAME} or story',
-        env={'ENCLAVE_TEST_EXTRA_MODULES': str(written.parent), 'ENCLAVE_TEST_NEW_MODULE': NAME},
+        f'{NAME} or story or every_table',
+        env={
+            'ENCLAVE_TEST_EXTRA_MODULES': str(written.parent),
+            'ENCLAVE_TEST_EXTRA_MODULE_TESTS': str(written.parent.parent / 'tests'),
+            'ENCLAVE_TEST_NEW_MODULE': NAME,
+        },
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert ' passed' in result.stdout and ' failed' not in result.stdout
