@@ -83,7 +83,7 @@ def edit_form(ctx: PageContext, project: ProjectView) -> None:
                     visibility=visibility.value,
                     start_date=start_day,
                     end_date=end_day,
-                    owner_id=owner.value if owner.value else UNSET,
+                    owner_id=owner.value if owner.value and owner.value != project.owner_id else UNSET,
                 ),
                 success=_('Project saved.'),
             )
@@ -96,7 +96,10 @@ def edit_form(ctx: PageContext, project: ProjectView) -> None:
 def read_members(ctx: PageContext, project: ProjectView) -> dict[int, str]:
     """{user_id: display name} of the project's members, for the owner choice."""
     views = read(ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
-    return {view.user_id: view.display_name for view in views}
+    choices = {view.user_id: view.display_name for view in views}
+    if project.owner_id and project.owner_id not in choices:  # an owner who left the project stays choosable
+        choices[project.owner_id] = _('{name} (not a member)').format(name=project.owner_name)
+    return choices
 
 
 def danger_zone(project: ProjectView) -> None:

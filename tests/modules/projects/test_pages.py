@@ -188,6 +188,24 @@ async def test_it_edits_archives_and_restores_in_settings(user: UIUser, team: Te
         assert row is not None and row.status == 'active'
 
 
+async def test_settings_open_and_save_when_the_owner_has_left_the_project(
+    user: UIUser, team: Team, web: Project
+) -> None:
+    """An owner who is no longer a member (removed, or the project made by an admin for others) used to be a 500."""
+    with get_database().session() as session:
+        row = session.get(Project, web.id)
+        assert row is not None
+        row.owner_id = team.alice.id  # alice is not a member of WEB
+    await user.open(sign_in_url('bob', next_path=f'/projects/{web.id}/settings'))
+    await user.should_see('Alice Admin (not a member)')
+    user.find(marker='edit-name').clear().type('Site 3')
+    user.find(marker='save-project').click()
+    await user.should_see('Project saved.')
+    with get_database().session() as session:
+        row = session.get(Project, web.id)
+        assert row is not None and (row.name, row.owner_id) == ('Site 3', team.alice.id)
+
+
 async def test_it_pages_the_activity_feed(user: UIUser, team: Team, web: Project) -> None:
     from modules.projects.services.activity import record
 
