@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,9 +14,11 @@ from appliance.i18n import LANGUAGES, _, format_datetime
 from appliance.models import User
 from appliance.modules import current_registry
 from appliance.services import accounts, audit, auth, orgsettings
+from appliance.services.paging import Page
 from appliance.ui.actions import act, in_session, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.table import paged_table, pager
 
 PAGE_SIZE = 25
 
@@ -30,156 +33,147 @@ def register() -> None:
 
 def users_page(ctx: PageContext) -> None:
     """List, find, create and edit users."""
-    roles = current_registry().role_names()
-    state: dict[str, Any] = {'offset': 0, 'query': ''}
-    with frame(ctx, _('Users')):
-        with ui.row().classes('items-center gap-2 w-full'):
-            search = ui.input(_('Find a user')).props('clearable dense').mark('user-filter')
-            ui.button(_('New user'), icon='person_add', on_click=lambda: edit_dialog(None)).mark('new-user')
+    UsersPage(ctx).build()
 
-        @ui.refreshable
-        def table() -> None:
-            page = read(
-                ctx.user,
-                lambda s, a: accounts.list_users(
-                    session=s, actor=a, query=state['query'], offset=int(state['offset']), limit=PAGE_SIZE
-                ),
+
+class UsersPage:
+    """The users list (found by name, one page at a time) and the dialog that creates or edits one."""
+
+    def __init__(self, ctx: PageContext) -> None:
+        self.ctx = ctx
+        self.roles = current_registry().role_names()
+        self.offset = 0
+        self.query = ''
+
+    def build(self) -> None:
+        with frame(self.ctx, _('Users')):
+            with ui.row().classes('items-center gap-2 w-full'):
+                self.search = ui.input(_('Find a user')).props('clearable dense').mark('user-filter')
+                ui.button(_('New user'), icon='person_add', on_click=lambda: self.edit_dialog(None)).mark('new-user')
+            self.search.on('keydown.enter', self.apply_filter)
+            self.search.on('clear', self.apply_filter)
+            self.table()
+
+    @ui.refreshable_method
+    def table(self) -> None:
+        query, offset = self.query, self.offset
+        page = read(
+            self.ctx.user,
+            lambda s, a: accounts.list_users(session=s, actor=a, query=query, offset=offset, limit=PAGE_SIZE),
+        )
+        columns = [
+            {'name': 'username', 'label': _('Username'), 'field': 'username', 'align': 'left'},
+            {'name': 'name', 'label': _('Name'), 'field': 'name', 'align': 'left'},
+            {'name': 'roles', 'label': _('Roles'), 'field': 'roles', 'align': 'left'},
+            {'name': 'state', 'label': _('State'), 'field': 'state', 'align': 'left'},
+            {'name': 'last', 'label': _('Last sign-in'), 'field': 'last', 'align': 'left'},
+        ]
+        rows = [
+            {
+                'id': u.id,
+                'username': u.username,
+                'name': u.display_name,
+                'roles': ', '.join(sorted(u.role_names)),
+                'state': _('active') if u.is_active else _('disabled'),
+                'last': format_datetime(u.last_login_at, timezone=self.ctx.user.timezone),
+            }
+            for u in page.items
+        ]
+        grid = paged_table(page, columns=columns, rows=rows, move=self.move, size=PAGE_SIZE, marker='users-table')
+        grid.on('row-click', lambda e: self.edit_dialog(e.args[1]['id']))
+
+    def move(self, delta: int) -> None:
+        self.offset = max(0, self.offset + delta)
+        self.table.refresh()
+
+    def apply_filter(self) -> None:
+        self.query = self.search.value or ''
+        self.offset = 0
+        self.table.refresh()
+
+    def edit_dialog(self, user_id: int | None) -> None:
+        """Create a user (user_id None) or edit one: names, e-mail, roles, a new password, enable or disable."""
+        user: User | None = None
+        if user_id is not None:
+            user = read(self.ctx.user, lambda s, a: accounts.get_user(session=s, actor=a, user_id=user_id))
+        with ui.dialog() as dialog, ui.card().classes('w-full max-w-md'):
+            ui.label(_('Edit user') if user else _('New user')).classes('text-lg font-medium')
+            username = ui.input(_('Username'), value=user.username if user else '').mark('new-username')
+            if user:
+                username.disable()
+            form = UserForm(
+                username=username,
+                name=ui.input(_('Display name'), value=user.display_name if user else '').mark('new-display-name'),
+                email=ui.input(_('E-mail'), value=user.email if user else '').mark('new-email'),
+                roles=ui.select(
+                    self.roles, multiple=True, label=_('Roles'), value=sorted(user.role_names) if user else ['member']
+                ).mark('new-roles'),
+                password=ui.input(_('New password') if user else _('Password'), password=True).mark('new-password'),
             )
-            columns = [
-                {'name': 'username', 'label': _('Username'), 'field': 'username', 'align': 'left'},
-                {'name': 'name', 'label': _('Name'), 'field': 'name', 'align': 'left'},
-                {'name': 'roles', 'label': _('Roles'), 'field': 'roles', 'align': 'left'},
-                {'name': 'state', 'label': _('State'), 'field': 'state', 'align': 'left'},
-                {'name': 'last', 'label': _('Last sign-in'), 'field': 'last', 'align': 'left'},
-            ]
-            rows = [
-                {
-                    'id': u.id,
-                    'username': u.username,
-                    'name': u.display_name,
-                    'roles': ', '.join(sorted(u.role_names)),
-                    'state': _('active') if u.is_active else _('disabled'),
-                    'last': format_datetime(u.last_login_at, timezone=ctx.user.timezone),
-                }
-                for u in page.items
-            ]
-            grid = ui.table(columns=columns, rows=rows, row_key='id').classes('w-full').mark('users-table')
-            grid.on('row-click', lambda e: edit_dialog(e.args[1]['id']))
-            with ui.row().classes('items-center gap-2'):
+            if user:
+                # A reset is what an admin does to an account in the wrong hands: say what else it ends.
                 ui.label(
-                    _(
-                        '{first}–{last} of {total}',
-                        first=min(page.total, page.offset + 1),
-                        last=page.offset + len(page.items),
-                        total=page.total,
-                    )
-                )
-                ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props(
-                    'flat dense' + (' disable' if page.offset == 0 else '')
-                )
-                ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props(
-                    'flat dense' + (' disable' if page.offset + PAGE_SIZE >= page.total else '')
-                )
-
-        def move(delta: int) -> None:
-            state['offset'] = max(0, int(state['offset']) + delta)
-            table.refresh()
-
-        def apply_filter() -> None:
-            state['query'] = search.value or ''
-            state['offset'] = 0
-            table.refresh()
-
-        search.on('keydown.enter', apply_filter)
-        search.on('clear', apply_filter)
-
-        def edit_dialog(user_id: int | None) -> None:
-            user: User | None = None
-            if user_id is not None:
-                user = read(ctx.user, lambda s, a: accounts.get_user(session=s, actor=a, user_id=user_id))
-            with ui.dialog() as dialog, ui.card().classes('w-full max-w-md'):
-                ui.label(_('Edit user') if user else _('New user')).classes('text-lg font-medium')
-                username = ui.input(_('Username'), value=user.username if user else '').mark('new-username')
+                    _('A new password ends their sessions and revokes their API tokens; they make new ones.')
+                ).classes('text-xs text-grey-7').mark('reset-password-note')
+            with ui.row():
+                ui.button(_('Save'), on_click=lambda: self.saved(dialog, self.save(user, form))).mark('save-user')
                 if user:
-                    username.disable()
-                name = ui.input(_('Display name'), value=user.display_name if user else '').mark('new-display-name')
-                email = ui.input(_('E-mail'), value=user.email if user else '').mark('new-email')
-                role_select = ui.select(
-                    roles, multiple=True, label=_('Roles'), value=sorted(user.role_names) if user else ['member']
-                ).mark('new-roles')
-                password = ui.input(_('New password') if user else _('Password'), password=True).mark('new-password')
-                if user:
-                    # A reset is what an admin does to an account in the wrong hands: say what else it ends.
-                    ui.label(
-                        _('A new password ends their sessions and revokes their API tokens; they make new ones.')
-                    ).classes('text-xs text-grey-7').mark('reset-password-note')
+                    ui.button(
+                        _('Enable') if not user.is_active else _('Disable'),
+                        on_click=lambda: self.saved(dialog, self.toggle_active(user)),
+                    ).props('outline color=negative' if user.is_active else 'outline').mark('toggle-user')
+                ui.button(_('Cancel'), on_click=dialog.close).props('flat')
+        dialog.open()
 
-                def save() -> None:
-                    if user is None:
-                        done = act(
-                            lambda s, a: accounts.create_user(
-                                session=s,
-                                actor=a,
-                                username=username.value or '',
-                                display_name=name.value or '',
-                                email=email.value or '',
-                                password=password.value or '',
-                                roles=list(role_select.value),
-                            ),
-                            success=_('User created.'),
-                        )
-                    else:
-                        uid = user.id
+    def saved(self, dialog: ui.dialog, done: object) -> None:
+        if done:
+            dialog.close()
+            self.table.refresh()
 
-                        def update(s: Session, a: User) -> User:
-                            updated = accounts.update_user(
-                                session=s,
-                                actor=a,
-                                user_id=uid,
-                                display_name=name.value or '',
-                                email=email.value or '',
-                                roles=list(role_select.value),
-                            )
-                            if password.value:
-                                accounts.reset_password(
-                                    session=s,
-                                    actor=a,
-                                    user_id=uid,
-                                    new_password=password.value,
-                                )
-                            return updated
+    def save(self, user: User | None, form: UserForm) -> User | None:
+        name, email, roles = form.name.value or '', form.email.value or '', list(form.roles.value)
+        password = form.password.value or ''
+        if user is None:
+            return act(
+                lambda s, a: accounts.create_user(
+                    session=s,
+                    actor=a,
+                    username=form.username.value or '',
+                    display_name=name,
+                    email=email,
+                    password=password,
+                    roles=roles,
+                ),
+                success=_('User created.'),
+            )
+        uid = user.id
 
-                        reset = bool(password.value)
-                        done = act(
-                            update,
-                            success=_('User saved; their sessions ended and their API tokens were revoked.')
-                            if reset
-                            else _('User saved.'),
-                        )
-                    if done is not None:
-                        dialog.close()
-                        table.refresh()
+        def update(s: Session, a: User) -> User:
+            updated = accounts.update_user(session=s, actor=a, user_id=uid, display_name=name, email=email, roles=roles)
+            if password:
+                accounts.reset_password(session=s, actor=a, user_id=uid, new_password=password)
+            return updated
 
-                def toggle_active() -> None:
-                    assert user is not None
-                    uid, active = user.id, not user.is_active
-                    if act(
-                        lambda s, a: accounts.set_active(session=s, actor=a, user_id=uid, active=active),
-                        success=_('User enabled.') if active else _('User disabled; their sessions ended.'),
-                    ):
-                        dialog.close()
-                        table.refresh()
+        reset = _('User saved; their sessions ended and their API tokens were revoked.')
+        return act(update, success=reset if password else _('User saved.'))
 
-                with ui.row():
-                    ui.button(_('Save'), on_click=save).mark('save-user')
-                    if user:
-                        ui.button(_('Enable') if not user.is_active else _('Disable'), on_click=toggle_active).props(
-                            'outline color=negative' if user.is_active else 'outline'
-                        ).mark('toggle-user')
-                    ui.button(_('Cancel'), on_click=dialog.close).props('flat')
-            dialog.open()
+    def toggle_active(self, user: User) -> User | None:
+        uid, active = user.id, not user.is_active
+        return act(
+            lambda s, a: accounts.set_active(session=s, actor=a, user_id=uid, active=active),
+            success=_('User enabled.') if active else _('User disabled; their sessions ended.'),
+        )
 
-        table()
+
+@dataclass(frozen=True)
+class UserForm:
+    """The fields of the user dialog."""
+
+    username: ui.input
+    name: ui.input
+    email: ui.input
+    roles: ui.select
+    password: ui.input
 
 
 def sessions_page(ctx: PageContext) -> None:
@@ -289,17 +283,13 @@ def audit_page(ctx: PageContext) -> None:
                 }
                 for r in page.rows
             ]
-            ui.table(columns=columns, rows=rows, row_key='id').classes('w-full').mark('audit-table')
-            with ui.row().classes('items-center gap-2'):
-                ui.label(_('{total} events', total=page.total))
-                ui.button(
-                    icon='chevron_left',
-                    on_click=lambda: (state.update(offset=max(0, state['offset'] - PAGE_SIZE)), log.refresh()),
-                ).props('flat dense')
-                ui.button(
-                    icon='chevron_right',
-                    on_click=lambda: (state.update(offset=state['offset'] + PAGE_SIZE), log.refresh()),
-                ).props('flat dense')
+            ui.table(columns=columns, rows=rows, row_key='id', pagination=0).classes('w-full').mark('audit-table')
+            offset = int(state['offset'])
+            pager(Page(items=page.rows, total=page.total, offset=offset, limit=PAGE_SIZE), move, PAGE_SIZE)
+
+        def move(delta: int) -> None:
+            state['offset'] = max(0, int(state['offset']) + delta)
+            log.refresh()
 
         log()
 

@@ -85,3 +85,19 @@ async def test_it_shows_the_admin_navigation_only_to_admins(user: UIUser, people
     await user.should_not_see(marker='nav:/admin/users')
     await user.open(sign_in_url('alice'))
     await user.should_see(marker='nav:/admin/users')
+
+
+async def test_it_pages_the_users_and_the_audit_log_with_the_shared_pager(user: UIUser, people: People) -> None:
+    from tests.conftest import make_user
+
+    for number in range(30):
+        make_user(username=f'temp{number:02d}', display_name=f'Temp {number:02d}')
+    await user.open(sign_in_url('alice', next_path='/admin/users'))
+    await user.should_see('1–25 of 33')
+    user.find(marker='next-page').click()
+    await user.should_see('26–33 of 33')
+    [grid] = user.find(marker='users-table').elements
+    assert len(grid.rows) == 8 and 'temp29' in {row['username'] for row in grid.rows}  # type: ignore[attr-defined]
+    await user.open('/admin/audit')
+    await user.should_see(marker='audit-table')
+    await user.should_see(marker='next-page')
