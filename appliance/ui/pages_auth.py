@@ -47,101 +47,103 @@ def _offer_local_ca() -> None:
 
 def register() -> None:
     """Register /setup and /login."""
+    ui.page('/setup', title='Enclave')(setup_page)
+    ui.page('/login', title='Enclave')(login_page)
 
-    @ui.page('/setup', title='Enclave')
-    def setup_page(request: Request) -> Any:
-        if not in_session(accounts.setup_required):
-            return RedirectResponse('/login', status_code=303)
-        lang = setup_language(request)
-        ui.page_title(_('Set up Enclave'))
-        with ui.card().classes('w-full max-w-md mx-auto mt-8 gap-2'):
-            ui.label(_('Set up Enclave')).classes('text-2xl font-medium')
-            ui.label(
-                _('Name your organisation and create the first administrator account. There are no default accounts.')
-            ).classes('text-sm text-gray-600')
-            _offer_local_ca()
-            org = ui.input(_('Organisation name')).classes('w-full').mark('org_name')
-            language = _language_select(lang)
-            ui.separator()
-            username = ui.input(_('Administrator username')).classes('w-full').mark('username')
-            display = ui.input(_('Your name')).classes('w-full').mark('display_name')
-            email = ui.input(_('E-mail (optional)')).classes('w-full').mark('email')
-            password = (
-                ui.input(_('Password'), password=True, password_toggle_button=True).classes('w-full').mark('password')
+
+def setup_page(request: Request) -> Any:
+    """The first-run wizard: the organisation and the first administrator (only while no account exists)."""
+    if not in_session(accounts.setup_required):
+        return RedirectResponse('/login', status_code=303)
+    lang = setup_language(request)
+    ui.page_title(_('Set up Enclave'))
+    with ui.card().classes('w-full max-w-md mx-auto mt-8 gap-2'):
+        ui.label(_('Set up Enclave')).classes('text-2xl font-medium')
+        ui.label(
+            _('Name your organisation and create the first administrator account. There are no default accounts.')
+        ).classes('text-sm text-gray-600')
+        _offer_local_ca()
+        org = ui.input(_('Organisation name')).classes('w-full').mark('org_name')
+        language = _language_select(lang)
+        ui.separator()
+        username = ui.input(_('Administrator username')).classes('w-full').mark('username')
+        display = ui.input(_('Your name')).classes('w-full').mark('display_name')
+        email = ui.input(_('E-mail (optional)')).classes('w-full').mark('email')
+        password = (
+            ui.input(_('Password'), password=True, password_toggle_button=True).classes('w-full').mark('password')
+        )
+        confirm = ui.input(_('Repeat the password'), password=True).classes('w-full').mark('confirm')
+
+        def finish() -> None:
+            if password.value != confirm.value:
+                ui.notify(_('The two passwords differ.'), type='negative')
+                return
+            done = act_anonymous(
+                lambda session: accounts.complete_setup(
+                    session=session,
+                    org_name=org.value or '',
+                    language=language.value or 'en',
+                    username=username.value or '',
+                    display_name=display.value or '',
+                    email=email.value or '',
+                    password=password.value or '',
+                )
             )
-            confirm = ui.input(_('Repeat the password'), password=True).classes('w-full').mark('confirm')
+            if done is not None:
+                ui.notify(_('Setup complete. Sign in with your new account.'), type='positive')
+                ui.navigate.to('/login')
 
-            def finish() -> None:
-                if password.value != confirm.value:
-                    ui.notify(_('The two passwords differ.'), type='negative')
-                    return
-                done = act_anonymous(
-                    lambda session: accounts.complete_setup(
-                        session=session,
-                        org_name=org.value or '',
-                        language=language.value or 'en',
-                        username=username.value or '',
-                        display_name=display.value or '',
-                        email=email.value or '',
-                        password=password.value or '',
-                    )
+        ui.button(_('Finish setup'), on_click=finish).classes('w-full mt-2').mark('finish')
+    return None
+
+
+def login_page(request: Request, next: str = '/', expired: str = '') -> Any:  # noqa: A002
+    """Sign in with a password (and a two-factor code when asked); the setup wizard while no account exists."""
+
+    def setup_or_name(session: Session) -> str | None:
+        return None if accounts.setup_required(session) else orgsettings.get(session, 'org_name')
+
+    org_name = in_session(setup_or_name)
+    if org_name is None:
+        return RedirectResponse('/setup', status_code=303)
+    setup_language(request)
+    target = safe_next(next)
+    ip = client_ip(request)
+    ui.page_title(_('Sign in') + f' · {org_name}')
+    with ui.card().classes('w-full max-w-sm mx-auto mt-16 gap-2'):
+        ui.label(org_name).classes('text-2xl font-medium')
+        if expired:
+            ui.label(_('Your sign-in expired. Sign in again.')).classes('text-amber-700')
+        username = ui.input(_('Username')).classes('w-full').mark('username')
+        password = ui.input(_('Password'), password=True).classes('w-full').mark('password')
+        code = ui.input(_('Two-factor code')).classes('w-full').mark('totp').props('inputmode=numeric')
+        code.visible = False
+        message = ui.label('').classes('text-negative').mark('login-error')
+
+        def check(name: str, secret: str, totp: str) -> str:
+            return in_session(
+                lambda session: auth.authenticate(
+                    session=session, username=name, password=secret, totp_code=totp, ip=ip
                 )
-                if done is not None:
-                    ui.notify(_('Setup complete. Sign in with your new account.'), type='positive')
-                    ui.navigate.to('/login')
+            )
 
-            ui.button(_('Finish setup'), on_click=finish).classes('w-full mt-2').mark('finish')
-        return None
+        async def submit() -> None:
+            message.text = ''
+            context.client_ip.set(ip)
+            try:
+                # argon2 takes a fifth of a second: off the event loop, or every sign-in stalls everyone.
+                # to_thread copies the context, so the audit log still sees the client's address.
+                ticket = await asyncio.to_thread(check, username.value or '', password.value or '', code.value or '')
+            except auth.TwoFactorRequired as error:
+                code.visible = True
+                message.text = translate_error(error)
+                return
+            except ServiceError as error:
+                message.text = translate_error(error)
+                return
+            ui.navigate.to(f'/auth/session?ticket={quote(ticket)}&next={quote(target)}')
 
-    @ui.page('/login', title='Enclave')
-    def login_page(request: Request, next: str = '/', expired: str = '') -> Any:  # noqa: A002
-
-        def setup_or_name(session: Session) -> str | None:
-            return None if accounts.setup_required(session) else orgsettings.get(session, 'org_name')
-
-        org_name = in_session(setup_or_name)
-        if org_name is None:
-            return RedirectResponse('/setup', status_code=303)
-        setup_language(request)
-        target = safe_next(next)
-        ip = client_ip(request)
-        ui.page_title(_('Sign in') + f' · {org_name}')
-        with ui.card().classes('w-full max-w-sm mx-auto mt-16 gap-2'):
-            ui.label(org_name).classes('text-2xl font-medium')
-            if expired:
-                ui.label(_('Your sign-in expired. Sign in again.')).classes('text-amber-700')
-            username = ui.input(_('Username')).classes('w-full').mark('username')
-            password = ui.input(_('Password'), password=True).classes('w-full').mark('password')
-            code = ui.input(_('Two-factor code')).classes('w-full').mark('totp').props('inputmode=numeric')
-            code.visible = False
-            message = ui.label('').classes('text-negative').mark('login-error')
-
-            def check(name: str, secret: str, totp: str) -> str:
-                return in_session(
-                    lambda session: auth.authenticate(
-                        session=session, username=name, password=secret, totp_code=totp, ip=ip
-                    )
-                )
-
-            async def submit() -> None:
-                message.text = ''
-                context.client_ip.set(ip)
-                try:
-                    # argon2 takes a fifth of a second: off the event loop, or every sign-in stalls everyone.
-                    # to_thread copies the context, so the audit log still sees the client's address.
-                    ticket = await asyncio.to_thread(
-                        check, username.value or '', password.value or '', code.value or ''
-                    )
-                except auth.TwoFactorRequired as error:
-                    code.visible = True
-                    message.text = translate_error(error)
-                    return
-                except ServiceError as error:
-                    message.text = translate_error(error)
-                    return
-                ui.navigate.to(f'/auth/session?ticket={quote(ticket)}&next={quote(target)}')
-
-            password.on('keydown.enter', submit)
-            code.on('keydown.enter', submit)
-            ui.button(_('Sign in'), on_click=submit).classes('w-full').mark('sign-in')
-        return None
+        password.on('keydown.enter', submit)
+        code.on('keydown.enter', submit)
+        ui.button(_('Sign in'), on_click=submit).classes('w-full').mark('sign-in')
+    return None
