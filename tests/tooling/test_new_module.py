@@ -56,6 +56,7 @@ def test_the_written_module_has_the_documented_shape(written: Path) -> None:
     assert any(name.startswith('migrations/') for name in files)
 
 
+@pytest.mark.system  # ruff and mypy in subprocesses: ten seconds, not for the fast tier
 def test_the_written_module_passes_ruff_mypy_and_the_boundary_check(written: Path) -> None:
     python = sys.executable
     config = str(ROOT / 'pyproject.toml')
