@@ -71,6 +71,7 @@ check: $(STAMP)
 # Speed figures against same-run baselines: projects and tasks (tests/bench/bench_tasks.py, BENCH_ARGS) and
 # backups vs bare restic on ~1 GiB (tests/bench/bench_backup.py, BACKUP_BENCH_ARGS, e.g. --backup-mib 256).
 bench: test-system-deps $(STAMP)
+	$(BIN)/python -m tests.bench.bench_elements
 	$(BIN)/python -m tests.bench.bench_tasks $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_backup $(BACKUP_BENCH_ARGS)
 

@@ -20,6 +20,7 @@ from appliance.scheduler import create_scheduler
 from appliance.secrets import check_data_key, record_key_check, session_secret
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
 from appliance.web import sessions
+from appliance.web.compression import TextGZipMiddleware
 from appliance.web.failures import FailureMiddleware
 from appliance.web.maintenance import MaintenanceMiddleware
 from appliance.web.proxy import TrustedProxyMiddleware
@@ -39,6 +40,9 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     logs.configure(settings)
     from nicegui.storage import Storage
 
+    from appliance.ui import nicegui_patches
+
+    nicegui_patches.apply()
     Storage.path = settings.data_dir / 'nicegui'
     if migrate:
         upgrade(database.engine)
@@ -103,5 +107,6 @@ def run_kwargs(settings: Settings) -> dict[str, object]:
         'session_middleware_kwargs': {'https_only': settings.https, 'same_site': 'lax'},
         'show_welcome_message': False,
         'fastapi_docs': False,
+        'gzip_middleware_factory': TextGZipMiddleware,
         'favicon': Path(__file__).parent / 'static' / 'favicon.svg',
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -115,14 +116,21 @@ class SchemaState:
         return f'The database schema is current ({self.head}).'
 
 
-def schema_state(engine: Engine) -> SchemaState:
-    """Read the database's revision and compare it with what this code knows."""
+@functools.lru_cache(maxsize=4)
+def _scripts(locations: tuple[Path, ...]) -> tuple[str, frozenset[str]]:
+    """(head, every revision) of the migration scripts in `locations`: read once per process, not per call (the
+    scripts of a running release do not change; an upgrade starts a new process)."""
     script = ScriptDirectory.from_config(alembic_config('sqlite://'))
     head = script.get_current_head()
     assert head is not None
+    return head, frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """Read the database's revision (one small query) and compare it with what this code knows."""
+    head, known = _scripts(tuple(version_locations()))
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    known = {rev.revision for rev in script.walk_revisions()}
     return SchemaState(current=current, head=head, unknown=current is not None and current not in known)
 
 
