@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,9 +91,7 @@ class BlobMaintenance:
     root: Path
     tmp_dir: Path
     _lock_path: Path
-
-    def _locked(self, *, exclusive: bool) -> AbstractContextManager[None]:
-        raise NotImplementedError
+    _locked: Callable[..., AbstractContextManager[None]]  # BlobStore's lock: `with self._locked(exclusive=True)`
 
     def usage(self) -> tuple[int, int]:
         """`(count, bytes)` of the blobs on disk (temp files not included)."""
