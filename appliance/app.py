@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from appliance.db import get_database, init_database
 from appliance.migrate import ensure_current, upgrade
 from appliance.modules import build_registry
 from appliance.scheduler import create_scheduler
+from appliance.services import touches
 from appliance.secrets import check_data_key, record_key_check, session_secret
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
 from appliance.web import sessions
@@ -85,9 +87,30 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
         scheduler = create_scheduler(registry)
         app.on_startup(scheduler.start)
         app.on_shutdown(lambda: scheduler.shutdown(wait=False))
+    _flush_touches()
     # A clean stop merges the write-ahead log into enclave.db, so the file alone holds every commit.
     app.on_shutdown(lambda: get_database().close())
     return settings
+
+
+def _flush_touches() -> None:
+    """Last-seen times are written in batches while the app runs, and what is pending at a clean stop."""
+    tasks: list[asyncio.Task[None]] = []
+
+    def start() -> None:
+        tasks.append(asyncio.get_running_loop().create_task(touches.flush_forever(), name='enclave-touches'))
+
+    def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        tasks.clear()
+        try:
+            touches.flush_now()
+        except Exception:  # a stop must finish; the times are only "last seen"
+            log.warning('could not write last-seen times at shutdown', exc_info=True)
+
+    app.on_startup(start)
+    app.on_shutdown(stop)
 
 
 def run_kwargs(settings: Settings) -> dict[str, object]:

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, select
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger('enclave')
+
+P = ParamSpec('P')
+T = TypeVar('T')
+
+BUSY_TIMEOUT_SECONDS = 10
+"""How long a writer waits for the database's write lock before it gives up with "the database is busy"."""
+DB_THREADS = 8
+"""Threads that run database work for pages, UI events and async routes (FastAPI's sync routes use its own)."""
 
 NAMING = {
     'ix': 'ix_%(column_0_label)s',
@@ -54,23 +69,148 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# ---- the write discipline (docs/adr/0004-database-writes.md) --------------------------------------------------
+
+Intent = Literal['write', 'read', 'plain']
+_intent: contextvars.ContextVar[Intent] = contextvars.ContextVar('enclave_db_intent', default='plain')
+"""What the transaction opened on this thread is for: set by `Database.session` around its block."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling (a deferred BEGIN before the first write) is turned off: `_begin`
+    # below says BEGIN itself, IMMEDIATE for writers, so that a writer takes the write lock before it reads.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute('PRAGMA journal_mode=WAL')
     cursor.execute('PRAGMA foreign_keys=ON')
-    cursor.execute('PRAGMA busy_timeout=10000')
+    cursor.execute(f'PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}')
     # FULL: a commit survives a power cut, not just a process crash.
     cursor.execute('PRAGMA synchronous=FULL')
     cursor.close()
 
 
+def _autocommit(connection: Connection) -> bool:
+    return connection.get_execution_options().get('isolation_level') == 'AUTOCOMMIT'
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Every SQLite transaction starts here: a writer's with BEGIN IMMEDIATE (the write lock now, or wait for it
+    off the event loop), a reader's as a read-only snapshot (a write in it fails at once instead of upgrading the
+    lock half-way, which WAL refuses without waiting when another writer committed in between)."""
+    if _autocommit(connection):
+        return
+    intent = _intent.get()
+    connection.exec_driver_sql(f'PRAGMA query_only={1 if intent == "read" else 0}')
+    connection.exec_driver_sql('BEGIN IMMEDIATE' if intent == 'write' else 'BEGIN')
+
+
+def _postgresql_begin(connection: Connection) -> None:
+    if _intent.get() == 'read' and not _autocommit(connection):
+        connection.exec_driver_sql('SET TRANSACTION READ ONLY')
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and durable commits."""
+    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout, durable commits and explicit BEGINs."""
     if url.startswith('sqlite'):
-        engine = create_engine(url, connect_args={'check_same_thread': False, 'timeout': 10})
+        # Connections to a file are cheap: enough for FastAPI's thread pool and ours without waiting for one.
+        pool = {} if url in ('sqlite://', 'sqlite:///:memory:') else {'pool_size': DB_THREADS, 'max_overflow': 48}
+        engine = create_engine(
+            url, connect_args={'check_same_thread': False, 'timeout': BUSY_TIMEOUT_SECONDS}, **pool
+        )
         event.listen(engine, 'connect', _sqlite_pragmas)
+        event.listen(engine, 'begin', _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, 'begin', _postgresql_begin)
+    return engine
+
+
+class DatabaseBusy(OperationalError):
+    """Another writer held the database for longer than the busy timeout."""
+
+    def __init__(self) -> None:
+        super().__init__('BEGIN IMMEDIATE', None, sqlite3.OperationalError('database is locked'))
+
+
+class WriteGate:
+    """One writer at a time in this process, in the order they came, waiting off the event loop.
+
+    SQLite has one write lock per database. Writers that queue here wait on a lock of our own and each takes
+    SQLite's lock uncontended, instead of polling SQLite's busy handler with growing sleeps; other processes
+    (another worker, the CLI) still meet at SQLite's lock and its busy timeout. A second write transaction opened
+    on a thread that already holds one would wait for itself: that is a bug and fails at once.
+    """
+
+    def __init__(self, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._held = threading.local()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if getattr(self._held, 'value', False):
+            raise RuntimeError('A write transaction was opened inside another on the same thread; it would wait for itself.')
+        if not self._lock.acquire(timeout=self.timeout):
+            raise DatabaseBusy
+        self._held.value = True
+        try:
+            yield
+        finally:
+            self._held.value = False
+            self._lock.release()
+
+
+# ---- the event loop stays free -----------------------------------------------------------------------------------
+
+LoopPolicy = Literal['raise', 'warn', 'off']
+loop_policy: LoopPolicy = 'warn'
+"""What happens when a session is opened on the event loop's thread while serving: tests raise, production logs."""
+serving: contextvars.ContextVar[bool] = contextvars.ContextVar('enclave_serving', default=False)
+"""True inside a request, a page, a UI event or a job (set by the outermost middleware and the scheduler)."""
+
+
+class DatabaseOnEventLoop(RuntimeError):
+    """A database session was used on the event loop's thread, where it would stall every user."""
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _check_thread() -> None:
+    if loop_policy == 'off' or not serving.get() or not _on_event_loop():
+        return
+    message = 'A database session was opened on the event loop thread; use appliance.db.run_db (or an action).'
+    if loop_policy == 'raise':
+        raise DatabaseOnEventLoop(message)
+    log.warning(message, stack_info=True)
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _db_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix='enclave-db')
+        return _executor
+
+
+async def run_db(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run `fn` (which opens its own session) on a database thread and wait for it without holding the loop.
+
+    The caller's context variables (language, time zone, client address) go along; the whole transaction,
+    commit included, runs on that one thread.
+    """
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await loop.run_in_executor(_db_executor(), call)
 
 
 class Database:
@@ -80,17 +220,28 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.gate = WriteGate() if self.engine.dialect.name == 'sqlite' else None
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on any error: one transaction per use."""
-        with self.sessionmaker() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any error: one transaction per use.
+
+        A writer (the default) holds the write lock from its start to its commit (SQLite: BEGIN IMMEDIATE behind
+        this process's write gate); `write=False` is a read-only snapshot that runs alongside writers, and any
+        write in it fails at once. Never on the event loop's thread: pages, events and routes go through `run_db`.
+        """
+        _check_thread()
+        token = _intent.set('write' if write else 'read')
+        try:
+            with self.gate.held() if write and self.gate is not None else _nothing(), self.sessionmaker() as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            _intent.reset(token)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -113,21 +264,24 @@ class Database:
         self.dispose()
 
 
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
 def lock_for_write(session: Session, guard: Any = None, guard_id: Any = None) -> None:
     """Take the write lock now, before the reads a write depends on (a next number, a bottom position, "is this
     name taken?"), so that two writers cannot both read the same answer and then clash on a UNIQUE constraint.
 
-    Call it in a service right after its permission checks. SQLite: `BEGIN IMMEDIATE` on the session's connection
-    (waiting up to the busy timeout for another writer); pysqlite opens a transaction only before its first
-    INSERT/UPDATE/DELETE, so a connection already in one has written and holds the lock already. PostgreSQL: the
-    row `guard_id` of the model `guard` (usually the project) is locked with SELECT ... FOR UPDATE until the end
-    of the transaction, which serialises every writer that locks the same row.
+    Call it in a service right after its permission checks. SQLite: a write session began with BEGIN IMMEDIATE
+    and holds the lock already; in a read-only one this fails at once. PostgreSQL: the row `guard_id` of the model
+    `guard` (usually the project) is locked with SELECT ... FOR UPDATE until the end of the transaction, which
+    serialises every writer that locks the same row.
     """
+    if _intent.get() == 'read':
+        raise RuntimeError('A write was attempted in a read-only session; open it with write=True.')
     connection = session.connection()
     if connection.dialect.name == 'sqlite':
-        raw = connection.connection.driver_connection
-        if raw is not None and not raw.in_transaction:
-            connection.exec_driver_sql('BEGIN IMMEDIATE')
         return
     if guard is not None and guard_id is not None:
         session.execute(select(guard.id).where(guard.id == guard_id).with_for_update())

@@ -25,11 +25,14 @@ log = logging.getLogger('enclave.scheduler')
 
 
 def purge_login_tickets() -> None:
-    """Drop expired one-time login tickets."""
+    """Drop expired one-time login tickets; mark sessions that are over as ended (resolving one only reads)."""
     with get_database().session() as session:
         removed = auth.purge_expired(session=session)
+        ended = auth.end_expired_sessions(session=session)
     if removed:
         log.info('removed %d expired login tickets', removed)
+    if ended:
+        log.info('ended %d sessions that were idle too long or over their lifetime', ended)
 
 
 def maintenance_running(data_dir: Path) -> bool:

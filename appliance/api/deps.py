@@ -17,22 +17,24 @@ from appliance.models import User
 from appliance.services import tokens
 
 
-def db_session() -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
-    with get_database().session() as session:
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, on FastAPI's thread pool: committed when the route returns, rolled back on
+    error. GET and HEAD read a snapshot alongside writers; the other methods hold the write lock from the start."""
+    with get_database().session(write=request.method not in READ_METHODS) as session:
         yield session
 
 
 T = TypeVar('T')
+READ_METHODS = frozenset({'GET', 'HEAD'})
 
 
-def in_session(fn: Callable[[Session], T]) -> T:
+def in_session(fn: Callable[[Session], T], *, write: bool = True) -> T:
     """Run `fn(session)` in one transaction of its own.
 
     For async routes that stream a request body: they cannot hold the DB dependency's transaction while they read
-    it, so they run each database step through this on a worker thread: `await asyncio.to_thread(in_session, fn)`.
+    it, so they run each database step through this on a database thread: `await run_db(in_session, fn)`.
     """
-    with get_database().session() as session:
+    with get_database().session(write=write) as session:
         return fn(session)
 
 
@@ -49,7 +51,7 @@ def api_user(request: Request) -> User:
         raise NotAuthenticated(N_('Send a personal access token as "Authorization: Bearer <token>".'))
     # Its own short transaction: touching last_used_at in the request's transaction would hold SQLite's write
     # lock, and a permission denial (audited in a transaction of its own) would then wait for it until it fails.
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         user = tokens.resolve_token(session=session, raw=raw.strip())
     if user is None:
         raise NotAuthenticated(N_('The token is invalid, expired or revoked.'))

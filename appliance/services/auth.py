@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from appliance.db import get_database, utcnow
 from appliance.errors import N_, NotFound, ServiceError, TooManyAttempts
 from appliance.models import LoginFailure, LoginSession, LoginTicket, User
 from appliance.services import accounts, audit, passwords, twofactor
+from appliance.services.touches import touches
 from appliance.services.actors import Actor
 from appliance.services.paging import Page
 from appliance.services.permissions import require
@@ -178,10 +179,15 @@ def exchange_ticket(*, session: Session, ticket: str, ip: str, user_agent: str) 
     return NewSession(token=token, session_id=login.id, user_id=user.id)
 
 
+def last_seen(login: LoginSession) -> datetime:
+    """When the session was last used: its stored time, or a later one noted in this process and not yet written."""
+    return touches.seen(LoginSession, 'last_seen_at', login.id, login.last_seen_at) or login.last_seen_at
+
+
 def _expired(login: LoginSession) -> str:
     settings = get_settings()
     now = utcnow()
-    if now - login.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+    if now - last_seen(login) > timedelta(minutes=settings.session_idle_minutes):
         return 'idle timeout'
     if now - login.created_at > timedelta(hours=settings.session_max_hours):
         return 'lifetime reached'
@@ -189,20 +195,35 @@ def _expired(login: LoginSession) -> str:
 
 
 def resolve_session(*, session: Session, token: str) -> LoginSession | None:
-    """The live session for a cookie token, touching its last-seen time; None when absent or over."""
+    """The live session for a cookie token, noting its last-seen time; None when absent or over.
+
+    Only reads (it runs on every page and event): the time is written in a batch (`appliance.services.touches`),
+    and a session found over is marked ended by `end_expired_sessions`.
+    """
     if not token:
         return None
     login = session.scalars(select(LoginSession).where(LoginSession.token_hash == token_hash(token))).first()
     if login is None or login.ended_at is not None:
         return None
-    reason = _expired(login) or ('' if login.user.is_active else 'disabled')
-    if reason:
-        login.ended_at = utcnow()
-        login.end_reason = reason
+    if _expired(login) or not login.user.is_active:
         return None
-    if utcnow() - login.last_seen_at > TOUCH_EVERY:
-        login.last_seen_at = utcnow()
+    now = utcnow()
+    if now - last_seen(login) > TOUCH_EVERY:
+        touches.note(LoginSession, 'last_seen_at', login.id, now)
     return login
+
+
+def end_expired_sessions(*, session: Session) -> int:
+    """Mark ended every live session that is over (idle, too old, or its account disabled); how many ended."""
+    rows = session.scalars(select(LoginSession).where(LoginSession.ended_at.is_(None))).all()
+    ended = 0
+    for login in rows:
+        reason = _expired(login) or ('' if login.user.is_active else 'disabled')
+        if reason:
+            login.ended_at = utcnow()
+            login.end_reason = reason
+            ended += 1
+    return ended
 
 
 def logout(*, session: Session, token: str) -> None:

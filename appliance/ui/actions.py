@@ -1,4 +1,10 @@
-"""Running a service call from an event handler: re-check the session, show errors in the reader's language."""
+"""Running a service call from a page or an event handler: off the event loop, on a database thread, with the
+session re-checked and errors shown in the reader's language.
+
+Every helper here is a coroutine: `await read(...)` while a page is built, `await act(...)` in a handler (a
+lambda may return it: NiceGUI awaits what a handler returns). The service call and its commit run together on
+one thread of `appliance.db.run_db`; the event loop serves everyone else meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from nicegui import ui
 from sqlalchemy.orm import Session
 
 from appliance import context, i18n
-from appliance.db import get_database
+from appliance.db import get_database, run_db
 from appliance.errors import NotAuthenticated, ServiceError, infrastructure_error
 from appliance.models import User
 
@@ -21,14 +27,20 @@ def _client_ip() -> str:
     return request.client.host if request is not None and request.client else ''
 
 
-def _run(fn: Callable[[Session, User], T], success: str) -> tuple[bool, T | None]:
-    from appliance.ui.guard import current_actor  # the guard uses `in_session` from here
+def _with_actor(token: str, fn: Callable[[Session, User], T]) -> T:
+    from appliance.ui.guard import actor_for  # the guard uses `in_session` from here
+
+    actor = actor_for(token)
+    with get_database().session() as session:
+        return fn(session, actor)
+
+
+async def _run(fn: Callable[[Session, User], T], success: str) -> tuple[bool, T | None]:
+    from appliance.ui.guard import session_token
 
     context.client_ip.set(_client_ip())
     try:
-        actor = current_actor()
-        with get_database().session() as session:
-            result = fn(session, actor)
+        result = await run_db(_with_actor, session_token(), fn)
     except NotAuthenticated as error:
         ui.notify(i18n.translate_error(error), type='warning')
         ui.navigate.to('/login')
@@ -48,35 +60,43 @@ def _run(fn: Callable[[Session, User], T], success: str) -> tuple[bool, T | None
     return True, result
 
 
-def act(fn: Callable[[Session, User], T], *, success: str = '') -> T | None:
-    """Call `fn(session, actor)` in one transaction; notify `success` or the error; None on error."""
-    return _run(fn, success)[1]
+async def act(fn: Callable[[Session, User], T], *, success: str = '') -> T | None:
+    """Call `fn(session, actor)` in one write transaction; notify `success` or the error; None on error."""
+    return (await _run(fn, success))[1]
 
 
-def attempt(fn: Callable[[Session, User], object], *, success: str = '') -> bool:
+async def attempt(fn: Callable[[Session, User], object], *, success: str = '') -> bool:
     """Like `act` for calls that return nothing: True when it succeeded."""
-    return _run(fn, success)[0]
+    return (await _run(fn, success))[0]
 
 
-def read(actor: User, fn: Callable[[Session, User], T]) -> T:
-    """Run a read-only service call while a page is built (errors propagate: the page decides what to show)."""
-    with get_database().session() as session:
+def _read(actor: User, fn: Callable[[Session, User], T]) -> T:
+    with get_database().session(write=False) as session:
         return fn(session, actor)
 
 
-def in_session(fn: Callable[[Session], T]) -> T:
-    """Run `fn(session)` in one transaction, with no reader: for the guard itself, pages without a session (setup,
-    login) and reads that need no actor (settings, counts). Errors propagate."""
-    with get_database().session() as session:
+async def read(actor: User, fn: Callable[[Session, User], T]) -> T:
+    """Run a read-only service call (while a page is built, or to refresh a part of it) in a read-only snapshot;
+    errors propagate: the page decides what to show."""
+    return await run_db(_read, actor, fn)
+
+
+def _in_session(fn: Callable[[Session], T], write: bool) -> T:
+    with get_database().session(write=write) as session:
         return fn(session)
 
 
-def act_anonymous(fn: Callable[[Session], T]) -> T | None:
+async def in_session(fn: Callable[[Session], T], *, write: bool = False) -> T:
+    """Run `fn(session)` in one transaction, with no reader: for the guard itself, pages without a session (setup,
+    login) and reads that need no actor (settings, counts). Read-only unless `write`. Errors propagate."""
+    return await run_db(_in_session, fn, write)
+
+
+async def act_anonymous(fn: Callable[[Session], T]) -> T | None:
     """Like `act`, for pages without a session (setup, login); returns None and notifies on error."""
     context.client_ip.set(_client_ip())
     try:
-        with get_database().session() as session:
-            return fn(session)
+        return await run_db(_in_session, fn, True)
     except ServiceError as error:
         ui.notify(i18n.translate_error(error), type='negative')
         return None

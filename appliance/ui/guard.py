@@ -19,6 +19,7 @@ from nicegui.language import Language
 from sqlalchemy.orm import Session
 
 from appliance import context, i18n
+from appliance.db import get_database, run_db
 from appliance.errors import N_, NotAuthenticated
 from appliance.models import User
 from appliance.services import accounts, audit, auth, orgsettings
@@ -114,14 +115,18 @@ def protected_page(path: str, *, permission: str | None = None, title: str = '')
                     return RedirectResponse(f'/login?next={quote(target)}', status_code=303)
                 return login, login.user, orgsettings.all_settings(session)
 
-            found = in_session(signed_in)
+            found = await in_session(signed_in)
             if isinstance(found, Response):
                 return found
             login, user, settings = found
             lang = setup_language(request, user)
             if permission and not has_permission(user, permission):
-                audit.record_now(
-                    actor=user, action='permission.denied', target=path, details={'permission': permission}
+                await run_db(
+                    audit.record_now,
+                    actor=user,
+                    action='permission.denied',
+                    target=path,
+                    details={'permission': permission},
                 )
                 return forbidden_response(lang)
             if settings['require_2fa'] == '1' and not user.totp_enabled and path != '/profile':
@@ -149,34 +154,41 @@ def protected_page(path: str, *, permission: str | None = None, title: str = '')
     return decorator
 
 
-def current_actor() -> User:
-    """Re-check this client's session inside an event handler; raises NotAuthenticated when it ended."""
+def session_token() -> str:
+    """The session token this client's page was built for (read on the event loop, where the client is)."""
     token = app.storage.client.get('session_token', '')
+    return token if isinstance(token, str) else ''
 
-    def resolve(session: Session) -> User:
+
+def actor_for(token: str) -> User:
+    """The user of a live session (on a database thread); raises NotAuthenticated when it ended."""
+    with get_database().session(write=False) as session:
         login = auth.resolve_session(session=session, token=token)
         if login is None:
             raise NotAuthenticated(N_('Your session has ended. Sign in again.'))
         return login.user
 
-    return in_session(resolve)
+
+async def current_actor() -> User:
+    """Re-check this client's session inside an event handler; raises NotAuthenticated when it ended."""
+    return await run_db(actor_for, session_token())
 
 
-def sign_out() -> None:
+async def sign_out() -> None:
     """End this client's session on the server, then let the browser drop the cookie and sign in again."""
-    token = app.storage.client.get('session_token', '')
+    token = session_token()
     if token:
-        in_session(lambda session: auth.logout(session=session, token=token))
+        await in_session(lambda session: auth.logout(session=session, token=token), write=True)
     app.storage.client['session_token'] = ''
     ui.navigate.to('/auth/signed-out')
 
 
-def current_session_id() -> int | None:
+async def current_session_id() -> int | None:
     """The id of this client's session, if it is still live."""
-    token = app.storage.client.get('session_token', '')
+    token = session_token()
 
     def session_id(session: Session) -> int | None:
         login = auth.resolve_session(session=session, token=token)
         return login.id if login else None
 
-    return in_session(session_id)
+    return await in_session(session_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from appliance.db import serving
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -79,4 +80,7 @@ class TrustedProxyMiddleware:
                 scope['client'] = (address, 0)
             if proto in ('http', 'https'):
                 scope['scheme'] = proto.replace('http', 'ws') if scope['type'] == 'websocket' else proto
+        if scope['type'] in ('http', 'websocket'):
+            # Everything below serves a client: a database session opened on the loop's thread is a stall.
+            serving.set(True)
         await self.app(scope, receive, send)

@@ -43,7 +43,7 @@ def session_from_request(request: Request) -> LoginSession | None:
     token = request.cookies.get(COOKIE, '')
     if not token:
         return None
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         return auth.resolve_session(session=session, token=token)
 
 

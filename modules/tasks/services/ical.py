@@ -21,6 +21,7 @@ from appliance.db import lock_for_write, utcnow
 from appliance.models import User
 from appliance.services import audit
 from appliance.services.permissions import has_permission, require
+from appliance.services.touches import touches
 from modules.projects.models import Project
 from modules.projects.services import visible_project_ids
 from modules.tasks.models import Assignee, CalendarFeed, Status, Task
@@ -53,7 +54,8 @@ def feed_status(*, session: Session, actor: User) -> FeedStatus:
     row = session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == actor.id)).first()
     if row is None:
         return FeedStatus(exists=False)
-    return FeedStatus(exists=True, created_at=row.created_at, last_used_at=row.last_used_at)
+    used = touches.seen(CalendarFeed, 'last_used_at', row.id, row.last_used_at)
+    return FeedStatus(exists=True, created_at=row.created_at, last_used_at=used)
 
 
 def create_feed(*, session: Session, actor: User) -> str:
@@ -123,7 +125,8 @@ def render_feed(*, session: Session, token: str, site_url: str = '', now: dateti
         .limit(MAX_EVENTS)
     )
     stamp = _aware(now or datetime.now(UTC))
-    feed.last_used_at = utcnow()
+    # Noted, not written: a feed read is a read (the time is written in a batch).
+    touches.note(CalendarFeed, 'last_used_at', feed.id, utcnow())
     calendar = Calendar()
     calendar.add('version', '2.0')
     calendar.add('prodid', PRODID)
