@@ -6,6 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from fastapi import APIRouter
 from nicegui import app, core
 
 from appliance import diskspace, i18n, logs
@@ -18,8 +19,8 @@ from appliance.db import get_database, init_database
 from appliance.migrate import ensure_current, upgrade
 from appliance.modules import build_registry
 from appliance.scheduler import create_scheduler
-from appliance.services import touches
 from appliance.secrets import check_data_key, record_key_check, session_secret
+from appliance.services import touches
 from appliance.ui import pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
 from appliance.web import sessions
 from appliance.web.compression import TextGZipMiddleware
@@ -29,6 +30,8 @@ from appliance.web.proxy import TrustedProxyMiddleware
 from appliance.web.security import SecurityMiddleware
 
 log = logging.getLogger('enclave')
+API_THREADS = 8
+"""Sync API routes running at once (see `_limit_threads`)."""
 
 
 def build(settings: Settings | None = None, *, migrate: bool = False, module_package: str = 'modules') -> Settings:
@@ -69,7 +72,14 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     # FastAPI wraps the app's lifespan around each included router's (ours have none). Keep NiceGUI's as it is,
     # or every build in one process (each UI test builds the app again) nests it one level deeper.
     lifespan = app.router.lifespan_context
-    routers = [health.router, ca.router, openapi.router, sessions.router, api_core.router, api_notifications.router]
+    routers: list[APIRouter] = [
+        health.router,
+        ca.router,
+        openapi.router,
+        sessions.router,
+        api_core.router,
+        api_notifications.router,
+    ]
     routers += [spec.api_router() for spec in registry.modules() if spec.api_router is not None]
     for router in routers:
         app.include_router(router)
@@ -88,9 +98,20 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
         app.on_startup(scheduler.start)
         app.on_shutdown(lambda: scheduler.shutdown(wait=False))
     _flush_touches()
+    app.on_startup(_limit_threads)
     # A clean stop merges the write-ahead log into enclave.db, so the file alone holds every commit.
     app.on_shutdown(lambda: get_database().close())
     return settings
+
+
+def _limit_threads() -> None:
+    """FastAPI runs sync routes on anyio's thread pool, 40 threads by default. Every runnable thread takes turns at
+    the GIL with the event loop, so 40 busy routes leave the loop a fortieth of the CPU and every page and socket
+    waits; past a few threads per core they add no throughput either. Requests beyond the limit wait, cheaply, on
+    the loop."""
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = API_THREADS
 
 
 def _flush_touches() -> None:

@@ -139,11 +139,11 @@ class BlobMaintenance:
         report = GcReport(dry_run=dry_run)
         if not self.root.is_dir():
             return report
-        with database.session() as session:
+        with database.session(write=False) as session:
             prefixes = self._prefixes(session)
         cutoff = time.time() - grace_seconds
         for prefix in prefixes:
-            with database.session() as session:
+            with database.session(write=True) as session:
                 self._gc_prefix(session, prefix, cutoff, report)
         self._gc_temp(time.time() - temp_grace_seconds, report)
         return report

@@ -8,9 +8,10 @@ import functools
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
 
@@ -69,11 +70,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# ---- the write discipline (docs/adr/0004-database-writes.md) --------------------------------------------------
+# ---- the write discipline (docs/adr/0005-database-writes.md) --------------------------------------------------
 
-Intent = Literal['write', 'read', 'plain']
-_intent: contextvars.ContextVar[Intent] = contextvars.ContextVar('enclave_db_intent', default='plain')
-"""What the transaction opened on this thread is for: set by `Database.session` around its block."""
+Intent = Literal['write', 'read', 'auto', 'plain']
+INTENT = 'enclave_intent'
+"""The execution option that says what a session's transaction is for (its bind is the engine with it set)."""
+
+
+def _intent(connection: Connection) -> Intent:
+    if connection.get_execution_options().get('isolation_level') == 'AUTOCOMMIT':
+        return 'plain'
+    intent: Intent = connection.get_execution_options().get(INTENT, 'plain')
+    return intent
+
+
+def session_intent(session: Session) -> Intent:
+    """'write' or 'read' for sessions made by `Database`, else 'plain'."""
+    intent: Intent = session.info.get(INTENT, 'plain')
+    return intent
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -89,23 +103,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _autocommit(connection: Connection) -> bool:
-    return connection.get_execution_options().get('isolation_level') == 'AUTOCOMMIT'
-
-
 def _sqlite_begin(connection: Connection) -> None:
     """Every SQLite transaction starts here: a writer's with BEGIN IMMEDIATE (the write lock now, or wait for it
     off the event loop), a reader's as a read-only snapshot (a write in it fails at once instead of upgrading the
     lock half-way, which WAL refuses without waiting when another writer committed in between)."""
-    if _autocommit(connection):
+    if connection.get_execution_options().get('isolation_level') == 'AUTOCOMMIT':
         return
-    intent = _intent.get()
+    intent = _intent(connection)
     connection.exec_driver_sql(f'PRAGMA query_only={1 if intent == "read" else 0}')
     connection.exec_driver_sql('BEGIN IMMEDIATE' if intent == 'write' else 'BEGIN')
 
 
 def _postgresql_begin(connection: Connection) -> None:
-    if _intent.get() == 'read' and not _autocommit(connection):
+    if _intent(connection) == 'read':
         connection.exec_driver_sql('SET TRANSACTION READ ONLY')
 
 
@@ -114,15 +124,16 @@ def make_engine(url: str) -> Engine:
     if url.startswith('sqlite'):
         # Connections to a file are cheap: enough for FastAPI's thread pool and ours without waiting for one.
         pool = {} if url in ('sqlite://', 'sqlite:///:memory:') else {'pool_size': DB_THREADS, 'max_overflow': 48}
-        engine = create_engine(
-            url, connect_args={'check_same_thread': False, 'timeout': BUSY_TIMEOUT_SECONDS}, **pool
-        )
+        engine = create_engine(url, connect_args={'check_same_thread': False, 'timeout': BUSY_TIMEOUT_SECONDS}, **pool)
         event.listen(engine, 'connect', _sqlite_pragmas)
         event.listen(engine, 'begin', _sqlite_begin)
         return engine
     engine = create_engine(url, pool_pre_ping=True)
     event.listen(engine, 'begin', _postgresql_begin)
     return engine
+
+
+_INTENTS: dict[bool | None, Intent] = {True: 'write', False: 'read', None: 'auto'}
 
 
 class DatabaseBusy(OperationalError):
@@ -146,10 +157,17 @@ class WriteGate:
         self._lock = threading.Lock()
         self._held = threading.local()
 
+    def holding(self) -> bool:
+        """Whether this thread is inside a write transaction."""
+        return bool(getattr(self._held, 'value', False))
+
     @contextmanager
     def held(self) -> Iterator[None]:
-        if getattr(self._held, 'value', False):
-            raise RuntimeError('A write transaction was opened inside another on the same thread; it would wait for itself.')
+        if self.holding():
+            raise RuntimeError(
+                'A write transaction was opened inside another on the same thread: it would wait for '
+                'itself. Use Database.independently for a write that must outlive a rollback.'
+            )
         if not self._lock.acquire(timeout=self.timeout):
             raise DatabaseBusy
         self._held.value = True
@@ -202,6 +220,26 @@ def _db_executor() -> ThreadPoolExecutor:
         return _executor
 
 
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def write_turn() -> AsyncIterator[None]:
+    """Wait for this process's turn to write, on the event loop, holding no thread; first come, first served.
+
+    The API's writing routes and the pages' actions take their turn here before their transaction goes to a
+    thread, so fifty writers wait as fifty cheap futures instead of fifty threads parked on the write gate (which
+    would leave no thread for readers). The gate inside `Database.session` still orders writers that do not come
+    through here (jobs, the command line) and those of other processes meet at SQLite's own lock.
+    """
+    loop = asyncio.get_running_loop()
+    turn = _turns.get(loop)
+    if turn is None:
+        turn = _turns[loop] = asyncio.Lock()
+    async with turn:
+        yield
+
+
 async def run_db(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Run `fn` (which opens its own session) on a database thread and wait for it without holding the loop.
 
@@ -220,28 +258,82 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._makers = {
+            intent: sessionmaker(
+                self.engine.execution_options(**{INTENT: intent}), expire_on_commit=False, info={INTENT: intent}
+            )
+            for intent in ('write', 'read', 'auto')
+        }
         self.gate = WriteGate() if self.engine.dialect.name == 'sqlite' else None
+        self._later = threading.local()
+        self._writing = threading.local()
+
+    def new_session(self, *, write: bool | None = None) -> Session:
+        """A session not yet begun; `transaction` runs it. (The API's request session: `appliance.api.deps`.)"""
+        return self._makers[_INTENTS[write]]()
 
     @contextmanager
-    def session(self, *, write: bool = True) -> Iterator[Session]:
+    def session(self, *, write: bool | None = None) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error: one transaction per use.
 
-        A writer (the default) holds the write lock from its start to its commit (SQLite: BEGIN IMMEDIATE behind
-        this process's write gate); `write=False` is a read-only snapshot that runs alongside writers, and any
-        write in it fails at once. Never on the event loop's thread: pages, events and routes go through `run_db`.
+        Say what it is for. `write=True`: it holds the write lock from its start to its commit (SQLite: BEGIN
+        IMMEDIATE behind this process's write gate), so its reads and writes cannot clash with another writer's.
+        `write=False`: a read-only snapshot that runs alongside writers; any write in it fails at once. Left out
+        (tests, one-off tools): SQLite's default, a deferred transaction that takes the lock at its first write
+        and fails at once when another writer committed in between; the app's own code always says which
+        (tests/tooling/test_write_discipline.py). Never on the event loop's thread while serving: pages, events and
+        async routes go through `run_db`.
         """
         _check_thread()
-        token = _intent.set('write' if write else 'read')
+        with self.new_session(write=write) as session, self.transaction(session):
+            yield session
+
+    @contextmanager
+    def transaction(self, session: Session) -> Iterator[None]:
+        """Run the block as `session`'s transaction on this thread, from the write gate (for a writer) to the commit
+        (or the rollback on any error); then what `independently` left for after it."""
+        write = session_intent(session) == 'write'
+        outermost = write and not self._in_write()
         try:
-            with self.gate.held() if write and self.gate is not None else _nothing(), self.sessionmaker() as session:
+            with self.gate.held() if write and self.gate is not None else _nothing():
+                self._writing.value = self._in_write() or write
                 try:
-                    yield session
+                    yield
                     session.commit()
                 except BaseException:
                     session.rollback()
                     raise
+                finally:
+                    if outermost:
+                        self._writing.value = False
         finally:
-            _intent.reset(token)
+            if outermost:
+                self._run_later()
+
+    def independently(self, fn: Callable[[Session], object]) -> None:
+        """Run `fn(session)` in a write transaction of its own, whatever becomes of the caller's.
+
+        For records that must stay when the action around them rolls back (a refused permission, a failed
+        sign-in). Outside a write transaction it runs now; inside one (which holds the write lock) it runs on
+        this thread right after that transaction ends, committed or rolled back.
+        """
+        if self._in_write():
+            self._later.__dict__.setdefault('calls', []).append(fn)
+            return
+        with self.session(write=True) as session:
+            fn(session)
+
+    def _in_write(self) -> bool:
+        return bool(getattr(self._writing, 'value', False))
+
+    def _run_later(self) -> None:
+        calls: list[Callable[[Session], object]] = self._later.__dict__.pop('calls', [])
+        for fn in calls:
+            try:
+                with self.session(write=True) as session:
+                    fn(session)
+            except Exception:  # the action's own outcome stands; a lost side record is logged, never raised
+                log.exception('a record kept apart from a transaction could not be written')
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -252,8 +344,12 @@ class Database:
         copied alone holds every commit. Nothing to do on other databases."""
         if self.engine.dialect.name != 'sqlite':
             return
-        with self.engine.connect() as connection:
-            connection.exec_driver_sql('PRAGMA wal_checkpoint(TRUNCATE)')
+        # On the driver's connection, outside any transaction (inside one SQLite refuses: "table is locked").
+        connection = self.engine.raw_connection()
+        try:
+            connection.driver_connection.execute('PRAGMA wal_checkpoint(TRUNCATE)')  # type: ignore[union-attr]
+        finally:
+            connection.close()
 
     def close(self) -> None:
         """At a clean stop: checkpoint, then close every pooled connection. Never raises (a stop must finish)."""
@@ -278,7 +374,7 @@ def lock_for_write(session: Session, guard: Any = None, guard_id: Any = None) ->
     `guard` (usually the project) is locked with SELECT ... FOR UPDATE until the end of the transaction, which
     serialises every writer that locks the same row.
     """
-    if _intent.get() == 'read':
+    if session_intent(session) == 'read':
         raise RuntimeError('A write was attempted in a read-only session; open it with write=True.')
     connection = session.connection()
     if connection.dialect.name == 'sqlite':

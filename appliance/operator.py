@@ -74,7 +74,7 @@ def operator_session() -> Iterator[Session]:
     except OperationalError as error:
         unreachable(settings, error)
     try:
-        with database.session() as session:
+        with database.session(write=True) as session:
             yield session
     except ServiceError as error:
         fail(str(error))

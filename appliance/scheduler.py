@@ -26,7 +26,7 @@ log = logging.getLogger('enclave.scheduler')
 
 def purge_login_tickets() -> None:
     """Drop expired one-time login tickets; mark sessions that are over as ended (resolving one only reads)."""
-    with get_database().session() as session:
+    with get_database().session(write=True) as session:
         removed = auth.purge_expired(session=session)
         ended = auth.end_expired_sessions(session=session)
     if removed:

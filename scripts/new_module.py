@@ -164,14 +164,13 @@ def count_notes(session: Session) -> int:
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from appliance.api.deps import Router
 from modules.{name}.api import notes
 
 
-def router() -> APIRouter:
+def router() -> Router:
     """Every route of the module."""
-    combined = APIRouter()
+    combined = Router()
     combined.include_router(notes.router)
     return combined
 ''',
@@ -182,13 +181,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from appliance.api.deps import DB, Actor, Id, IdValue
+from appliance.api.deps import DB, Actor, Id, IdValue, Router
 from modules.{name} import services
 
-router = APIRouter(prefix='/api/v1/{name}', tags=['{name}'])
+router = Router(prefix='/api/v1/{name}', tags=['{name}'])
 
 
 class NoteOut(BaseModel):
@@ -250,20 +248,21 @@ from appliance.ui.guard import PageContext
 from modules.{name} import services
 
 
-def notes_page(ctx: PageContext) -> None:
-    """List and add notes."""
+async def notes_page(ctx: PageContext) -> None:
+    """List and add notes. Reads happen first, on a database thread (`await read`); the page is then built."""
+    notes = await read(ctx.user, lambda s, a: services.list_notes(session=s, actor=a))
     with frame(ctx, _('{label}')):
 
         @ui.refreshable
         def listing() -> None:
-            notes = read(ctx.user, lambda s, a: services.list_notes(session=s, actor=a))
             with ui.column().classes('gap-1').mark('{name}-notes'):
                 for note in notes:
                     ui.label(note.title)
 
-        def add() -> None:
-            if act(lambda s, a: services.add_note(session=s, actor=a, title=title.value or '')):
+        async def add() -> None:
+            if await act(lambda s, a: services.add_note(session=s, actor=a, title=title.value or '')):
                 title.value = ''
+                notes[:] = await read(ctx.user, lambda s, a: services.list_notes(session=s, actor=a))
                 listing.refresh()
 
         with ui.row().classes('items-center gap-2'):

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from appliance import db as appliance_db
 from appliance.config import get_settings
 from appliance.db import Database, get_database, init_database
 from appliance.migrate import upgrade
@@ -27,6 +28,7 @@ from appliance.models import User
 from appliance.modules import current_registry, register_builtins, reset_registry
 from appliance.secrets import data_encryption_key
 from appliance.services import accounts, passwords, tokens
+from appliance.services.touches import touches
 from tests.support import markers
 
 PASSWORD = 'Correct-Horse-Battery-42'
@@ -37,6 +39,8 @@ POSTGRES_URL = os.environ.get('ENCLAVE_TEST_DATABASE_URL', '')
 
 def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
+    # A session opened on the event loop's thread while serving fails the test (production logs a warning).
+    appliance_db.loop_policy = 'raise'
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -49,8 +53,7 @@ def _migrated_template() -> Path:
     if not _template_db.exists():
         database = Database(f'sqlite:///{_template_db}')
         upgrade(database.engine)
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql('PRAGMA wal_checkpoint(TRUNCATE)')
+        database.checkpoint()
         database.dispose()
     return _template_db
 
@@ -95,7 +98,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     init_database(get_settings().sqlalchemy_url)
     registry = reset_registry()
     register_builtins(registry)
+    touches.clear()  # last-seen times noted by an earlier test's database
     yield directory
+    touches.clear()
     get_database().dispose()
     get_settings.cache_clear()
     # Each app build makes a 64 MiB disk reserve of real blocks; hundreds of kept test dirs would fill the disk.

@@ -12,12 +12,12 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
-from fastapi import APIRouter
 from fastapi.responses import Response
 
+from appliance.api.deps import Router
 from appliance.config import get_settings
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 MAX_BYTES = 64 * 1024
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 
-from appliance.api.deps import DB, Actor, Id, PageParams
+from appliance.api.deps import DB, Actor, Id, PageParams, Router
 from appliance.models import ApiToken, User
 from appliance.search import global_search
 from appliance.services import accounts, tokens
 from appliance.services.permissions import permissions_of
 
-router = APIRouter(prefix='/api/v1')
+router = Router(prefix='/api/v1')
 
 
 class UserOut(BaseModel):

@@ -2,26 +2,76 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
 
-from appliance.db import get_database
+from appliance.db import get_database, write_turn
 from appliance.errors import N_, NotAuthenticated
 from appliance.models import User
 from appliance.services import tokens
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, on FastAPI's thread pool: committed when the route returns, rolled back on
-    error. GET and HEAD read a snapshot alongside writers; the other methods hold the write lock from the start."""
-    with get_database().session(write=request.method not in READ_METHODS) as session:
+async def _write_turn(request: Request) -> AsyncIterator[None]:
+    """A writing request waits for its turn on the event loop before its route takes a thread (`write_turn`)."""
+    if request.method in READ_METHODS:
+        yield
+        return
+    async with write_turn():
+        yield
+
+
+def db_session(request: Request, _turn: Annotated[None, Depends(_write_turn, scope='function')]) -> Iterator[Session]:
+    """The request's session, not yet begun: the route's own call runs its transaction (see `Router`), so that the
+    write lock is taken, held and released on one thread. GET and HEAD read a snapshot alongside writers; the
+    other methods hold the write lock from the start."""
+    session = get_database().new_session(write=request.method not in READ_METHODS)
+    try:
         yield session
+    except BaseException:  # the route or a later dependency failed: whatever began was rolled back in the route
+        session.close()
+        raise
+    finished = session.info.pop(FINISHED, False)
+    session.close()
+    if not finished:  # a route that never ran its transaction: its writes would be lost without a word
+        raise RuntimeError(f'{request.url.path}: a route with a DB parameter must be on appliance.api.deps.Router')
+
+
+FINISHED = 'enclave_finished'
+
+
+def transactional(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a sync route so that its `DB` session's transaction runs inside the route's call, on its thread."""
+    if getattr(endpoint, '__enclave_transactional__', False) or inspect.iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        if not sessions:
+            return endpoint(*args, **kwargs)
+        (session,) = sessions
+        session.info[FINISHED] = True
+        with get_database().transaction(session):
+            return endpoint(*args, **kwargs)
+
+    call.__enclave_transactional__ = True  # type: ignore[attr-defined]
+    return call
+
+
+class Router(APIRouter):
+    """The API's router: a sync route with a `DB` parameter runs that request's transaction in its own call, from
+    BEGIN (IMMEDIATE for writers) to the commit before the response, on the one thread FastAPI gives it."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().add_api_route(path, transactional(endpoint), **kwargs)
 
 
 T = TypeVar('T')
@@ -38,8 +88,8 @@ def in_session(fn: Callable[[Session], T], *, write: bool = True) -> T:
         return fn(session)
 
 
-# scope='function': commit before the response is sent, so a client never hears "created" for something that a
-# failed commit then drops, and its next request always sees the change (FastAPI's default ends it afterwards).
+# The route commits before the response is sent (`Router`), so a client never hears "created" for something that
+# a failed commit then drops, and its next request always sees the change.
 DB = Annotated[Session, Depends(db_session, scope='function')]
 
 

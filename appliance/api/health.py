@@ -9,16 +9,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from appliance import __version__, diskspace
+from appliance.api.deps import Router
 from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.migrate import schema_state
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 STARTED = time.monotonic()
 
 

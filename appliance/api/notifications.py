@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel
 
 from appliance import i18n
-from appliance.api.deps import DB, BrowserOrApiActor, Id, PageParams
+from appliance.api.deps import DB, BrowserOrApiActor, Id, PageParams, Router
 from appliance.services import notifications
 
-router = APIRouter(prefix='/api/v1', tags=['notifications'])
+router = Router(prefix='/api/v1', tags=['notifications'])
 
 
 class NotificationOut(BaseModel):

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from nicegui import app
 
 from appliance import __version__
-from appliance.api.deps import api_user, request_user
+from appliance.api.deps import Router, api_user, request_user
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 _cache: dict[str, Any] = {}
 
 ERROR_SCHEMA: dict[str, Any] = {

@@ -40,6 +40,19 @@ def record(
     actor_name: str = '',
 ) -> AuditEvent:
     """Append an event in the caller's transaction (it is kept only if the action commits)."""
+    return _append(
+        session,
+        actor_id=actor.id if actor else None,
+        actor_name=actor.username if actor else actor_name,
+        action=action,
+        target=target,
+        details=details,
+    )
+
+
+def _append(
+    session: Session, *, actor_id: int | None, actor_name: str, action: str, target: str, details: dict[str, Any] | None
+) -> AuditEvent:
     # Each row links to the last one: two appends at once must not both read the same last row (UNIQUE prev_hash).
     # SQLite: the write lock; PostgreSQL: a transaction-wide advisory lock, as no one row guards the whole log.
     lock_for_write(session)
@@ -48,8 +61,8 @@ def record(
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
     row = AuditEvent(
         at=utcnow(),
-        actor_id=actor.id if actor else None,
-        actor_name=actor.username if actor else actor_name,
+        actor_id=actor_id,
+        actor_name=actor_name,
         action=action,
         target=target[:200],
         ip=context.client_ip.get(),
@@ -65,9 +78,15 @@ def record(
 def record_now(
     *, actor: Actor | None, action: str, target: str = '', details: dict[str, Any] | None = None, actor_name: str = ''
 ) -> None:
-    """Append an event in its own transaction: for failures and denials, whose action rolls back."""
-    with get_database().session() as session:
-        record(session=session, actor=actor, action=action, target=target, details=details, actor_name=actor_name)
+    """Append an event in its own transaction: for failures and denials, whose action rolls back (written right
+    after the action's transaction ends, when called inside one)."""
+    # Who, now: the actor's own session may have rolled back (expiring its objects) by the time this is written.
+    actor_id, name = (actor.id, actor.username) if actor else (None, actor_name)
+    get_database().independently(
+        lambda session: _append(
+            session, actor_id=actor_id, actor_name=name, action=action, target=target, details=details
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from appliance.db import get_database, utcnow
 from appliance.errors import N_, NotFound, ServiceError, TooManyAttempts
 from appliance.models import LoginFailure, LoginSession, LoginTicket, User
 from appliance.services import accounts, audit, passwords, twofactor
-from appliance.services.touches import touches
 from appliance.services.actors import Actor
 from appliance.services.paging import Page
 from appliance.services.permissions import require
+from appliance.services.touches import touches
 
 TICKET_SECONDS = 60
 TOUCH_EVERY = timedelta(seconds=60)
@@ -78,23 +78,31 @@ def check_throttle(session: Session, *, username: str, ip: str) -> None:
 
 
 def _record_failure(*, username: str, ip: str, reason: str, user: User | None) -> None:
-    """Count a failure and audit it, in a transaction of its own (the attempt itself changes nothing)."""
-    with get_database().session() as session:
-        for key in _throttle_keys(username, ip):
-            row = session.get(LoginFailure, key)
-            if row is None:
-                session.add(LoginFailure(key=key, failures=1, last_failure_at=utcnow()))
-            else:
-                row.failures += 1
-                row.last_failure_at = utcnow()
-        audit.record(
-            session=session,
-            actor=user,
-            actor_name=username.strip().lower()[:64],
-            action='login.failure',
-            target=f'user:{username.strip().lower()[:64]}',
-            details={'reason': reason},
-        )
+    """Count a failure and audit it, in a transaction of its own (the attempt itself changes nothing): right after
+    the attempt's transaction ends."""
+    user_id = user.id if user is not None else None
+    get_database().independently(
+        lambda session: _count_failure(session, username=username, ip=ip, reason=reason, user_id=user_id)
+    )
+
+
+def _count_failure(session: Session, *, username: str, ip: str, reason: str, user_id: int | None) -> None:
+    user = session.get(User, user_id) if user_id is not None else None
+    for key in _throttle_keys(username, ip):
+        row = session.get(LoginFailure, key)
+        if row is None:
+            session.add(LoginFailure(key=key, failures=1, last_failure_at=utcnow()))
+        else:
+            row.failures += 1
+            row.last_failure_at = utcnow()
+    audit.record(
+        session=session,
+        actor=user,
+        actor_name=username.strip().lower()[:64],
+        action='login.failure',
+        target=f'user:{username.strip().lower()[:64]}',
+        details={'reason': reason},
+    )
 
 
 def _clear_failures(session: Session, *, username: str, ip: str) -> None:

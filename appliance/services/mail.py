@@ -204,7 +204,8 @@ def _message(config: MailSettings, *, to: str, subject: str, text: str) -> Email
 def send_test(*, session: Session, actor: User, to: str = '') -> str:
     """Send a test e-mail (to `to`, default the admin's own address) with the stored settings; returns the address.
 
-    Blocking: call it through `run.io_bound` from a page. Failures raise Conflict with the relay's answer.
+    Blocking: call it in a read-only session on a database thread (`read` from a page). Failures raise Conflict
+    with the relay's answer.
     """
     require(actor, 'core.manage_settings', target='settings:mail')
     config = load(session)
@@ -221,7 +222,8 @@ def send_test(*, session: Session, actor: User, to: str = '') -> str:
     except (OSError, smtplib.SMTPException) as error:
         audit.record_now(actor=actor, action='settings.mail.test_failed', target='mail', details={'to': recipient})
         raise Conflict(N_('The relay refused or could not be reached: {reason}'), reason=_reason(error)) from None
-    audit.record(session=session, actor=actor, action='settings.mail.test', target='mail', details={'to': recipient})
+    # In a transaction of its own: the test runs in a read-only one, so no write lock is held while the relay talks.
+    audit.record_now(actor=actor, action='settings.mail.test', target='mail', details={'to': recipient})
     return recipient
 
 
@@ -277,7 +279,7 @@ def deliver_pending(database: Database | None = None, *, limit: int = 50) -> Del
     Does nothing unless e-mail is enabled. The database is not held while talking to the relay.
     """
     database = database or get_database()
-    with database.session() as session:
+    with database.session(write=True) as session:
         config = load(session)
         if not config.enabled or not config.host:
             return DeliveryReport()
@@ -303,7 +305,7 @@ def deliver_pending(database: Database | None = None, *, limit: int = 50) -> Del
             log.warning('e-mail relay %s:%d failed: %s', config.host, config.port, _reason(error))
             done = set(sent)
             failed = [item.id for item in outgoing if item.id not in done]
-    with database.session() as session:
+    with database.session(write=True) as session:
         if sent:
             session.execute(
                 update(Notification)

@@ -1,4 +1,4 @@
-""""Last seen" and "last used" times, kept in memory and written in one short transaction every few seconds.
+""" "Last seen" and "last used" times, kept in memory and written in one short transaction every few seconds.
 
 Resolving a session cookie, an API token or a calendar feed happens on nearly every request; writing its
 timestamp each time would make every read a writer that queues for the database's write lock. Instead, a read
@@ -45,6 +45,11 @@ class Touches:
             return stored
         return noted if stored is None or noted > stored else stored
 
+    def clear(self) -> None:
+        """Forget everything pending (a test's database is gone with its times)."""
+        with self._lock:
+            self._pending.clear()
+
     def pending(self) -> int:
         """How many timestamps wait to be written."""
         with self._lock:
@@ -89,7 +94,7 @@ def flush_now() -> int:
 
     if not touches.pending():
         return 0
-    with get_database().session() as session:
+    with get_database().session(write=True) as session:
         return touches.flush(session)
 
 

@@ -15,7 +15,7 @@ from nicegui import ui
 from sqlalchemy.orm import Session
 
 from appliance import context, i18n
-from appliance.db import get_database, run_db
+from appliance.db import get_database, run_db, write_turn
 from appliance.errors import NotAuthenticated, ServiceError, infrastructure_error
 from appliance.models import User
 
@@ -31,7 +31,7 @@ def _with_actor(token: str, fn: Callable[[Session, User], T]) -> T:
     from appliance.ui.guard import actor_for  # the guard uses `in_session` from here
 
     actor = actor_for(token)
-    with get_database().session() as session:
+    with get_database().session(write=True) as session:
         return fn(session, actor)
 
 
@@ -40,7 +40,8 @@ async def _run(fn: Callable[[Session, User], T], success: str) -> tuple[bool, T 
 
     context.client_ip.set(_client_ip())
     try:
-        result = await run_db(_with_actor, session_token(), fn)
+        async with write_turn():
+            result = await run_db(_with_actor, session_token(), fn)
     except NotAuthenticated as error:
         ui.notify(i18n.translate_error(error), type='warning')
         ui.navigate.to('/login')
@@ -81,6 +82,12 @@ async def read(actor: User, fn: Callable[[Session, User], T]) -> T:
     return await run_db(_read, actor, fn)
 
 
+def read_now(fn: Callable[[Session], T]) -> T:
+    """`fn(session)` in a read-only session, for code already on a database thread (the page guard's)."""
+    with get_database().session(write=False) as session:
+        return fn(session)
+
+
 def _in_session(fn: Callable[[Session], T], write: bool) -> T:
     with get_database().session(write=write) as session:
         return fn(session)
@@ -89,14 +96,18 @@ def _in_session(fn: Callable[[Session], T], write: bool) -> T:
 async def in_session(fn: Callable[[Session], T], *, write: bool = False) -> T:
     """Run `fn(session)` in one transaction, with no reader: for the guard itself, pages without a session (setup,
     login) and reads that need no actor (settings, counts). Read-only unless `write`. Errors propagate."""
-    return await run_db(_in_session, fn, write)
+    if not write:
+        return await run_db(_in_session, fn, False)
+    async with write_turn():
+        return await run_db(_in_session, fn, True)
 
 
 async def act_anonymous(fn: Callable[[Session], T]) -> T | None:
     """Like `act`, for pages without a session (setup, login); returns None and notifies on error."""
     context.client_ip.set(_client_ip())
     try:
-        return await run_db(_in_session, fn, True)
+        async with write_turn():
+            return await run_db(_in_session, fn, True)
     except ServiceError as error:
         ui.notify(i18n.translate_error(error), type='negative')
         return None

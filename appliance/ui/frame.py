@@ -35,7 +35,7 @@ def nav_items(ctx: PageContext) -> list[tuple[str, str, str]]:
 BELL_REFRESH_SECONDS = 60.0
 
 
-def _unread(user_id: int) -> int:
+async def _unread(user_id: int) -> int:
     from appliance.models import User
     from appliance.services.notifications import unread_count
 
@@ -43,13 +43,13 @@ def _unread(user_id: int) -> int:
         user = session.get(User, user_id)
         return unread_count(session, user=user) if user is not None else 0
 
-    return in_session(count)
+    return await in_session(count)
 
 
 def notifications_bell(ctx: PageContext) -> None:
     """The bell in the header: the unread count as a badge (refreshed every minute); a click opens the list."""
     label = _('Notifications')
-    count = _unread(ctx.user.id)
+    count = ctx.unread
     with (
         ui.button(icon='notifications', on_click=lambda: ui.navigate.to('/notifications'))
         .props(f'flat color=white dense round aria-label="{label}"')
@@ -58,21 +58,24 @@ def notifications_bell(ctx: PageContext) -> None:
         badge = ui.badge(str(count) if count < 100 else '99+', color='red').props('floating').mark('unread-count')
         badge.set_visibility(count > 0)
 
-    def refresh() -> None:
+    async def refresh() -> None:
         try:
-            fresh = _unread(ctx.user.id)
+            fresh = await _unread(ctx.user.id)
         except Exception:  # noqa: BLE001 - a failed refresh keeps the last count; the next page load shows it
             return
         badge.set_text(str(fresh) if fresh < 100 else '99+')
         badge.set_visibility(fresh > 0)
 
-    ui.timer(BELL_REFRESH_SECONDS, refresh)
+    # Not immediate: the count is fresh from the page's own read; and a timer that starts at once waits for the
+    # browser's connection, which makes NiceGUI send the page before the rest of it is built.
+    ui.timer(BELL_REFRESH_SECONDS, refresh, immediate=False)
 
 
 def banners(ctx: PageContext) -> list[tuple[str, str, str]]:
     """(level, text, href) from every callable contributed to 'core.banners', called with the page's context.
 
-    A contributor decides who sees what (and must be cheap: it runs on every page). One that fails is left out.
+    Called by the page guard on a database thread, so a contributor may read the database (its own read-only
+    session). It decides who sees what and must be cheap: it runs on every page. One that fails is left out.
     """
     found: list[tuple[str, str, str]] = []
     for contribute in current_registry().contributions(BANNERS):
@@ -87,7 +90,7 @@ def show_banners(ctx: PageContext) -> None:
     """The banners for this reader, above the page's title; a local href makes the text a link."""
     from appliance.services.notifications import safe_local_url
 
-    for level, text, href in banners(ctx):
+    for level, text, href in ctx.banners:
         classes, icon = BANNER_STYLES.get(level, BANNER_STYLES['info'])
         with ui.row().classes(f'w-full items-center gap-2 px-3 py-2 rounded {classes}').mark(f'banner-{level}'):
             ui.icon(icon)

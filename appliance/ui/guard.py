@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -19,16 +19,18 @@ from nicegui.language import Language
 from sqlalchemy.orm import Session
 
 from appliance import context, i18n
-from appliance.db import get_database, run_db
+from appliance.db import run_db
 from appliance.errors import N_, NotAuthenticated
 from appliance.models import User
 from appliance.services import accounts, audit, auth, orgsettings
 from appliance.services.permissions import has_permission
-from appliance.ui.actions import in_session
+from appliance.ui.actions import in_session, read_now
 from appliance.web.failures import page_html
 from appliance.web.sessions import COOKIE
 
 HTML_LANG: dict[str, Language] = {'en': 'en-US', 'zh_CN': 'zh-CN'}
+PAGE_TIMEOUT_SECONDS = 20.0
+"""How long a page may take to build before NiceGUI answers with an error instead (its default is 3 s)."""
 
 
 @dataclass
@@ -40,6 +42,10 @@ class PageContext:
     org_name: str
     permissions: set[str]
     query: dict[str, str]
+    unread: int = 0
+    """Unread notifications when the page was opened (the bell's badge)."""
+    banners: list[tuple[str, str, str]] = field(default_factory=list)
+    """(level, text, href) of the banners shown above the page's title."""
 
 
 def _client_setting(key: str) -> str | None:
@@ -98,52 +104,75 @@ def path_int(name: str = 'id') -> int:
     return int(value) if value.isdigit() and len(value) < 12 else 0
 
 
+@dataclass
+class _Found:
+    ctx: PageContext
+    denied: bool
+    enrol_2fa: bool
+
+
+def _page_context(request: Request, path: str, permission: str | None) -> _Found | Response:
+    """On a database thread: the reader behind the cookie and all the page's frame needs (one read snapshot, then
+    the banners), or the redirect to setup or sign-in. A refused permission is audited here too."""
+    from appliance.services.notifications import unread_count
+    from appliance.services.permissions import permissions_of
+
+    def reader(session: Session) -> tuple[Any, dict[str, str], int] | Response:
+        if accounts.setup_required(session):
+            return RedirectResponse('/setup', status_code=303)
+        login = auth.resolve_session(session=session, token=request.cookies.get(COOKIE, ''))
+        if login is None:
+            target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+            return RedirectResponse(f'/login?next={quote(target)}', status_code=303)
+        return login, orgsettings.all_settings(session), unread_count(session, user=login.user)
+
+    found = read_now(reader)
+    if isinstance(found, Response):
+        return found
+    login, settings, unread = found
+    user = login.user
+    # The reader's language for what the banners say (the page sets it on the loop again for itself).
+    i18n.current_language.set(user.language)
+    ctx = PageContext(
+        user=user,
+        session_id=login.id,
+        org_name=settings['org_name'],
+        permissions=permissions_of(user),
+        query=dict(request.query_params),
+        unread=unread,
+    )
+    denied = bool(permission) and not has_permission(user, permission or '')
+    if denied:
+        audit.record_now(actor=user, action='permission.denied', target=path, details={'permission': permission})
+    else:
+        from appliance.ui.frame import banners
+
+        ctx.banners = banners(ctx)
+    enrol = settings['require_2fa'] == '1' and not user.totp_enabled and path != '/profile'
+    return _Found(ctx=ctx, denied=denied, enrol_2fa=enrol)
+
+
 def protected_page(path: str, *, permission: str | None = None, title: str = '') -> Callable[..., Any]:
     """Register a page that needs a signed-in user (and `permission`, when given)."""
 
     def decorator(build: Callable[[PageContext], Any]) -> Callable[..., Any]:
-        @ui.page(path, title=title or 'Enclave')
+        # A page waits for its database reads on a thread; under load that may queue longer than NiceGUI's 3 s.
+        @ui.page(path, title=title or 'Enclave', response_timeout=PAGE_TIMEOUT_SECONDS)
         async def page(request: Request) -> Any:
             context.client_ip.set(request.client.host if request.client else '')
-
-            def signed_in(session: Session) -> tuple[Any, User, dict[str, str]] | Response:
-                if accounts.setup_required(session):
-                    return RedirectResponse('/setup', status_code=303)
-                login = auth.resolve_session(session=session, token=request.cookies.get(COOKIE, ''))
-                if login is None:
-                    target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
-                    return RedirectResponse(f'/login?next={quote(target)}', status_code=303)
-                return login, login.user, orgsettings.all_settings(session)
-
-            found = await in_session(signed_in)
+            found = await run_db(_page_context, request, path, permission)
             if isinstance(found, Response):
                 return found
-            login, user, settings = found
-            lang = setup_language(request, user)
-            if permission and not has_permission(user, permission):
-                await run_db(
-                    audit.record_now,
-                    actor=user,
-                    action='permission.denied',
-                    target=path,
-                    details={'permission': permission},
-                )
+            ctx, lang = found.ctx, found.ctx.user.language
+            setup_language(request, ctx.user)
+            if found.denied:
                 return forbidden_response(lang)
-            if settings['require_2fa'] == '1' and not user.totp_enabled and path != '/profile':
+            if found.enrol_2fa:
                 return RedirectResponse('/profile?enrol2fa=1', status_code=303)
             app.storage.client['session_token'] = request.cookies.get(COOKIE, '')
             # Times on the page and in its event handlers are in the reader's own zone (their profile's).
-            app.storage.client['timezone'] = user.timezone
-            i18n.current_timezone.set(user.timezone)
-            from appliance.services.permissions import permissions_of
-
-            ctx = PageContext(
-                user=user,
-                session_id=login.id,
-                org_name=settings['org_name'],
-                permissions=permissions_of(user),
-                query=dict(request.query_params),
-            )
+            app.storage.client['timezone'] = ctx.user.timezone
+            i18n.current_timezone.set(ctx.user.timezone)
             result = build(ctx)
             if hasattr(result, '__await__'):
                 result = await result
@@ -162,11 +191,11 @@ def session_token() -> str:
 
 def actor_for(token: str) -> User:
     """The user of a live session (on a database thread); raises NotAuthenticated when it ended."""
-    with get_database().session(write=False) as session:
-        login = auth.resolve_session(session=session, token=token)
-        if login is None:
-            raise NotAuthenticated(N_('Your session has ended. Sign in again.'))
-        return login.user
+    login = read_now(lambda session: auth.resolve_session(session=session, token=token))
+    if login is None:
+        raise NotAuthenticated(N_('Your session has ended. Sign in again.'))
+    user: User = login.user
+    return user
 
 
 async def current_actor() -> User:

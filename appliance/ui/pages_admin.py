@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,9 +32,9 @@ def register() -> None:
     protected_page('/admin/settings', permission='core.manage_settings')(settings_page)
 
 
-def users_page(ctx: PageContext) -> None:
+async def users_page(ctx: PageContext) -> None:
     """List, find, create and edit users."""
-    UsersPage(ctx).build()
+    await UsersPage(ctx).build()
 
 
 class UsersPage:
@@ -45,19 +46,19 @@ class UsersPage:
         self.offset = 0
         self.query = ''
 
-    def build(self) -> None:
+    async def build(self) -> None:
         with frame(self.ctx, _('Users')):
             with ui.row().classes('items-center gap-2 w-full'):
                 self.search = ui.input(_('Find a user')).props('clearable dense').mark('user-filter')
                 ui.button(_('New user'), icon='person_add', on_click=lambda: self.edit_dialog(None)).mark('new-user')
             self.search.on('keydown.enter', self.apply_filter)
             self.search.on('clear', self.apply_filter)
-            self.table()
+            await self.table()
 
     @ui.refreshable_method
-    def table(self) -> None:
+    async def table(self) -> None:
         query, offset = self.query, self.offset
-        page = read(
+        page = await read(
             self.ctx.user,
             lambda s, a: accounts.list_users(session=s, actor=a, query=query, offset=offset, limit=PAGE_SIZE),
         )
@@ -80,7 +81,7 @@ class UsersPage:
             for u in page.items
         ]
         grid = paged_table(page, columns=columns, rows=rows, move=self.move, size=PAGE_SIZE, marker='users-table')
-        grid.on('row-click', lambda e: self.edit_dialog(e.args[1]['id']))
+        grid.on('row-click', lambda e: self.open_user(e.args[1]['id']))
 
     def move(self, delta: int) -> None:
         self.offset = max(0, self.offset + delta)
@@ -91,11 +92,12 @@ class UsersPage:
         self.offset = 0
         self.table.refresh()
 
-    def edit_dialog(self, user_id: int | None) -> None:
-        """Create a user (user_id None) or edit one: names, e-mail, roles, a new password, enable or disable."""
-        user: User | None = None
-        if user_id is not None:
-            user = read(self.ctx.user, lambda s, a: accounts.get_user(session=s, actor=a, user_id=user_id))
+    async def open_user(self, user_id: int) -> None:
+        user = await read(self.ctx.user, lambda s, a: accounts.get_user(session=s, actor=a, user_id=user_id))
+        self.edit_dialog(user)
+
+    def edit_dialog(self, user: User | None) -> None:
+        """Create a user (None) or edit one: names, e-mail, roles, a new password, enable or disable."""
         with ui.dialog() as dialog, ui.card().classes('w-full max-w-md'):
             ui.label(_('Edit user') if user else _('New user')).classes('text-lg font-medium')
             username = ui.input(_('Username'), value=user.username if user else '').mark('new-username')
@@ -125,16 +127,16 @@ class UsersPage:
                 ui.button(_('Cancel'), on_click=dialog.close).props('flat')
         dialog.open()
 
-    def saved(self, dialog: ui.dialog, done: object) -> None:
-        if done:
+    async def saved(self, dialog: ui.dialog, saving: Awaitable[object]) -> None:
+        if await saving:
             dialog.close()
             self.table.refresh()
 
-    def save(self, user: User | None, form: UserForm) -> User | None:
+    async def save(self, user: User | None, form: UserForm) -> User | None:
         name, email, roles = form.name.value or '', form.email.value or '', list(form.roles.value)
         password = form.password.value or ''
         if user is None:
-            return act(
+            return await act(
                 lambda s, a: accounts.create_user(
                     session=s,
                     actor=a,
@@ -155,11 +157,11 @@ class UsersPage:
             return updated
 
         reset = _('User saved; their sessions ended and their API tokens were revoked.')
-        return act(update, success=reset if password else _('User saved.'))
+        return await act(update, success=reset if password else _('User saved.'))
 
-    def toggle_active(self, user: User) -> User | None:
+    async def toggle_active(self, user: User) -> User | None:
         uid, active = user.id, not user.is_active
-        return act(
+        return await act(
             lambda s, a: accounts.set_active(session=s, actor=a, user_id=uid, active=active),
             success=_('User enabled.') if active else _('User disabled; their sessions ended.'),
         )
@@ -176,13 +178,13 @@ class UserForm:
     password: ui.input
 
 
-def sessions_page(ctx: PageContext) -> None:
+async def sessions_page(ctx: PageContext) -> None:
     """Every live session, with a button to end it."""
     with frame(ctx, _('Sessions')):
 
         @ui.refreshable
-        def listing() -> None:
-            rows = read(
+        async def listing() -> None:
+            rows = await read(
                 ctx.user,
                 lambda s, a: [
                     (row.id, row.user.username, row.ip, row.user_agent, row.created_at, row.last_seen_at)
@@ -202,18 +204,17 @@ def sessions_page(ctx: PageContext) -> None:
                         )
                     ).classes('text-sm')
                     ui.label(agent[:120]).classes('text-xs text-gray-600')
-                    ui.button(
-                        _('End session'),
-                        on_click=lambda s=sid: (
-                            act(
-                                lambda db, a: auth.end_session(session=db, actor=a, session_id=s),
-                                success=_('Session ended.'),
-                            ),
-                            listing.refresh(),
-                        ),
-                    ).props('outline dense').mark(f'end:{username}')
+                    ui.button(_('End session'), on_click=lambda s=sid: end(s)).props('outline dense').mark(
+                        f'end:{username}'
+                    )
 
-        listing()
+        async def end(session_id: int) -> None:
+            await act(
+                lambda db, a: auth.end_session(session=db, actor=a, session_id=session_id), success=_('Session ended.')
+            )
+            listing.refresh()
+
+        await listing()
 
 
 def _parse_day(value: str, tz: str, *, end: bool = False) -> datetime | None:
@@ -226,7 +227,7 @@ def _parse_day(value: str, tz: str, *, end: bool = False) -> datetime | None:
     return day + timedelta(days=1) if end else day
 
 
-def audit_page(ctx: PageContext) -> None:
+async def audit_page(ctx: PageContext) -> None:
     """The audit log, filtered by actor, action and dates."""
     state: dict[str, Any] = {'offset': 0}
     with frame(ctx, _('Audit log')):
@@ -238,7 +239,7 @@ def audit_page(ctx: PageContext) -> None:
             ui.button(_('Filter'), on_click=lambda: (state.update(offset=0), log.refresh())).mark('audit-filter')
 
         @ui.refreshable
-        def log() -> None:
+        async def log() -> None:
             tz = ctx.user.timezone
             if (since.value and _parse_day(since.value, tz) is None) or (
                 until.value and _parse_day(until.value, tz) is None
@@ -259,7 +260,7 @@ def audit_page(ctx: PageContext) -> None:
                     limit=PAGE_SIZE,
                 )
 
-            page = read(ctx.user, search)
+            page = await read(ctx.user, search)
             columns = [
                 {'name': k, 'label': label, 'field': k, 'align': 'left'}
                 for k, label in (
@@ -291,12 +292,12 @@ def audit_page(ctx: PageContext) -> None:
             state['offset'] = max(0, int(state['offset']) + delta)
             log.refresh()
 
-        log()
+        await log()
 
 
-def settings_page(ctx: PageContext) -> None:
+async def settings_page(ctx: PageContext) -> None:
     """Organisation name, default language and the two-factor policy."""
-    values = in_session(orgsettings.all_settings)
+    values = await in_session(orgsettings.all_settings)
     with frame(ctx, _('Organisation')):
         with ui.card().classes('w-full max-w-xl'):
             name = ui.input(_('Organisation name'), value=values['org_name']).classes('w-full').mark('org_name')

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -51,9 +50,9 @@ def register() -> None:
     ui.page('/login', title='Enclave')(login_page)
 
 
-def setup_page(request: Request) -> Any:
+async def setup_page(request: Request) -> Any:
     """The first-run wizard: the organisation and the first administrator (only while no account exists)."""
-    if not in_session(accounts.setup_required):
+    if not await in_session(accounts.setup_required):
         return RedirectResponse('/login', status_code=303)
     lang = setup_language(request)
     ui.page_title(_('Set up Enclave'))
@@ -74,11 +73,11 @@ def setup_page(request: Request) -> Any:
         )
         confirm = ui.input(_('Repeat the password'), password=True).classes('w-full').mark('confirm')
 
-        def finish() -> None:
+        async def finish() -> None:
             if password.value != confirm.value:
                 ui.notify(_('The two passwords differ.'), type='negative')
                 return
-            done = act_anonymous(
+            done = await act_anonymous(
                 lambda session: accounts.complete_setup(
                     session=session,
                     org_name=org.value or '',
@@ -97,13 +96,13 @@ def setup_page(request: Request) -> Any:
     return None
 
 
-def login_page(request: Request, next: str = '/', expired: str = '') -> Any:  # noqa: A002
+async def login_page(request: Request, next: str = '/', expired: str = '') -> Any:  # noqa: A002
     """Sign in with a password (and a two-factor code when asked); the setup wizard while no account exists."""
 
     def setup_or_name(session: Session) -> str | None:
         return None if accounts.setup_required(session) else orgsettings.get(session, 'org_name')
 
-    org_name = in_session(setup_or_name)
+    org_name = await in_session(setup_or_name)
     if org_name is None:
         return RedirectResponse('/setup', status_code=303)
     setup_language(request)
@@ -120,20 +119,17 @@ def login_page(request: Request, next: str = '/', expired: str = '') -> Any:  # 
         code.visible = False
         message = ui.label('').classes('text-negative').mark('login-error')
 
-        def check(name: str, secret: str, totp: str) -> str:
-            return in_session(
-                lambda session: auth.authenticate(
-                    session=session, username=name, password=secret, totp_code=totp, ip=ip
-                )
-            )
+        def check(session: Session, name: str, secret: str, totp: str) -> str:
+            return auth.authenticate(session=session, username=name, password=secret, totp_code=totp, ip=ip)
 
         async def submit() -> None:
             message.text = ''
             context.client_ip.set(ip)
             try:
-                # argon2 takes a fifth of a second: off the event loop, or every sign-in stalls everyone.
-                # to_thread copies the context, so the audit log still sees the client's address.
-                ticket = await asyncio.to_thread(check, username.value or '', password.value or '', code.value or '')
+                # argon2 takes a fifth of a second: off the event loop, or every sign-in stalls everyone. The
+                # database thread gets a copy of the context, so the audit log still sees the client's address.
+                name, secret, totp = username.value or '', password.value or '', code.value or ''
+                ticket = await in_session(lambda session: check(session, name, secret, totp), write=True)
             except auth.TwoFactorRequired as error:
                 code.visible = True
                 message.text = translate_error(error)

@@ -31,7 +31,7 @@ def register() -> None:
                         ui.label(_('Nothing to show yet. Modules add their cards here.')).classes('text-gray-600')
 
     @protected_page('/search', permission='core.search')
-    def search_page(ctx: PageContext) -> None:
+    async def search_page(ctx: PageContext) -> None:
         q = ctx.query.get('q', '')
         with frame(ctx, _('Search')):
             box = ui.input(_('Search'), value=q).classes('w-full max-w-xl').mark('search-query')
@@ -40,7 +40,7 @@ def register() -> None:
                 ui.label(_('Type something to search for.'))
                 return
             try:
-                hits = read(ctx.user, lambda s, a: global_search(session=s, actor=a, query=q))
+                hits = await read(ctx.user, lambda s, a: global_search(session=s, actor=a, query=q))
             except ServiceError as error:
                 ui.label(translate_error(error)).classes('text-negative')
                 return

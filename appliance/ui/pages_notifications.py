@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 from appliance.errors import ServiceError
 from appliance.i18n import _, format_datetime, translate_error
@@ -22,7 +22,7 @@ def register() -> None:
     protected_page('/admin/mail', permission='core.manage_settings')(mail_page)
 
 
-def notifications_page(ctx: PageContext) -> None:
+async def notifications_page(ctx: PageContext) -> None:
     """The list, with "show more", "only unread" and "mark all read"."""
     state: dict[str, Any] = {'limit': PAGE_SIZE, 'unread_only': ctx.query.get('unread') == '1'}
     with frame(ctx, _('Notifications')):
@@ -36,20 +36,20 @@ def notifications_page(ctx: PageContext) -> None:
                 'mark-all-read'
             )
 
-        def mark_all() -> None:
-            count = act(lambda s, a: notifications.mark_all_read(s, user=a))
+        async def mark_all() -> None:
+            count = await act(lambda s, a: notifications.mark_all_read(s, user=a))
             if count is not None:
                 ui.notify(_('{n} marked as read.', n=count), type='positive')
                 listing.refresh()
 
-        def open_one(note_id: int) -> None:
-            target = act(lambda s, a: notifications.open_notification(s, user=a, notification_id=note_id))
+        async def open_one(note_id: int) -> None:
+            target = await act(lambda s, a: notifications.open_notification(s, user=a, notification_id=note_id))
             if target is not None:
                 ui.navigate.to(target)
 
         @ui.refreshable
-        def listing() -> None:
-            page = read(
+        async def listing() -> None:
+            page = await read(
                 ctx.user,
                 lambda s, a: notifications.list_views(
                     s, user=a, unread_only=bool(state['unread_only']), limit=int(state['limit'])
@@ -84,12 +84,12 @@ def notifications_page(ctx: PageContext) -> None:
                     on_click=lambda: (state.update(limit=int(state['limit']) + PAGE_SIZE), listing.refresh()),
                 ).props('flat').mark('more-notifications')
 
-        listing()
+        await listing()
 
 
-def mail_page(ctx: PageContext) -> None:
+async def mail_page(ctx: PageContext) -> None:
     """The relay settings (off by default) and a "send a test e-mail" button."""
-    config, has_password = read(ctx.user, lambda s, a: mail.get_settings_for_admin(session=s, actor=a))
+    config, has_password = await read(ctx.user, lambda s, a: mail.get_settings_for_admin(session=s, actor=a))
     with frame(ctx, _('E-mail')):
         ui.label(
             _(
@@ -127,7 +127,7 @@ def mail_page(ctx: PageContext) -> None:
                 .mark('smtp-site-url')
             )
 
-            def save() -> None:
+            async def save() -> None:
                 try:
                     port_number = int(port.value or 0)
                 except (TypeError, ValueError):
@@ -142,7 +142,7 @@ def mail_page(ctx: PageContext) -> None:
                     from_address=sender.value or '',
                     site_url=site.value or '',
                 )
-                act(lambda s, a: mail.save(session=s, actor=a, config=new), success=_('Saved.'))
+                await act(lambda s, a: mail.save(session=s, actor=a, config=new), success=_('Saved.'))
 
             ui.button(_('Save'), on_click=save).mark('save-mail')
 
@@ -156,12 +156,8 @@ def mail_page(ctx: PageContext) -> None:
                 result.set_text(_('Sending…'))
 
                 try:
-                    actor = current_actor()  # on the loop: it reads this client's storage
-
-                    def blocking() -> str:
-                        return read(actor, lambda s, a: mail.send_test(session=s, actor=a, to=to))
-
-                    sent_to = await run.io_bound(blocking)
+                    # The relay may take its time to answer: on a database thread, the loop serves everyone else.
+                    sent_to = await read(await current_actor(), lambda s, a: mail.send_test(session=s, actor=a, to=to))
                 except ServiceError as error:
                     result.set_text(translate_error(error))
                     result.classes(replace='text-negative')

@@ -19,7 +19,7 @@ def register() -> None:
     """Register /profile."""
 
     @protected_page('/profile')
-    def profile(ctx: PageContext) -> None:
+    async def profile(ctx: PageContext) -> None:
         user = ctx.user
         with frame(ctx, _('Profile')):
             if ctx.query.get('enrol2fa') and not user.totp_enabled:
@@ -28,9 +28,9 @@ def register() -> None:
                 ).mark('enrol-banner')
             _details_card(ctx)
             _password_card(ctx)
-            _two_factor_card(ctx)
-            _tokens_card(ctx)
-            _sessions_card(ctx)
+            await _two_factor_card(ctx)
+            await _tokens_card(ctx)
+            await _sessions_card(ctx)
 
 
 def _details_card(ctx: PageContext) -> None:
@@ -46,8 +46,8 @@ def _details_card(ctx: PageContext) -> None:
             .mark('timezone')
         )
 
-        def save() -> None:
-            done = act(
+        async def save() -> None:
+            done = await act(
                 lambda s, a: accounts.update_profile(
                     session=s,
                     actor=a,
@@ -70,12 +70,12 @@ def _password_card(ctx: PageContext) -> None:
         new = ui.input(_('New password'), password=True).classes('w-full').mark('new_password')
         confirm = ui.input(_('Repeat the new password'), password=True).classes('w-full').mark('confirm_password')
 
-        def change() -> None:
+        async def change() -> None:
             if new.value != confirm.value:
                 ui.notify(_('The two passwords differ.'), type='negative')
                 return
-            keep = current_session_id()
-            attempt(
+            keep = await current_session_id()
+            await attempt(
                 lambda s, a: accounts.change_own_password(
                     session=s,
                     actor=a,
@@ -90,7 +90,7 @@ def _password_card(ctx: PageContext) -> None:
         ui.button(_('Change password'), on_click=change).mark('change-password')
 
 
-def _two_factor_card(ctx: PageContext) -> None:
+async def _two_factor_card(ctx: PageContext) -> None:
     user = ctx.user
     with ui.card().classes('w-full max-w-xl'):
         ui.label(_('Two-factor sign-in')).classes('text-lg font-medium')
@@ -98,8 +98,8 @@ def _two_factor_card(ctx: PageContext) -> None:
         if user.totp_enabled:
             ui.label(_('Two-factor sign-in is on.')).mark('2fa-on')
 
-            def turn_off() -> None:
-                if attempt(
+            async def turn_off() -> None:
+                if await attempt(
                     lambda s, a: twofactor.disable(session=s, actor=a, code=code.value or ''),
                     success=_('Two-factor sign-in is off.'),
                 ):
@@ -107,15 +107,15 @@ def _two_factor_card(ctx: PageContext) -> None:
 
             ui.button(_('Turn off'), on_click=turn_off).props('outline').mark('2fa-disable')
             return
-        issuer = in_session(lambda s: orgsettings.get(s, 'org_name'))
+        issuer = await in_session(lambda s: orgsettings.get(s, 'org_name'))
         secret = twofactor.new_secret()
         uri = twofactor.provisioning_uri(user, secret, issuer)
         ui.label(_('Scan this code with an authenticator app, then enter the code it shows.'))
         ui.html(twofactor.qr_svg(uri), sanitize=False).mark('2fa-qr')
         ui.label(_('Key: {secret}', secret=secret)).classes('font-mono text-sm').mark('2fa-secret')
 
-        def enable() -> None:
-            if attempt(
+        async def enable() -> None:
+            if await attempt(
                 lambda s, a: twofactor.enable(session=s, actor=a, secret=secret, code=code.value or ''),
                 success=_('Two-factor sign-in is on.'),
             ):
@@ -124,7 +124,7 @@ def _two_factor_card(ctx: PageContext) -> None:
         ui.button(_('Turn on'), on_click=enable).mark('2fa-enable')
 
 
-def _tokens_card(ctx: PageContext) -> None:
+async def _tokens_card(ctx: PageContext) -> None:
     with ui.card().classes('w-full max-w-xl'):
         ui.label(_('API tokens')).classes('text-lg font-medium')
         ui.label(_('A token acts with your permissions. It is shown once; keep it secret.')).classes('text-sm')
@@ -132,8 +132,8 @@ def _tokens_card(ctx: PageContext) -> None:
         shown = ui.label('').classes('font-mono break-all').mark('new-token')
 
         @ui.refreshable
-        def token_list() -> None:
-            rows = read(
+        async def token_list() -> None:
+            rows = await read(
                 ctx.user, lambda s, a: tokens.list_tokens(session=s, actor=a, limit=tokens.MAX_TOKENS_PER_USER).items
             )
             for row in rows:
@@ -141,29 +141,27 @@ def _tokens_card(ctx: PageContext) -> None:
                     state = _('revoked') if row.revoked_at else _('active')
                     ui.label(f'{row.name} · {row.prefix}… · {state}').mark(f'token:{row.name}')
                     if row.revoked_at is None:
-                        ui.button(
-                            _('Revoke'),
-                            on_click=lambda r=row.id: (
-                                act(lambda s, a: tokens.revoke_token(session=s, actor=a, token_id=r)),
-                                token_list.refresh(),
-                            ),
-                        ).props('flat dense')
+                        ui.button(_('Revoke'), on_click=lambda r=row.id: revoke(r)).props('flat dense')
 
-        def create() -> None:
-            result = act(lambda s, a: tokens.create_token(session=s, actor=a, name=name.value or ''))
+        async def revoke(token_id: int) -> None:
+            await act(lambda s, a: tokens.revoke_token(session=s, actor=a, token_id=token_id))
+            token_list.refresh()
+
+        async def create() -> None:
+            result = await act(lambda s, a: tokens.create_token(session=s, actor=a, name=name.value or ''))
             if result is not None:
                 shown.text = result[1]
                 name.value = ''
                 token_list.refresh()
 
         ui.button(_('Create token'), on_click=create).mark('create-token')
-        token_list()
+        await token_list()
 
 
-def _sessions_card(ctx: PageContext) -> None:
+async def _sessions_card(ctx: PageContext) -> None:
     with ui.card().classes('w-full max-w-xl'):
         ui.label(_('Your sessions')).classes('text-lg font-medium')
-        page = read(ctx.user, lambda s, a: auth.list_sessions(session=s, actor=a, user_id=a.id))
+        page = await read(ctx.user, lambda s, a: auth.list_sessions(session=s, actor=a, user_id=a.id))
         for row in page.items:
             current = _(' (this one)') if row.id == ctx.session_id else ''
             ui.label(

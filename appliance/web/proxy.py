@@ -15,8 +15,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from appliance.db import serving
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from appliance.db import serving
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

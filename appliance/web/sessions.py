@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from appliance.api.deps import Router
 from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.errors import ServiceError
@@ -16,7 +17,7 @@ from appliance.web.security import safe_next
 
 COOKIE = 'enclave_session'
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 def client_ip(request: Request) -> str:
@@ -51,7 +52,7 @@ def session_from_request(request: Request) -> LoginSession | None:
 def exchange(request: Request, ticket: str = '', next: str = '/') -> Response:  # noqa: A002 - the query name
     """Exchange a one-time login ticket for the session cookie, then go to `next` (local paths only)."""
     try:
-        with get_database().session() as session:
+        with get_database().session(write=True) as session:
             new = auth.exchange_ticket(
                 session=session, ticket=ticket, ip=client_ip(request), user_agent=request.headers.get('user-agent', '')
             )
@@ -86,7 +87,7 @@ def logout(request: Request) -> Response:
         return Response('Cross-site request refused.', status_code=403, media_type='text/plain')
     token = request.cookies.get(COOKIE, '')
     if token:
-        with get_database().session() as session:
+        with get_database().session(write=True) as session:
             auth.logout(session=session, token=token)
     response = RedirectResponse('/login', status_code=303)
     response.delete_cookie(COOKIE, path='/')

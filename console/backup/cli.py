@@ -78,16 +78,18 @@ def target_add(
         if not sep:
             fail(f'--env takes KEY=VALUE, not "{item}".')
         environment[key.strip()] = value
+    data_dir = get_settings().data_dir
     with operator_session() as session:
-        target = services.add_target(
-            session=session,
-            actor=OPERATOR,
-            data_dir=get_settings().data_dir,
-            name=name,
-            repository=repo,
-            password=password,
-            environment=environment,
+        services.check_new_target(session=session, actor=OPERATOR, data_dir=data_dir, name=name, repository=repo)
+    # restic may take minutes: never while holding the database's write lock, which the running app needs.
+    try:
+        prepared = services.prepare_target(
+            actor=OPERATOR, data_dir=data_dir, name=name, repository=repo, password=password, environment=environment
         )
+    except ServiceError as error:
+        fail(str(error))
+    with operator_session() as session:
+        target = services.record_target(session=session, actor=OPERATOR, data_dir=data_dir, prepared=prepared)
         typer.echo(f'Target "{target.name}" added: {services.redact(target.repository)}')
     if not password:
         typer.echo('Download its recovery kit now: enclave backup kit --target ' + name + ' > kit.txt')

@@ -151,11 +151,12 @@ def before_delete_hooks() -> list[BeforeDelete]:
 
 # The project page frame, offered to the pages of modules that add tabs (they may not import projects' pages).
 # The pages code is imported inside each function, so importing this file does not load any UI.
-def open_project(ctx: PageContext, project_id: int) -> ProjectView | Response:
-    """The project for a project tab, or the 404/403 response to return instead (see pages.parts.frame)."""
+async def open_project(ctx: PageContext, project_id: int) -> ProjectView | Response:
+    """The project for a project tab, or the 404/403 response to return instead (see pages.parts.frame); read on
+    a database thread."""
     from modules.projects.pages.parts.frame import open_project as open_
 
-    return open_(ctx, project_id)
+    return await open_(ctx, project_id)
 
 
 def project_frame(ctx: PageContext, project: ProjectView, active: str) -> AbstractContextManager[None]:

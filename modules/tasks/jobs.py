@@ -77,7 +77,7 @@ def due_notifications(today: date | None = None, *, database: Database | None = 
     today = today or datetime.now(UTC).date()
     database = database or get_database()
     made = 0
-    with database.session() as session:
+    with database.session(write=True) as session:
         cache: dict[tuple[int, int], bool] = {}
         tomorrow = today + timedelta(days=1)
         windows = (

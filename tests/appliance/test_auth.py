@@ -14,7 +14,7 @@ from appliance.config import get_settings
 from appliance.db import get_database, utcnow
 from appliance.errors import Conflict, PermissionDenied, TooManyAttempts, ValidationError
 from appliance.models import LoginFailure, LoginSession, LoginTicket, User
-from appliance.services import accounts, auth, orgsettings, twofactor
+from appliance.services import accounts, auth, orgsettings, touches, twofactor
 from tests.appliance.support import audit_rows, count, fast_hashing, login, ticket_for  # noqa: F401
 from tests.conftest import PASSWORD, People, reload_user
 
@@ -252,10 +252,18 @@ def test_it_starts_a_new_session_at_every_login(people: People) -> None:
     assert is_live(first.token) and is_live(second.token)
 
 
+def end_expired_sessions() -> None:
+    """What the scheduler's housekeeping does every half hour."""
+    with get_database().session(write=True) as session:
+        auth.end_expired_sessions(session=session)
+
+
 def test_it_ends_a_session_left_idle_too_long(people: People) -> None:
     new = login('bob')
     age_session(new.session_id, last_seen_at=timedelta(minutes=get_settings().session_idle_minutes + 1))
     assert not is_live(new.token)
+    assert session_row(new.session_id).ended_at is None  # resolving only reads: the sweep marks it
+    end_expired_sessions()
     assert session_row(new.session_id).end_reason == 'idle timeout'
 
 
@@ -263,6 +271,7 @@ def test_it_keeps_a_session_in_use_alive(people: People) -> None:
     new = login('bob')
     age_session(new.session_id, last_seen_at=timedelta(minutes=get_settings().session_idle_minutes - 1))
     assert is_live(new.token)
+    assert touches.flush_now() == 1  # the time is noted on use and written in a batch
     assert utcnow() - session_row(new.session_id).last_seen_at < timedelta(minutes=1)
 
 
@@ -270,6 +279,7 @@ def test_it_ends_a_session_at_its_absolute_lifetime(people: People) -> None:
     new = login('bob')
     age_session(new.session_id, created_at=timedelta(hours=get_settings().session_max_hours, minutes=1))
     assert not is_live(new.token)
+    end_expired_sessions()
     assert session_row(new.session_id).end_reason == 'lifetime reached'
 
 

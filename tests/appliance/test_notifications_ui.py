@@ -10,6 +10,7 @@ from appliance.models import Notification, User
 from appliance.services import notifications
 from tests.appliance.support import fast_hashing, sign_in_url  # noqa: F401 - autouse
 from tests.conftest import People
+from tests.support.ui import click
 
 
 def _notify(people: People, *, user: User, title: str, url: str = '/profile') -> None:
@@ -43,7 +44,7 @@ async def test_it_opens_a_notification_and_marks_it_read(user: UIUser, people: P
     await user.should_not_see('OPS-9')
     with get_database().session() as session:
         note_id = session.scalars(select(Notification.id).where(Notification.user_id == people.bob.id)).one()
-    user.find(marker=f'notification:{note_id}').click()
+    await click(user, marker=f'notification:{note_id}')
     assert _unread(people.bob) == 0
     assert _unread(people.charlie) == 1
 

@@ -11,7 +11,7 @@ from sqlalchemy import text, update
 from appliance.db import get_database, utcnow
 from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.models import ApiToken, User
-from appliance.services import tokens
+from appliance.services import tokens, touches
 from tests.appliance.support import audit_rows, count, fast_hashing  # noqa: F401
 from tests.conftest import People
 
@@ -144,5 +144,8 @@ def test_it_notes_when_a_token_was_last_used(people: People) -> None:
     row, raw = create(people.bob)
     assert row.last_used_at is None
     resolve(raw)
+    with get_database().session() as session:
+        assert session.get(ApiToken, row.id).last_used_at is None  # type: ignore[union-attr]  # noted, not written
+    assert touches.flush_now() == 1
     with get_database().session() as session:
         assert session.get(ApiToken, row.id).last_used_at is not None  # type: ignore[union-attr]

@@ -99,9 +99,9 @@ def prepare(data_dir: Path, tasks: int, projects: int, big: int) -> Seeded:
     upgrade(database.engine)
     with database.session() as session:
         seeded = seed(session, tasks=tasks, projects=projects, big=big)
-    with database.engine.connect() as connection:
+    with database.engine.begin() as connection:
         connection.exec_driver_sql('ANALYZE')
-        connection.exec_driver_sql('PRAGMA wal_checkpoint(TRUNCATE)')
+    database.checkpoint()
     return seeded
 
 

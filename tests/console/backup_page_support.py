@@ -24,14 +24,22 @@ async def wait_for(condition: Callable[[], Any], describe: Callable[[], str], ti
     raise AssertionError(describe())
 
 
+def marked(user: UIUser, marker: str) -> set[Any]:
+    """The elements marked `marker` right now; none while a refresh redraws them (it reads off the event loop)."""
+    try:
+        return user.find(marker=marker).elements
+    except AssertionError:
+        return set()
+
+
 def history_rows(user: UIUser) -> list[dict[str, Any]]:
     """The rows the history table shows right now (the table is rebuilt on refresh: find it again each time)."""
-    tables = [element for element in user.find(marker='history-table').elements if isinstance(element, ui.table)]
+    tables = [element for element in marked(user, 'history-table') if isinstance(element, ui.table)]
     return [dict(row) for table in tables for row in table.rows]
 
 
 def label_texts(user: UIUser, marker: str) -> list[str]:
     """The texts of the labels marked `marker` or inside an element marked so."""
-    found = user.find(marker=marker).elements
+    found = marked(user, marker)
     every = [item for element in found for item in (element, *element.descendants())]
     return [item.text for item in every if isinstance(item, ui.label)]

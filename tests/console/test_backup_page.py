@@ -53,6 +53,7 @@ def stored_target(name: str = 'usb') -> Target:
 
 
 async def open_dialog(user: UIUser) -> None:
+    await user.should_see(marker='add-target')  # the page's parts are drawn once it is connected
     user.find(marker='add-target').click()
     await user.should_see(marker='target-name')
 
@@ -177,6 +178,7 @@ async def test_back_up_now_adds_an_ok_backup_row_and_a_drill_proves_the_restore(
     add_target(team.alice, tmp_path / 'usb')
     await user.open(sign_in_url('alice', next_path=PATH))
     await user.should_see(marker='backup-usb')
+    await user.should_see(marker='history-table')
     assert history_rows(user) == []
 
     user.find(marker='backup-usb').click()
@@ -195,6 +197,7 @@ async def test_back_up_now_adds_an_ok_backup_row_and_a_drill_proves_the_restore(
     assert any(r['kind'] == 'Retention' and r['status'] == 'OK' for r in history_rows(user))
     await user.should_not_see('Last proven restore')
 
+    await user.should_see(marker='drill-usb')  # the targets' list is drawn again after the backup
     user.find(marker='drill-usb').click()
     await user.should_see('Restore drill started.')
     await wait_for(
@@ -253,6 +256,7 @@ async def test_the_settings_dialog_refuses_a_bad_schedule_and_saves_a_good_one(
     add_target(team.alice, tmp_path / 'usb')
     before = stored_target().backup_cron
     await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='settings-usb')
     user.find(marker='settings-usb').click()
     await user.should_see(marker='setting-backup_cron')
 
@@ -281,6 +285,7 @@ async def test_the_restore_dialog_refuses_a_wrong_confirmation(
     assert runs.back_up(actor=team.alice, registry=current_registry(), target='usb').status == 'ok'
     restores = count(Run, Run.kind == 'restore')
     await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='restore-usb')
     user.find(marker='restore-usb').click()
     await user.should_see(marker='restore-confirm', retries=int(DEADLINE * 10))
     await user.should_see(marker='restore-snapshot')
@@ -296,6 +301,7 @@ async def test_the_restore_dialog_refuses_a_wrong_confirmation(
 async def test_the_restore_dialog_asks_for_a_backup_first(user: UIUser, team: Team, tmp_path: Path) -> None:
     add_target(team.alice, tmp_path / 'usb')
     await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='restore-usb')
     user.find(marker='restore-usb').click()
     await user.should_see('There is no backup in this repository yet. Run a backup first.', retries=int(DEADLINE * 10))
     await user.should_not_see(marker='restore-confirm')
@@ -334,6 +340,7 @@ def leave_a_stale_lock(repository: Repository, args: list[str]) -> None:
 
 async def restore_from_the_dialog(user: UIUser, *, between: Callable[[], None] = lambda: None) -> None:
     """Open the restore dialog, see a snapshot, call `between`, confirm and restore; wait for the outcome."""
+    await user.should_see(marker='restore-usb')
     user.find(marker='restore-usb').click()
     await user.should_see(marker='restore-confirm', retries=int(DEADLINE * 10))
     choice = user.find(marker='restore-snapshot').elements.pop()
@@ -396,6 +403,7 @@ async def test_it_names_a_live_lock_of_another_computer_in_the_restore_dialog_an
     )
     try:
         await user.open(sign_in_url('alice', next_path=PATH))
+        await user.should_see(marker='restore-usb')
         user.find(marker='restore-usb').click()
         await wait_for(
             lambda: user.notify.contains('on the computer "other-box"'),

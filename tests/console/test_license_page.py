@@ -32,6 +32,7 @@ async def test_it_shows_the_free_limit_the_seats_and_the_install_id(user: UIUser
 @pytest.mark.usefixtures('trust_test_key')
 async def test_it_installs_a_pasted_code(user: UIUser, people: People) -> None:
     await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='license-code')  # drawn once the page is connected
     user.find(marker='license-code').type('\n  ' + code_for(seats=25) + '  \n')
     user.find(marker='install-license').click()
     await user.should_see('Activation code installed: Acme 机器人有限公司, 25 seats.')
@@ -44,6 +45,7 @@ async def test_it_installs_a_pasted_code(user: UIUser, people: People) -> None:
 @pytest.mark.usefixtures('trust_test_key')
 async def test_it_shows_why_a_pasted_code_was_refused(user: UIUser, people: People) -> None:
     await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='license-code')  # drawn once the page is connected
     user.find(marker='license-code').type(code_for(install='ENC-0000-0000-0000'))
     user.find(marker='install-license').click()
     await user.should_see('This activation code belongs to another installation (install id ENC-0000-0000-0000).')
@@ -55,6 +57,7 @@ async def test_it_installs_an_uploaded_lic_file(user: UIUser, people: People) ->
     await user.open(sign_in_url('alice', next_path=PATH))
     code = code_for(seats=60, license_id='L-FILE')
     lic = License(license_id='L-FILE', licensee='Acme 机器人有限公司', seats=60, issued='2026-01-01')
+    await user.should_see(marker='license-file')
     upload = user.find(marker='license-file').elements.pop()
     data = licensing.lic_file_text(code, lic).encode()
     await upload.handle_uploads([SmallFileUpload(name='acme.lic', content_type='text/plain', _data=data)])  # type: ignore[attr-defined]
@@ -76,7 +79,9 @@ async def test_it_refuses_the_page_to_non_admins(user: UIUser, people: People, w
 async def test_it_tells_the_admin_why_a_new_user_needs_a_seat(user: UIUser, people: People) -> None:
     fill_active_users(20)
     await user.open(sign_in_url('alice', next_path='/admin/users'))
+    await user.should_see(marker='new-user')
     user.find(marker='new-user').click()
+    await user.should_see(marker='new-username')
     user.find(marker='new-username').type('newcomer')
     user.find(marker='new-display-name').type('New Comer')
     user.find(marker='new-password').type('Long-Secret-Phrase-71')

@@ -339,12 +339,13 @@ async def test_it_keeps_the_filtered_rows_when_the_earlier_read_lands_late(
     # same turn of the event loop in which the Filter click starts the filtered read. Once the click happened,
     # the earlier read must draw nothing, whatever order the loop runs them in.
     write(log_dir(data_dir), [line(T0, 'INFO', 'Old: March'), line(T0 + timedelta(days=2), 'INFO', 'Old: later')])
-    gate, returned = threading.Event(), threading.Event()
+    started, gate, returned = threading.Event(), threading.Event(), threading.Event()
     real = logview.read_page
 
     def read_page(folder: Path, wanted: LogFilter | None = None, **kwargs: int) -> logview.LogPage:
         unfiltered = wanted is None or wanted.since is None
         if unfiltered:
+            started.set()
             assert gate.wait(30), 'the test never released the first read'
         try:
             return real(folder, wanted, **kwargs)
@@ -354,6 +355,11 @@ async def test_it_keeps_the_filtered_rows_when_the_earlier_read_lands_late(
 
     monkeypatch.setattr(logs_services, 'read_page', read_page)
     await user.open(sign_in_url('alice', next_path='/console/logs'))
+    # The first read starts once the page has re-checked the reader's session (off the event loop).
+    deadline = time.monotonic() + 30
+    while not started.is_set():
+        assert time.monotonic() < deadline, 'the first read never started'
+        await asyncio.sleep(0.01)
     user.find(marker='log-since').type('2026-03-01')
     user.find(marker='log-until').type('2026-03-02 00:00')
     gate.set()

@@ -87,6 +87,7 @@ async def test_it_shows_a_reader_in_shanghai_the_same_local_times_on_every_conso
         timeout=10,
     )
     assert texts == [f'Last proven restore: {proven}.']
+    await user.should_see(marker='history-table')
     shown = {row['kind']: row['when'] for row in history_rows(user)}
     assert shown['Restore drill'] == in_shanghai(drill.started_at)
     assert shown['Backup'] == in_shanghai(runs_of('backup')[-1].started_at)

@@ -273,7 +273,9 @@ def test_neither_the_browser_nor_the_server_reached_another_host(page: Page, liv
     requested = page.drain_requests()
     base = live_server.url
     websocket = 'ws' + base.removeprefix('http')
-    internal = ('data:', 'blob:', 'chrome:')  # the recovery kit is a blob: URL made in the page
+    # The recovery kit is a blob: URL made in the page; chrome:// and chrome-untrusted:// are the browser's own
+    # built-in new-tab page before the first load (its resources, not the network).
+    internal = ('data:', 'blob:', 'chrome:', 'chrome-untrusted:')
     elsewhere = sorted(url for url in requested if not url.startswith((base + '/', websocket + '/', *internal)))
     assert not elsewhere, elsewhere
     network = {url for url in requested if not url.startswith(internal)}

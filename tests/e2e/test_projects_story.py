@@ -423,8 +423,9 @@ def test_neither_the_browser_nor_the_server_reached_another_host(page: Page, liv
     requested = page.drain_requests()
     base = live_server.url
     websocket = 'ws' + base.removeprefix('http')
-    # chrome:// is the browser's own blank new-tab page before the first page load: built in, not network.
-    internal = ('data:', 'blob:', 'chrome:')
+    # chrome:// and chrome-untrusted:// are the browser's own built-in new-tab page (and its frames) before the
+    # first page load: served from the browser's resources, not the network.
+    internal = ('data:', 'blob:', 'chrome:', 'chrome-untrusted:')
     elsewhere = sorted(url for url in requested if not url.startswith((base + '/', websocket + '/', *internal)))
     assert not elsewhere, elsewhere
     network = {url for url in requested if not url.startswith(internal)}

@@ -14,6 +14,7 @@ from typing import Any
 from nicegui import run, ui
 
 from appliance.config import get_settings
+from appliance.db import run_db
 from appliance.errors import ServiceError
 from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime, translate_error
@@ -38,9 +39,9 @@ def register() -> None:
     protected_page(PATH, permission='console.manage')(backups_page)
 
 
-def backups_page(ctx: PageContext) -> None:
+async def backups_page(ctx: PageContext) -> None:
     """Targets, actions, progress and history."""
-    BackupsPage(ctx).build()
+    await BackupsPage(ctx).build()
 
 
 class BackupsPage:
@@ -57,18 +58,18 @@ class BackupsPage:
         self.target_list = ui.refreshable(self._target_list)
         self.history = ui.refreshable(self._history)
 
-    def build(self) -> None:
+    async def build(self) -> None:
         """The whole page, in the frame."""
         with frame(self.ctx, _('Backups')):
-            self.proven()
+            await self.proven()
             self.progress_box = ui.column().classes('w-full').mark('progress')
             ui.timer(1.0, self.show_progress)
             with ui.row().classes('items-center gap-2'):
                 ui.label(_('Targets')).classes('text-lg font-medium')
                 ui.button(_('Add target'), icon='add', on_click=self.add_target).mark('add-target')
-            self.target_list()
+            await self.target_list()
             ui.label(_('History')).classes('text-lg font-medium mt-4')
-            self.history()
+            await self.history()
 
     def refresh_all(self) -> None:
         """After a task or a change of targets: the proven line, the targets and the history."""
@@ -78,12 +79,16 @@ class BackupsPage:
 
     async def operate(self, label: str, call: Callable[[Any], services.RunView]) -> None:
         """Run a backup, check or drill in a worker thread, one at a time, and say how it ended."""
-        # The actor is read here, in the page's context: the worker thread has none.
-        who = current_actor()
         if self.busy:
             ui.notify(_('Wait for the current task to finish.'), type='warning')
             return
-        self.busy = True
+        self.busy = True  # before the first await: a second click meanwhile is refused, not run first
+        try:
+            # The actor is read here, in the page's context: the worker thread has none.
+            who = await current_actor()
+        except BaseException:
+            self.busy = False
+            raise
         ui.notify(_('{task} started.', task=label))
         try:
             view = await run.io_bound(call, who)
@@ -100,16 +105,16 @@ class BackupsPage:
             self.busy = False
             self.refresh_all()
 
-    def _proven(self) -> None:
-        status, message = services.drills()
+    async def _proven(self) -> None:
+        status, message = await run_db(services.drills)
         color = {'green': 'positive', 'amber': 'warning', 'red': 'negative'}[status]
         with ui.row().classes('items-center gap-2').mark('last-proven'):
             ui.icon('verified' if status == 'green' else 'report', color=color)
             ui.label(message).classes(f'text-{color}')
 
-    def show_progress(self) -> None:
+    async def show_progress(self) -> None:
         """The running task with its latest progress line (polled once a second)."""
-        current = services.running()
+        current = await run_db(services.running)
         self.progress_box.clear()
         if current is None:
             return
@@ -137,8 +142,8 @@ class BackupsPage:
             else:
                 ui.linear_progress().props('indeterminate')
 
-    def _target_list(self) -> None:
-        items = read(self.ctx.user, lambda s, a: services.list_targets(session=s, actor=a))
+    async def _target_list(self) -> None:
+        items = await read(self.ctx.user, lambda s, a: services.list_targets(session=s, actor=a))
         if not items:
             ui.label(_('No backup target yet. Add a second disk, a USB disk, a network share or an SFTP server.')).mark(
                 'no-targets'
@@ -220,12 +225,12 @@ class BackupsPage:
                 on_click=lambda: RestoreDialog(self.ctx.user, self.data_dir, name).open(),
             ).props('flat color=negative').mark(f'restore-{name}')
 
-    def download_kit(self, name: str) -> None:
+    async def download_kit(self, name: str) -> None:
         """The recovery kit as a text file (its download is recorded on the target)."""
-        text = act(lambda s, a: services.recovery_kit(session=s, actor=a, data_dir=self.data_dir, name=name))
+        text = await act(lambda s, a: services.recovery_kit(session=s, actor=a, data_dir=self.data_dir, name=name))
         if text is not None:
             ui.download.content(text.encode(), f'enclave-recovery-kit-{name}.txt', 'text/plain; charset=utf-8')
-            self.target_list.refresh()
+            await self.target_list.refresh()
 
     def add_target(self) -> None:
         """The Add target dialog."""
@@ -236,21 +241,23 @@ class BackupsPage:
 
         AddTargetDialog(self.data_dir, on_added=added).open()
 
-    def settings(self, name: str) -> None:
+    async def settings(self, name: str) -> None:
         """The settings dialog of the target `name`."""
 
         def removed() -> None:
             self.target_list.refresh()
             self.proven.refresh()
 
-        SettingsDialog(self.ctx.user, self.data_dir, name, on_saved=self.refresh_targets, on_removed=removed).open()
+        await SettingsDialog(
+            self.ctx.user, self.data_dir, name, on_saved=self.refresh_targets, on_removed=removed
+        ).open()
 
     def refresh_targets(self) -> None:
         """Draw the targets again."""
         self.target_list.refresh()
 
-    def _history(self) -> None:
-        items, total = read(
+    async def _history(self) -> None:
+        items, total = await read(
             self.ctx.user, lambda s, a: services.history(session=s, actor=a, offset=self.offset, limit=PAGE_SIZE)
         )
         columns = [

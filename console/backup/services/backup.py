@@ -65,7 +65,7 @@ def stage_and_back_up(
     (settings.data_dir / 'blobs').mkdir(exist_ok=True)
     for spec in registry.modules():
         if spec.backup_hooks and spec.backup_hooks.before_backup:
-            with get_database().session() as session:
+            with get_database().session(write=True) as session:
                 spec.backup_hooks.before_backup(session=session)
     manifest = stage(
         database=settings.data_dir / 'enclave.db',

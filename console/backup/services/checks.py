@@ -55,7 +55,7 @@ def _judge(
 def backups(now: datetime | None = None) -> tuple[Status, str]:
     """Every enabled target has a recent enough successful backup."""
     now = now or utcnow()
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         targets = _targets(session)
         if not targets:
             return AMBER, gettext(N_('No backup target yet: nothing is backed up. Add one in Maintenance → Backups.'))
@@ -88,7 +88,7 @@ def backups(now: datetime | None = None) -> tuple[Status, str]:
 def drills(now: datetime | None = None) -> tuple[Status, str]:
     """Last proven restore: a drill succeeded recently enough for every target, and the newest one did not fail."""
     now = now or utcnow()
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         targets = _targets(session)
         if not targets:
             return AMBER, gettext(N_('No restore has been proven yet: add a backup target first.'))
@@ -114,7 +114,7 @@ def drills(now: datetime | None = None) -> tuple[Status, str]:
 def repositories(now: datetime | None = None) -> tuple[Status, str]:
     """`restic check` (and the read-back of data) passed recently enough on every enabled target."""
     now = now or utcnow()
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         targets = _targets(session)
         if not targets:
             return GREEN, gettext(N_('No backup repository to check.'))

@@ -246,7 +246,7 @@ def _refuse_other_database(manifest: Manifest, settings: Settings) -> None:
 
 def _record_restore(database: Database, *, registry: Registry, actor: Actor, run: Run, details: dict[str, str]) -> None:
     """In the restored database: the modules' after-restore hooks, everyone signed out, the run and the audit."""
-    with database.session() as session:
+    with database.session(write=True) as session:
         for spec in registry.modules():
             if spec.backup_hooks and spec.backup_hooks.after_restore:
                 spec.backup_hooks.after_restore(session=session)

@@ -114,7 +114,7 @@ def _view(run: Run) -> RunView:
 
 
 def _start(*, target: Target | None, kind: str, trigger: str, actor: str) -> int:
-    with get_database().session() as session:
+    with get_database().session(write=True) as session:
         run = Run(
             target_id=target.id if target else None,
             target_name=target.name if target else '',
@@ -137,7 +137,7 @@ def _finish(run_id: int, *, status: str, error: ServiceError | None = None, **va
             'detail': getattr(error, 'detail', ''),
         }
         values['message'] = str(error)
-    with get_database().session() as session:
+    with get_database().session(write=True) as session:
         session.execute(
             update(Run)
             .where(Run.id == run_id)
@@ -187,7 +187,7 @@ def _recorded(
 
 def _interrupt_dead_runs() -> int:
     """With the lock held nothing else can be running, so a 'running' row belongs to a dead process."""
-    with get_database().session() as session:
+    with get_database().session(write=True) as session:
         result = session.execute(
             update(Run)
             .where(Run.status == 'running')
@@ -228,7 +228,7 @@ def _prepare(actor: Actor, name: str | None) -> tuple[Settings, Target, Reposito
     """The permission check, the settings, and the chosen target (detached) with its repository."""
     require(actor, PERMISSION)
     settings = get_settings()
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         target = choose_target(session, actor, name)
         session.expunge(target)
     return settings, target, open_repository(settings.data_dir, target)
@@ -363,7 +363,7 @@ def drill(*, actor: Actor, target: str | None = None, trigger: str = 'manual', w
 
 def get_run(run_id: int) -> RunView:
     """One run by id."""
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         run = session.get(Run, run_id)
         if run is None:
             raise ServiceError(N_('There is no run #{id}.'), id=run_id)
@@ -406,7 +406,7 @@ def progress_of(run_id: int) -> Progress | None:
 
 def running() -> RunView | None:
     """The run in progress, if any (from any process)."""
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         run = session.scalars(select(Run).where(Run.status == 'running').order_by(Run.id.desc()).limit(1)).first()
         return _view(run) if run is not None else None
 

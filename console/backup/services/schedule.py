@@ -82,7 +82,7 @@ def due(now: datetime | None = None) -> list[tuple[str, str]]:
     """(target name, kind) of every run that is due now, in order."""
     now = now or utcnow()
     found: list[tuple[str, str]] = []
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         targets = list(session.scalars(select(Target).where(Target.enabled.is_(True)).order_by(Target.name)))
         for target in targets:
             for kind, column in SCHEDULED:

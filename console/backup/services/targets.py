@@ -272,46 +272,49 @@ def list_targets(*, session: Session, actor: Actor) -> list[Target]:
     return list(session.scalars(select(Target).order_by(Target.name)))
 
 
-def add_target(
+@dataclass(frozen=True)
+class PreparedTarget:
+    """A repository made (or opened) for a new target, its password in a scratch file until the target is saved."""
+
+    name: str
+    repository: str
+    environment: dict[str, str]
+    scratch: Path
+    adopted: bool
+
+
+def _check_free(session: Session, name: str, repository: str) -> None:
+    if session.scalar(select(Target.id).where(Target.name == name)) is not None:
+        raise Conflict(N_('There is already a backup target called "{name}".'), name=name)
+    if session.scalar(select(Target.id).where(Target.repository == repository)) is not None:
+        raise Conflict(N_('Target "{repository}" is already configured under another name.'), repository=repository)
+
+
+def check_new_target(*, session: Session, actor: Actor, data_dir: Path, name: str, repository: str) -> None:
+    """Refuse early (a read) a name or a repository that is taken or malformed, before any restic work."""
+    require(actor, PERMISSION)
+    _check_free(session, clean_name(name), clean_repository(data_dir, repository))
+
+
+def prepare_target(
     *,
-    session: Session,
     actor: Actor,
     data_dir: Path,
     name: str,
     repository: str,
     password: str = '',
     environment: dict[str, str] | None = None,
-    schedules: dict[str, Any] | None = None,
-) -> Target:
-    """Save a target, creating its repository with a generated password when none exists there.
+) -> PreparedTarget:
+    """Create the new target's repository with a generated password, or open an existing one with `password` (a
+    kit from another box). No database: restic may take minutes, and no writer may wait for it. The password stays
+    in a scratch file until `record_target` saves the target; `discard` removes it if the save does not happen.
 
-    With `password`, the repository must already exist and open with it (a kit from another box); without, a
-    repository found there is refused, because the box could never open it.
+    Without `password`, a repository found there is refused, because the box could never open it.
     """
     require(actor, PERMISSION)
     name = clean_name(name)
     repository = clean_repository(data_dir, repository)
     environment = clean_environment(environment or {})
-    if session.scalar(select(Target.id).where(Target.name == name)) is not None:
-        raise Conflict(N_('There is already a backup target called "{name}".'), name=name)
-    if session.scalar(select(Target.id).where(Target.repository == repository)) is not None:
-        raise Conflict(N_('Target "{repository}" is already configured under another name.'), repository=repository)
-    target = Target(
-        name=name,
-        repository=repository,
-        created_by=actor.username,
-        enabled=True,
-        backup_cron=DEFAULT_BACKUP_CRON,
-        keep_daily=7,
-        keep_weekly=4,
-        keep_monthly=12,
-        check_cron=DEFAULT_CHECK_CRON,
-        read_data_cron=DEFAULT_READ_DATA_CRON,
-        read_data_subset=DEFAULT_READ_DATA_SUBSET,
-        drill_cron=DEFAULT_DRILL_CRON,
-    )
-    _apply_settings(target, schedules or {})
-    final = password_file(data_dir, name)
     scratch = _scratch_password(data_dir, password or secrets.token_urlsafe(32))
     try:
         repo = repository_for(data_dir, repository, scratch, environment)
@@ -327,20 +330,74 @@ def add_target(
                     repository=repository,
                 )
             repo.init(timeout=300)
-        os.replace(scratch, final)
-    finally:
+    except BaseException:
         scratch.unlink(missing_ok=True)
-    target.environment = encrypt_environment(data_dir, environment)
-    session.add(target)
-    session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action='console.target_added',
-        target=name,
-        details={'repository': redact(repository)},
-    )
+        raise
+    return PreparedTarget(name, repository, environment, scratch, adopted=bool(password))
+
+
+def discard(prepared: PreparedTarget) -> None:
+    """Forget a prepared target that was not saved (its scratch password file)."""
+    prepared.scratch.unlink(missing_ok=True)
+
+
+def record_target(
+    *, session: Session, actor: Actor, data_dir: Path, prepared: PreparedTarget, schedules: dict[str, Any] | None = None
+) -> Target:
+    """Save a prepared target (a short write): the name and repository are checked again under the write lock, and
+    only then does its password file take its place, so a target that lost a race never replaces another's."""
+    require(actor, PERMISSION)
+    try:
+        _check_free(session, prepared.name, prepared.repository)
+        target = Target(
+            name=prepared.name,
+            repository=prepared.repository,
+            created_by=actor.username,
+            enabled=True,
+            backup_cron=DEFAULT_BACKUP_CRON,
+            keep_daily=7,
+            keep_weekly=4,
+            keep_monthly=12,
+            check_cron=DEFAULT_CHECK_CRON,
+            read_data_cron=DEFAULT_READ_DATA_CRON,
+            read_data_subset=DEFAULT_READ_DATA_SUBSET,
+            drill_cron=DEFAULT_DRILL_CRON,
+        )
+        _apply_settings(target, schedules or {})
+        target.environment = encrypt_environment(data_dir, prepared.environment)
+        session.add(target)
+        session.flush()
+        audit.record(
+            session=session,
+            actor=actor,
+            action='console.target_added',
+            target=prepared.name,
+            details={'repository': redact(prepared.repository)},
+        )
+        os.replace(prepared.scratch, password_file(data_dir, prepared.name))
+    finally:
+        discard(prepared)
     return target
+
+
+def add_target(
+    *,
+    session: Session,
+    actor: Actor,
+    data_dir: Path,
+    name: str,
+    repository: str,
+    password: str = '',
+    environment: dict[str, str] | None = None,
+    schedules: dict[str, Any] | None = None,
+) -> Target:
+    """`prepare_target` and `record_target` in the caller's transaction: for tests and tools that hold no lock
+    meanwhile. The app's pages and the command line call the two apart, so restic never runs under the write lock."""
+    check_new_target(session=session, actor=actor, data_dir=data_dir, name=name, repository=repository)
+    prepared = prepare_target(
+        actor=actor, data_dir=data_dir, name=name, repository=repository, password=password, environment=environment
+    )
+    return record_target(session=session, actor=actor, data_dir=data_dir, prepared=prepared, schedules=schedules)
 
 
 def _reachable_repository(repo: Repository) -> bool:

@@ -98,9 +98,9 @@ def certificate_page(ctx: PageContext) -> None:
                 seen['state'] = now
                 overview.refresh()
 
-        def use_own() -> None:
+        async def use_own() -> None:
             cert_pem, key_pem = cert.value or '', key.value or ''
-            done = attempt(
+            done = await attempt(
                 lambda s, a: services.request_own(
                     session=s, actor=a, settings=settings, cert_pem=cert_pem, key_pem=key_pem
                 )
@@ -109,8 +109,8 @@ def certificate_page(ctx: PageContext) -> None:
                 key.set_value('')
                 poll()
 
-        def use_local() -> None:
-            if attempt(lambda s, a: services.request_local(session=s, actor=a, settings=settings)):
+        async def use_local() -> None:
+            if await attempt(lambda s, a: services.request_local(session=s, actor=a, settings=settings)):
                 poll()
 
         overview()

@@ -105,9 +105,9 @@ def _evaluate(language: str, timezone: str = 'UTC') -> list[Check]:
     return checks
 
 
-def _read_history(actor: User, range_key: str) -> list[Point]:
+async def _read_history(actor: User, range_key: str) -> list[Point]:
     back, step = RANGES[range_key]
-    return read(actor, lambda session, _actor: history(session, since=utcnow() - back, step=step))
+    return await read(actor, lambda session, _actor: history(session, since=utcnow() - back, step=step))
 
 
 def wall_clock_ms(value: datetime, timezone: str) -> int:
@@ -238,7 +238,7 @@ def history_table(ctx: PageContext, points: list[Point]) -> None:
 async def dashboard_page(ctx: PageContext) -> None:
     """The checks, the links to the rest of the console, and the charts of the last day, week or month."""
     checks = await run.io_bound(_evaluate, i18n.language(), i18n.reader_timezone())
-    points = await run.io_bound(_read_history, ctx.user, '24h')
+    points = await _read_history(ctx.user, '24h')
     state: dict[str, Any] = {'checks': checks, 'range': '24h', 'points': points}
     cleanup = await run.io_bound(_cleanup)
     with frame(ctx, _('Maintenance')):
@@ -248,7 +248,7 @@ async def dashboard_page(ctx: PageContext) -> None:
 
                 async def check_now() -> None:
                     try:
-                        if not has_permission(current_actor(), PERMISSION):
+                        if not has_permission(await current_actor(), PERMISSION):
                             return
                     except NotAuthenticated:
                         ui.navigate.to('/login')
@@ -283,7 +283,7 @@ async def dashboard_page(ctx: PageContext) -> None:
                 labels = {'24h': _('24 hours'), '7d': _('7 days'), '30d': _('30 days')}
 
                 async def choose(event: Any) -> None:
-                    state['points'] = await run.io_bound(_read_history, ctx.user, event.value)
+                    state['points'] = await _read_history(ctx.user, event.value)
                     state['range'] = event.value
                     history_section.refresh()
 

@@ -123,7 +123,7 @@ def evaluate(
     database = database or get_database()
     with _lock:
         checks = run_checks(data_dir=data_dir, registry=registry)
-        with database.session() as session:
+        with database.session(write=True) as session:
             changes = record(session, checks, now=utcnow())
             for change in changes:
                 _announce(session, change, registry)

@@ -14,7 +14,7 @@ def red_banner(ctx: Any) -> list[tuple[str, str, str]]:
     """For admins, a red banner while any health check is red (read from the stored states; no check runs)."""
     if PERMISSION not in ctx.permissions:
         return []
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         red = red_count(session)
     if not red:
         return []

@@ -125,7 +125,7 @@ def scheduler_alive(*, now: datetime | None = None) -> tuple[Status, str]:
                 'not run. Turn it on in the configuration unless another machine runs them.'
             )
         )
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         beat = read_heartbeat(session)
     if beat is None:
         return AMBER, gettext(

@@ -167,7 +167,7 @@ def take_sample(data_dir: Path, database: Database) -> HealthSample:
         app_rss_bytes=psutil.Process().memory_info().rss,
         database_bytes=database_bytes(database),
     )
-    with database.session() as session:
+    with database.session(write=True) as session:
         # The blob store's size from its metadata: walking a big store every minute would cost more than it tells.
         values['blob_bytes'] = int(session.scalar(select(func.coalesce(func.sum(BlobRecord.size), 0))) or 0)
         values['active_sessions'] = active_sessions(session, now=now)
@@ -249,7 +249,7 @@ def downsample(database: Database, *, now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     removed = 0
-    with database.session() as session:
+    with database.session(write=True) as session:
         result = session.execute(delete(HealthSample).where(HealthSample.taken_at < now - KEEP))
         removed += int(getattr(result, 'rowcount', 0) or 0)
         lower: datetime | None = None

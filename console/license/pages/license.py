@@ -6,7 +6,7 @@ from __future__ import annotations
 from nicegui import events, ui
 
 from appliance.i18n import _, format_datetime
-from appliance.ui.actions import act, read
+from appliance.ui.actions import act, in_session, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 from console.license import services
@@ -90,8 +90,8 @@ def _install_id_row(install_id: str) -> None:
         )
 
 
-def _history(ctx: PageContext) -> None:
-    rows = read(ctx.user, lambda s, a: services.history(session=s, actor=a))
+async def _history(ctx: PageContext) -> None:
+    rows = await read(ctx.user, lambda s, a: services.history(session=s, actor=a))
     ui.label(_('Installed codes')).classes('text-lg font-medium mt-4')
     if not rows:
         ui.label(_('No activation code has been installed yet.')).mark('license-history-empty')
@@ -119,34 +119,35 @@ def _history(ctx: PageContext) -> None:
     ui.table(columns=columns, rows=data, row_key='key').classes('w-full max-w-4xl').mark('license-history')
 
 
-def license_page(ctx: PageContext) -> None:
+async def license_page(ctx: PageContext) -> None:
     """The license in force, the install id, installing a code, and the history."""
     with frame(ctx, _('License')):
 
         @ui.refreshable
-        def overview() -> None:
-            status = read(ctx.user, lambda s, a: services.current_status(s))
+        async def overview() -> None:
+            # Read-only; when the box's date moved past the clock's high-water mark, that is written on its own.
+            status = await in_session(services.current_status)
             _status_card(status)
             _install_id_row(status.install_id)
 
         @ui.refreshable
-        def history() -> None:
-            _history(ctx)
+        async def history() -> None:
+            await _history(ctx)
 
-        def install(text: str) -> bool:
-            row = act(lambda s, a: services.install(session=s, actor=a, text=text))
+        async def install(text: str) -> bool:
+            row = await act(lambda s, a: services.install(session=s, actor=a, text=text))
             if row is None:
                 return False
             ui.notify(
                 _('Activation code installed: {licensee}, {seats} seats.', licensee=row.licensee, seats=row.seats),
                 type='positive',
             )
-            overview.refresh()
-            history.refresh()
+            await overview.refresh()
+            await history.refresh()
             return True
 
-        def install_pasted() -> None:
-            if install(code.value or ''):
+        async def install_pasted() -> None:
+            if await install(code.value or ''):
                 code.set_value('')
 
         async def install_file(event: events.UploadEventArguments) -> None:
@@ -159,9 +160,9 @@ def license_page(ctx: PageContext) -> None:
                     _('This file is not an activation code. Choose the .lic file the vendor sent.'), type='negative'
                 )
                 return
-            install(text)
+            await install(text)
 
-        overview()
+        await overview()
         with ui.card().classes('w-full max-w-2xl'):
             ui.label(_('Install an activation code')).classes('text-lg font-medium')
             code = (
@@ -178,4 +179,4 @@ def license_page(ctx: PageContext) -> None:
                 .classes('w-full')
                 .mark('license-file')
             )
-        history()
+        await history()

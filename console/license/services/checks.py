@@ -14,7 +14,7 @@ EXPIRY_AMBER_DAYS = 30
 
 
 def _status() -> LicenseStatus:
-    with get_database().session() as session:
+    with get_database().session(write=False) as session:
         return current_status(session)
 
 

@@ -106,6 +106,8 @@ class LogsPage:
             return i18n.translate_error(error)
 
     async def _table(self, mine: int) -> None:
+        # The page and its filter bar are sent first; the records follow (a read can go far back in the log).
+        await ui.context.client.connected()
         # The newest request wins: a read asked for earlier draws nothing once a newer one was asked for.
         if mine != self.generation:
             return
@@ -114,9 +116,10 @@ class LogsPage:
             ui.label(wanted).classes('text-negative').mark('log-filter-error')
             return
         try:
-            require(current_actor(), PERMISSION, target='/console/logs')
+            require(await current_actor(), PERMISSION, target='/console/logs')
         except ServiceError as error:  # the session ended or the role changed since the page opened
-            ui.label(i18n.translate_error(error)).classes('text-negative').mark('log-filter-error')
+            if mine == self.generation:
+                ui.label(i18n.translate_error(error)).classes('text-negative').mark('log-filter-error')
             return
         # Off the event loop: a text that matches little reads far back into the log.
         page = await run.io_bound(

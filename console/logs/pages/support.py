@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from nicegui import run, ui
+from nicegui import ui
 
 from appliance import context, i18n
 from appliance.config import get_settings
@@ -41,13 +41,11 @@ def support_page(ctx: PageContext) -> None:
         async def prepare() -> None:
             context.client_ip.set(_client_ip())
             try:
-                actor = current_actor()
+                actor = await current_actor()
                 settings, registry = get_settings(), current_registry()
-                # In a worker thread (the bundle reads the log and the health history), as the admin read here.
-                state['bundle'] = await run.io_bound(
-                    read,
-                    actor,
-                    lambda s, a: services.build_bundle(session=s, actor=a, settings=settings, registry=registry),
+                # On a database thread (the bundle reads the log and the health history), as the admin read here.
+                state['bundle'] = await read(
+                    actor, lambda s, a: services.build_bundle(session=s, actor=a, settings=settings, registry=registry)
                 )
             except NotAuthenticated as error:
                 ui.notify(i18n.translate_error(error), type='warning')
@@ -56,20 +54,20 @@ def support_page(ctx: PageContext) -> None:
             except ServiceError as error:
                 ui.notify(i18n.translate_error(error), type='negative')
                 return
-            preview.refresh()
+            await preview.refresh()
 
-        def download() -> None:
+        async def download() -> None:
             bundle = state['bundle']
             if bundle is None:
                 return
-            data = act(lambda s, a: services.record_download(session=s, actor=a, bundle=bundle))
+            data = await act(lambda s, a: services.record_download(session=s, actor=a, bundle=bundle))
             if data is not None:
                 ui.download.content(data, bundle.filename, 'application/zip')
 
         preview()
 
 
-def bundle_preview(bundle: services.Bundle, download: Callable[[], None]) -> None:
+def bundle_preview(bundle: services.Bundle, download: Callable[[], Awaitable[None]]) -> None:
     """Every file of the bundle with its first lines, and the download button."""
     ui.label(_('{count} files in the bundle:', count=len(bundle.files))).classes('font-medium')
     for item in bundle.files:

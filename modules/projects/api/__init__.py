@@ -6,14 +6,14 @@ may not see answers 404, as if it did not exist. One file per resource; the bodi
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from appliance.api.deps import Router
 
 
-def router() -> APIRouter:
+def router() -> Router:
     """Every route of the module, in the order they were always matched."""
     from modules.projects.api import activity, members, milestones, projects
 
-    combined = APIRouter()
+    combined = Router()
     for part in (projects, members, milestones, activity):
         combined.include_router(part.router)
     return combined

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from appliance import i18n
-from appliance.api.deps import DB, Actor, Id, PageParams
+from appliance.api.deps import DB, Actor, Id, PageParams, Router
 from modules.projects import services
 from modules.projects.api.models import ActivityOut, ActivityPage
 
-router = APIRouter(prefix='/api/v1', tags=['projects'])
+router = Router(prefix='/api/v1', tags=['projects'])
 
 
 @router.get('/projects/{project_id}/activity', response_model=ActivityPage, summary="A project's activity feed")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from appliance.api.deps import DB, Actor, Id
+from appliance.api.deps import DB, Actor, Id, Router
 from modules.projects import services
 from modules.projects.api.models import MemberAdd, MemberList, MemberOut, MemberPatch
 
-router = APIRouter(prefix='/api/v1', tags=['projects'])
+router = Router(prefix='/api/v1', tags=['projects'])
 
 
 @router.get('/projects/{project_id}/members', response_model=MemberList, summary="A project's members")

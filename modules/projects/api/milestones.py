@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
-from appliance.api.deps import DB, Actor, Id
+from appliance.api.deps import DB, Actor, Id, Router
 from modules.projects import services
 from modules.projects.api.models import MilestoneCreate, MilestoneList, MilestoneOut, MilestonePatch
 from modules.projects.services import UNSET, get_milestone
 
-router = APIRouter(prefix='/api/v1', tags=['projects'])
+router = Router(prefix='/api/v1', tags=['projects'])
 
 
 @router.get('/projects/{project_id}/milestones', response_model=MilestoneList, summary="A project's milestones")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
-from appliance.api.deps import DB, Actor, Id, PageParams
+from appliance.api.deps import DB, Actor, Id, PageParams, Router
 from modules.projects import services
 from modules.projects.api.models import ProjectCreate, ProjectOut, ProjectPage, ProjectPatch
 from modules.projects.services import UNSET
 
-router = APIRouter(prefix='/api/v1', tags=['projects'])
+router = Router(prefix='/api/v1', tags=['projects'])
 
 
 @router.post('/projects', response_model=ProjectOut, status_code=201, summary='Create a project')

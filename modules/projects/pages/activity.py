@@ -15,17 +15,17 @@ from modules.projects.pages.parts.frame import open_project, project_frame
 PAGE_SIZE = 50
 
 
-def activity_page(ctx: PageContext) -> Response | None:
+async def activity_page(ctx: PageContext) -> Response | None:
     """The whole feed, newest first, a page at a time."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
     state = {'offset': 0}
     with project_frame(ctx, project, 'activity'):
 
         @ui.refreshable
-        def feed() -> None:
-            page = read(
+        async def feed() -> None:
+            page = await read(
                 ctx.user,
                 lambda s, a: services.list_activity(
                     session=s, actor=a, project_id=project.id, offset=state['offset'], limit=PAGE_SIZE
@@ -38,5 +38,5 @@ def activity_page(ctx: PageContext) -> Response | None:
             state['offset'] = max(0, state['offset'] + delta)
             feed.refresh()
 
-        feed()
+        await feed()
     return None

@@ -13,17 +13,19 @@ from modules.projects.pages.parts.frame import open_project, project_frame
 from modules.projects.services import ROLE_LABELS
 
 
-def members_page(ctx: PageContext) -> Response | None:
+async def members_page(ctx: PageContext) -> Response | None:
     """Who is in the project; managers add people by username, change roles and remove them."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
     roles = {key: _(label) for key, label in ROLE_LABELS.items()}
     with project_frame(ctx, project, 'members'):
 
         @ui.refreshable
-        def listing() -> None:
-            members = read(ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
+        async def listing() -> None:
+            members = await read(
+                ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id)
+            )
             with ui.column().classes('w-full gap-1').mark('members'):
                 for member in members:
                     with ui.row().classes('w-full items-center gap-2').mark(f'member:{member.username}'):
@@ -42,29 +44,29 @@ def members_page(ctx: PageContext) -> Response | None:
                         else:
                             ui.label(roles.get(member.role, member.role)).classes('text-sm w-36')
 
-        def change(user_id: int, role: str) -> None:
-            attempt(
+        async def change(user_id: int, role: str) -> None:
+            await attempt(
                 lambda s, a: services.change_role(
                     session=s, actor=a, project_id=project.id, user_id=user_id, role=role
                 ),
                 success=_('Role changed.'),
             )
-            listing.refresh()
+            await listing.refresh()
 
-        def remove(user_id: int) -> None:
-            attempt(
+        async def remove(user_id: int) -> None:
+            await attempt(
                 lambda s, a: services.remove_member(session=s, actor=a, project_id=project.id, user_id=user_id),
                 success=_('Removed from the project.'),
             )
-            listing.refresh()
+            await listing.refresh()
 
         if project.can_manage:
             with ui.row().classes('items-end gap-2'):
                 username = ui.input(_('Username')).mark('add-username')
                 role = ui.select(roles, value='member', label=_('Role')).classes('w-36').mark('add-role')
 
-                def add() -> None:
-                    added = act(
+                async def add() -> None:
+                    added = await act(
                         lambda s, a: services.add_member(
                             session=s, actor=a, project_id=project.id, username=username.value or '', role=role.value
                         ),
@@ -72,8 +74,8 @@ def members_page(ctx: PageContext) -> Response | None:
                     )
                     if added is not None:
                         username.value = ''
-                        listing.refresh()
+                        await listing.refresh()
 
                 ui.button(_('Add member'), icon='person_add', on_click=add).mark('add-member')
-        listing()
+        await listing()
     return None

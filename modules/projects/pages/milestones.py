@@ -20,13 +20,13 @@ from modules.projects.services import MILESTONE_STATUS_LABELS
 from modules.projects.views import MilestoneView, ProjectView
 
 
-def milestones_page(ctx: PageContext) -> Response | None:
+async def milestones_page(ctx: PageContext) -> Response | None:
     """The project's milestones with progress; managers create, edit and delete them."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
     with project_frame(ctx, project, 'milestones'):
-        MilestonesUI(ctx, project).build()
+        await MilestonesUI(ctx, project).build()
     return None
 
 
@@ -37,17 +37,19 @@ class MilestonesUI:
         self.ctx = ctx
         self.project = project
 
-    def build(self) -> None:
+    async def build(self) -> None:
         """The "New milestone" button (managers) and the list."""
         if self.project.can_manage:
             ui.button(_('New milestone'), icon='add', on_click=lambda: self.edit_dialog(None)).mark('new-milestone')
-        self.listing()
+        await self.listing()
 
     @ui.refreshable_method
-    def listing(self) -> None:
+    async def listing(self) -> None:
         """Every milestone of the project, with its progress."""
         project_id = self.project.id
-        rows = read(self.ctx.user, lambda s, a: services.list_milestones(session=s, actor=a, project_id=project_id))
+        rows = await read(
+            self.ctx.user, lambda s, a: services.list_milestones(session=s, actor=a, project_id=project_id)
+        )
         if not rows:
             ui.label(_('No milestones yet.')).classes('text-grey-7')
         with ui.column().classes('w-full gap-2').mark('milestones'):
@@ -80,7 +82,7 @@ class MilestonesUI:
                 ui.button(_('Save'), on_click=lambda: self.save(dialog, milestone, fields)).mark('save-milestone')
         dialog.open()
 
-    def save(self, dialog: ui.dialog, milestone: MilestoneView | None, fields: MilestoneFields) -> None:
+    async def save(self, dialog: ui.dialog, milestone: MilestoneView | None, fields: MilestoneFields) -> None:
         """Create or update the milestone from the dialog's fields; close the dialog when it worked."""
         try:
             due_day = parse_date(fields.due.value)
@@ -95,29 +97,29 @@ class MilestonesUI:
         }
         if milestone is None:
             project_id = self.project.id
-            done = act(
+            done = await act(
                 lambda s, a: services.create_milestone(session=s, actor=a, project_id=project_id, **values),
                 success=_('Milestone created.'),
             )
         else:
             mid = milestone.id
-            done = act(
+            done = await act(
                 lambda s, a: services.update_milestone(session=s, actor=a, milestone_id=mid, **values),
                 success=_('Milestone saved.'),
             )
         if done is not None:
             dialog.close()
-            self.listing.refresh()
+            await self.listing.refresh()
 
-    def delete(self, dialog: ui.dialog, milestone: MilestoneView) -> None:
+    async def delete(self, dialog: ui.dialog, milestone: MilestoneView) -> None:
         """Delete the milestone; close the dialog when it worked."""
         mid = milestone.id
-        if attempt(
+        if await attempt(
             lambda s, a: services.delete_milestone(session=s, actor=a, milestone_id=mid),
             success=_('Milestone deleted.'),
         ):
             dialog.close()
-            self.listing.refresh()
+            await self.listing.refresh()
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from modules.projects.pages.parts.gantt import workload_options
 from modules.projects.pages.parts.progress import progress_bar
 
 
-def overview_page(ctx: PageContext) -> Response | None:
+async def overview_page(ctx: PageContext) -> Response | None:
     """Progress, overdue items, upcoming milestones, workload per person and recent activity."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
-    data = read(ctx.user, lambda s, a: services.overview(session=s, actor=a, project_id=project.id))
+    data = await read(ctx.user, lambda s, a: services.overview(session=s, actor=a, project_id=project.id))
     with project_frame(ctx, data.project, 'overview'):
         if data.project.description:
             ui.html(render(data.project.description), sanitize=True).classes('prose max-w-none').mark(

@@ -19,11 +19,11 @@ from modules.projects.views import ProjectView
 PAGE_SIZE = 25
 
 
-def projects_page(ctx: PageContext) -> None:
+async def projects_page(ctx: PageContext) -> None:
     """The projects the reader may see, with a status filter, progress, and a dialog to create one."""
     page = ProjectsUI(ctx)
     with frame(ctx, _('Projects')):
-        page.build()
+        await page.build()
 
 
 class ProjectsUI:
@@ -36,7 +36,7 @@ class ProjectsUI:
         self.query = ctx.query.get('q', '')
         self.offset = 0
 
-    def build(self) -> None:
+    async def build(self) -> None:
         """The filter row (and "New project" for those who may create one), then the list."""
         with ui.row().classes('items-center gap-2 w-full'):
             options = {'': _('All but archived'), **{key: _(label) for key, label in STATUS_LABELS.items()}}
@@ -52,19 +52,19 @@ class ProjectsUI:
         self.status_filter.on_value_change(self.apply)
         self.search.on('keydown.enter', self.apply)
         self.search.on('clear', self.apply)
-        self.listing()
+        await self.listing()
 
     @ui.refreshable_method
-    def listing(self) -> None:
+    async def listing(self) -> None:
         """One page of projects, with their progress, and the pager."""
         status, query, offset = self.status, self.query, self.offset
-        page = read(
+        page = await read(
             self.ctx.user,
             lambda s, a: services.list_projects(
                 session=s, actor=a, status=status, query=query, offset=offset, limit=PAGE_SIZE
             ),
         )
-        counts = read(self.ctx.user, lambda s, a: services.progress(s, [p.id for p in page.items]))
+        counts = await read(self.ctx.user, lambda s, a: services.progress(s, [p.id for p in page.items]))
         if not page.items:
             ui.label(_('No projects here yet.')).classes('text-grey-7').mark('no-projects')
         with ui.column().classes('w-full gap-2').mark('project-list'):
@@ -100,13 +100,13 @@ def new_project_dialog() -> None:
             end = date_input(_('End'), None, 'project-end')
         description = ui.textarea(_('Description (Markdown)')).classes('w-full').mark('project-description')
 
-        def save() -> None:
+        async def save() -> None:
             try:
                 start_day, end_day = parse_date(start.value), parse_date(end.value)
             except ValueError:
                 ui.notify(_('Write dates as YYYY-MM-DD.'), type='negative')
                 return
-            created = act(
+            created = await act(
                 lambda s, a: services.create_project(
                     session=s,
                     actor=a,

@@ -18,25 +18,27 @@ from modules.projects.services import EDITABLE_STATUSES, STATUS_LABELS, UNSET, V
 from modules.projects.views import ProjectView
 
 
-def settings_page(ctx: PageContext) -> Response | None:
+async def settings_page(ctx: PageContext) -> Response | None:
     """Managers edit the project, archive or restore it, and delete it after typing its key."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
     if project.my_role != 'manager':
         return forbidden_response(i18n.language())
+    archived = project.status == 'archived'
+    # Read before the page is drawn: the whole form is there when the page arrives.
+    members = {} if archived else await read_members(ctx, project)
     with project_frame(ctx, project, 'settings'):
-        if project.status == 'archived':
+        if archived:
             ui.label(_('This project is archived. Restore it to change it.')).classes('text-grey-8')
         else:
-            edit_form(ctx, project)
+            edit_form(project, members)
         danger_zone(project)
     return None
 
 
-def edit_form(ctx: PageContext, project: ProjectView) -> None:
-    """The project's fields and a save button."""
-    members = read_members(ctx, project)
+def edit_form(project: ProjectView, members: dict[int, str]) -> None:
+    """The project's fields (`members`: the owner choices) and a save button."""
     with ui.card().classes('w-full max-w-2xl').props('flat bordered'):
         name = ui.input(_('Name'), value=project.name).classes('w-full').mark('edit-name')
         description = (
@@ -66,13 +68,13 @@ def edit_form(ctx: PageContext, project: ProjectView) -> None:
             end = date_input(_('End'), project.end_date, 'edit-end')
             owner = ui.select(members, value=project.owner_id, label=_('Owner')).classes('w-56').mark('edit-owner')
 
-        def save() -> None:
+        async def save() -> None:
             try:
                 start_day, end_day = parse_date(start.value), parse_date(end.value)
             except ValueError:
                 ui.notify(_('Write dates as YYYY-MM-DD.'), type='negative')
                 return
-            saved = act(
+            saved = await act(
                 lambda s, a: services.update_project(
                     session=s,
                     actor=a,
@@ -93,9 +95,9 @@ def edit_form(ctx: PageContext, project: ProjectView) -> None:
         ui.button(_('Save'), on_click=save).mark('save-project')
 
 
-def read_members(ctx: PageContext, project: ProjectView) -> dict[int, str]:
+async def read_members(ctx: PageContext, project: ProjectView) -> dict[int, str]:
     """{user_id: display name} of the project's members, for the owner choice."""
-    views = read(ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
+    views = await read(ctx.user, lambda s, a: services.list_members(session=s, actor=a, project_id=project.id))
     choices = {view.user_id: view.display_name for view in views}
     if project.owner_id and project.owner_id not in choices:  # an owner who left the project stays choosable
         choices[project.owner_id] = _('{name} (not a member)').format(name=project.owner_name)
@@ -117,10 +119,10 @@ def danger_zone(project: ProjectView) -> None:
                 'color=negative outline'
             ).mark('delete-project')
 
-    def change(what: str) -> None:
+    async def change(what: str) -> None:
         fn: Any = services.archive_project if what == 'archive' else services.restore_project
         message = _('Project archived.') if what == 'archive' else _('Project restored.')
-        if act(lambda s, a: fn(session=s, actor=a, project_id=project.id), success=message) is not None:
+        if await act(lambda s, a: fn(session=s, actor=a, project_id=project.id), success=message) is not None:
             ui.navigate.to(f'/projects/{project.id}/settings')
 
     def confirm_delete() -> None:
@@ -134,8 +136,8 @@ def danger_zone(project: ProjectView) -> None:
             ui.label(warning)
             typed = ui.input(_('Project key')).mark('confirm-key')
 
-            def delete() -> None:
-                if attempt(
+            async def delete() -> None:
+                if await attempt(
                     lambda s, a: services.delete_project(
                         session=s, actor=a, project_id=project.id, confirm_key=typed.value or ''
                     ),

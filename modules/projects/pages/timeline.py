@@ -18,12 +18,12 @@ from modules.projects.pages.parts.gantt import gantt_height, gantt_options
 MAX_TIMELINE_ITEMS = 200  # bars on the chart; the rest are in the list view
 
 
-def timeline_page(ctx: PageContext) -> Response | None:
+async def timeline_page(ctx: PageContext) -> Response | None:
     """A Gantt chart of the dated items and milestones, with finish-to-start arrows, and the same as a list."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
-    data = read(ctx.user, lambda s, a: services.timeline(session=s, actor=a, project_id=project.id))
+    data = await read(ctx.user, lambda s, a: services.timeline(session=s, actor=a, project_id=project.id))
     with project_frame(ctx, data.project, 'timeline'):
         today = date.today()
         everything = [item for item in data.items if item.start or item.end]

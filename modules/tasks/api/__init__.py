@@ -3,10 +3,10 @@ collab_models.py, the list filters in query.py."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from appliance.api.deps import Router
 
 
-def router() -> APIRouter:
+def router() -> Router:
     """Every route of the module, in the order they are matched."""
     from modules.tasks.api import (
         attachments,
@@ -20,7 +20,7 @@ def router() -> APIRouter:
         time_entries,
     )
 
-    combined = APIRouter()
+    combined = Router()
     # Collaboration routes first: /api/v1/tasks/export.csv must not be taken for /api/v1/tasks/{task_id}.
     for part in (comments, time_entries, attachments, calendar_feed, csvio, tasks, statuses, labels, checklist):
         combined.include_router(part.router)

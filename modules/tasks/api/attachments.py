@@ -8,19 +8,19 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from appliance import i18n
 from appliance.api import uploads
-from appliance.api.deps import DB, BrowserOrApiActor, Id, in_session
+from appliance.api.deps import DB, BrowserOrApiActor, Id, Router, in_session
 from appliance.api.errors import error_response
 from appliance.errors import ValidationError
 from modules.tasks import services
 from modules.tasks.api.collab_models import AttachmentOut
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 def _too_large(request: Request, error: ValidationError) -> JSONResponse:

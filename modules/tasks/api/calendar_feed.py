@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel
 
-from appliance.api.deps import DB, BrowserOrApiActor
+from appliance.api.deps import DB, BrowserOrApiActor, Router
 from appliance.errors import N_, NotFound
 from modules.tasks import services
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 class FeedOut(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from appliance.api.deps import DB, Actor, Id
+from appliance.api.deps import DB, Actor, Id, Router
 from modules.tasks import services
 from modules.tasks.api.models import (
     ChecklistIn,
@@ -15,7 +15,7 @@ from modules.tasks.api.models import (
 )
 from modules.tasks.services import checklist_item
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 @router.post('/tasks/{task_id}/checklist', response_model=ChecklistOut, status_code=201, summary='Add a checklist line')

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from appliance.api.deps import DB, Actor, BrowserOrApiActor, Id
+from appliance.api.deps import DB, Actor, BrowserOrApiActor, Id, Router
 from modules.tasks import services
 from modules.tasks.api.collab_models import CommentIn, CommentOut
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 @router.get('/tasks/{task_id}/comments', response_model=list[CommentOut], summary="A task's comments")

@@ -7,13 +7,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from appliance import i18n
-from appliance.api.deps import DB, BrowserOrApiActor, Id, in_session
+from appliance.api.deps import DB, BrowserOrApiActor, Id, Router, in_session
 from appliance.api.errors import error_response
 from appliance.errors import ValidationError
 from appliance.models import User
@@ -23,7 +23,7 @@ from modules.tasks import services
 from modules.tasks.api.query import TaskQuery
 from modules.tasks.services import content_disposition
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 @router.get(

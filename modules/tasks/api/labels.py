@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from appliance.api.deps import DB, Actor, Id
+from appliance.api.deps import DB, Actor, Id, Router
 from modules.tasks import services
 from modules.tasks.api.models import (
     LabelCreate,
@@ -16,7 +16,7 @@ from modules.tasks.api.models import (
 )
 from modules.tasks.views import LabelView
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 @router.get('/projects/{project_id}/labels', response_model=LabelList, summary="A project's labels")

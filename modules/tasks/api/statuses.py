@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
-from appliance.api.deps import DB, MAX_ID, Actor, Id
+from appliance.api.deps import DB, MAX_ID, Actor, Id, Router
 from modules.tasks import services
 from modules.tasks.api.models import (
     StatusCreate,
@@ -18,7 +18,7 @@ from modules.tasks.api.models import (
 from modules.tasks.services import status_view
 from modules.tasks.views import StatusView
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 @router.get('/projects/{project_id}/statuses', response_model=StatusList, summary="A project's columns")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
-from appliance.api.deps import DB, MAX_ID, Actor, Id, IsoDate, PageParams
+from appliance.api.deps import DB, MAX_ID, Actor, Id, IsoDate, PageParams, Router
 from modules.tasks import services
 from modules.tasks.api.models import (
     BoardOut,
@@ -22,7 +22,7 @@ from modules.tasks.api.models import (
 )
 from modules.tasks.api.query import PriorityFilter, TaskQuery
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 Text = Annotated[str, Query(max_length=200)]

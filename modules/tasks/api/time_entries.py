@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
-from appliance.api.deps import DB, Actor, BrowserOrApiActor, Id
+from appliance.api.deps import DB, Actor, BrowserOrApiActor, Id, Router
 from modules.tasks import services
 from modules.tasks.api.collab_models import TimeIn, TimeOut
 
-router = APIRouter(prefix='/api/v1', tags=['tasks'])
+router = Router(prefix='/api/v1', tags=['tasks'])
 
 
 @router.get('/tasks/{task_id}/time-entries', response_model=list[TimeOut], summary='Time logged on a task')

@@ -9,6 +9,7 @@ Columns load 50 cards at a time.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -16,7 +17,7 @@ from fastapi.responses import Response
 from nicegui import events, ui
 
 from appliance.i18n import _
-from appliance.ui.actions import act, attempt, read
+from appliance.ui.actions import act, attempt, in_session
 from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
 from modules.projects.extensions import open_project, project_frame
@@ -35,18 +36,18 @@ def register() -> None:
     protected_page('/projects/{id}/board', permission='tasks.use')(board_page)
 
 
-def board_page(ctx: PageContext) -> Response | None:
+async def board_page(ctx: PageContext) -> Response | None:
     """The board of one project, filtered by the query string."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
     filters = filters_from_query(ctx.query, project.id)
-    board, labels, people = read(
-        ctx.user,
-        lambda s, a: (
-            services.board(session=s, actor=a, project_id=project.id, filters=filters, per_column=PER_COLUMN),
-            services.list_labels(session=s, actor=a, project_id=project.id),
-            project_services.list_members(session=s, actor=a, project_id=project.id),
+    # Read-only: the columns of a project nobody opened yet are made in a short write of their own (ensure_workflow).
+    board, labels, people = await in_session(
+        lambda s: (
+            services.board(session=s, actor=ctx.user, project_id=project.id, filters=filters, per_column=PER_COLUMN),
+            services.list_labels(session=s, actor=ctx.user, project_id=project.id),
+            project_services.list_members(session=s, actor=ctx.user, project_id=project.id),
         ),
     )
     add_board_css()
@@ -105,7 +106,8 @@ class BoardUI:
     """The board element of one project and what happens when its cards move.
 
     The server keeps the cards each column shows (`cards`, plain dicts as the component gets them) and sends the
-    columns again after every change, so the client always ends up with the server's order.
+    columns again after every change, so the client always ends up with the server's order. The handlers that
+    change `cards` take turns (`changing`): each works from the columns the previous one left.
     """
 
     def __init__(self, project: ProjectView, board: Board, filters: TaskFilter, today: date) -> None:
@@ -120,6 +122,7 @@ class BoardUI:
         self.dialog = ui.dialog()
         self.element: BoardElement | None = None
         self.card_data = CardMaker(today, can_move=self.can_edit)
+        self.changing = asyncio.Lock()
 
     # --- building ---------------------------------------------------------------------------------------------
 
@@ -170,9 +173,9 @@ class BoardUI:
 
     # --- loading ----------------------------------------------------------------------------------------------
 
-    def fetch(self, status_id: int, offset: int, limit: int) -> Column | None:
+    async def fetch(self, status_id: int, offset: int, limit: int) -> Column | None:
         """A page of one column, filtered like the board."""
-        return act(
+        return await act(
             lambda s, a: services.column_page(
                 session=s,
                 actor=a,
@@ -184,50 +187,53 @@ class BoardUI:
             )
         )
 
-    def reload_column(self, status_id: int, extra: int = 0) -> None:
+    async def reload_column(self, status_id: int, extra: int = 0) -> None:
         """Take a column again from the server (after an add, or when a move was refused); publish separately."""
-        column = self.fetch(status_id, 0, max(PER_COLUMN, len(self.cards[status_id]) + extra))
+        column = await self.fetch(status_id, 0, max(PER_COLUMN, len(self.cards[status_id]) + extra))
         if column is not None:
             self.set_cards(status_id, column)
 
-    def on_more(self, event: events.GenericEventArguments) -> None:
+    async def on_more(self, event: events.GenericEventArguments) -> None:
         """The "Show more" button of a column: load its next page."""
         status_id = int_arg(event.args, 'status_id')
         if status_id not in self.cards:
             return
-        column = self.fetch(status_id, len(self.cards[status_id]), PER_COLUMN)
-        if column is not None:
-            self.set_cards(status_id, column, append=True)
-            self.publish()
+        async with self.changing:
+            column = await self.fetch(status_id, len(self.cards[status_id]), PER_COLUMN)
+            if column is not None:
+                self.set_cards(status_id, column, append=True)
+                self.publish()
 
-    def on_add(self, event: events.GenericEventArguments) -> None:
+    async def on_add(self, event: events.GenericEventArguments) -> None:
         """A title typed at the top of a column: add the task at the bottom of that column."""
         status_id = int_arg(event.args, 'status_id')
         title = event.args.get('title') if isinstance(event.args, dict) else None
         if status_id not in self.cards or not isinstance(title, str) or not title.strip():
             return
-        created = act(
-            lambda s, a: services.create_task(
-                session=s, actor=a, project_id=self.project.id, title=title.strip(), status_id=status_id
-            ),
-            success=_('Task added.'),
-        )
-        if created is not None and self.element is not None:
-            self.reload_column(status_id, extra=1)
-            self.publish()
-            self.element.clear_draft(status_id)
+        async with self.changing:
+            created = await act(
+                lambda s, a: services.create_task(
+                    session=s, actor=a, project_id=self.project.id, title=title.strip(), status_id=status_id
+                ),
+                success=_('Task added.'),
+            )
+            if created is not None and self.element is not None:
+                await self.reload_column(status_id, extra=1)
+                self.publish()
+                self.element.clear_draft(status_id)
 
     # --- moving -----------------------------------------------------------------------------------------------
 
-    def persist(self, task_id: int, target: int, after_id: int | None) -> bool:
-        """Save a move and show the result; on refusal, take the columns involved again from the server."""
+    async def persist(self, task_id: int, target: int, after_id: int | None) -> bool:
+        """Save a move and show the result; on refusal, take the columns involved again from the server.
+        Called holding `changing`."""
         found = self.locate(task_id)
-        moved = attempt(
+        moved = await attempt(
             lambda s, a: services.move_task(session=s, actor=a, task_id=task_id, status_id=target, after_id=after_id)
         )
         if not moved or found is None:
             for status_id in {target} | ({found[0]} if found else set()):
-                self.reload_column(status_id)
+                await self.reload_column(status_id)
             self.publish()
             return moved
         source, index = found
@@ -235,7 +241,7 @@ class BoardUI:
         cards = self.cards[target]
         place = 0 if after_id is None else next((i + 1 for i, c in enumerate(cards) if c['id'] == after_id), None)
         if place is None:  # the card above is not shown here: let the server say where the card went
-            self.reload_column(target)
+            await self.reload_column(target)
         else:
             cards.insert(place, card)
         if source != target:
@@ -244,7 +250,7 @@ class BoardUI:
         self.publish()
         return True
 
-    def on_move(self, event: events.GenericEventArguments) -> None:
+    async def on_move(self, event: events.GenericEventArguments) -> None:
         """A card was dropped: the client says where, as the card above its new place (None at the top)."""
         task_id = int_arg(event.args, 'task_id')
         status_id = int_arg(event.args, 'status_id')
@@ -252,14 +258,16 @@ class BoardUI:
         raw_after = event.args.get('after_id') if isinstance(event.args, dict) else None
         if task_id is None or status_id not in self.cards or (raw_after is not None and after_id is None):
             return
-        self.persist(task_id, status_id, after_id)
+        async with self.changing:
+            await self.persist(task_id, status_id, after_id)
 
-    def move_card(self, task_id: int, target: int, index: int) -> None:
+    async def move_card(self, task_id: int, target: int, index: int) -> None:
         """Move a card from its menu to position `index` of column `target`."""
-        others = [card for card in self.cards[target] if card['id'] != task_id]
-        index = max(0, min(index, len(others)))
-        after = others[index - 1]['id'] if index > 0 else None
-        self.persist(task_id, target, after)
+        async with self.changing:
+            others = [card for card in self.cards[target] if card['id'] != task_id]
+            index = max(0, min(index, len(others)))
+            after = others[index - 1]['id'] if index > 0 else None
+            await self.persist(task_id, target, after)
         self.dialog.close()
 
     def open_menu(self, event: events.GenericEventArguments) -> None:

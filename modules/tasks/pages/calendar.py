@@ -48,13 +48,17 @@ def shift(first: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def calendar_page(ctx: PageContext) -> None:
+async def calendar_page(ctx: PageContext) -> None:
     """Due dates of every task the reader can see (or only theirs), and the iCalendar feed panel."""
     today = today_for(ctx.user)
     first = month_of(ctx.query, today)
     mine = ctx.query.get('mine') == '1'
-    days = read(
-        ctx.user, lambda s, a: services.calendar(session=s, actor=a, year=first.year, month=first.month, mine_only=mine)
+    days, feed = await read(
+        ctx.user,
+        lambda s, a: (
+            services.calendar(session=s, actor=a, year=first.year, month=first.month, mine_only=mine),
+            services.feed_status(session=s, actor=a),
+        ),
     )
     add_board_css()
     with frame(ctx, _('Calendar')):
@@ -67,17 +71,17 @@ def calendar_page(ctx: PageContext) -> None:
                 with_query('/tasks/calendar', {'month': first.strftime('%Y-%m'), **({'mine': '1'} if e.value else {})})
             ),
         ).mark('only-mine')
-        feed_panel(ctx.user)
+        feed_panel(ctx.user, feed)
 
 
-def project_calendar_page(ctx: PageContext) -> Response | None:
+async def project_calendar_page(ctx: PageContext) -> Response | None:
     """One project's due dates."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
     today = today_for(ctx.user)
     first = month_of(ctx.query, today)
-    days = read(
+    days = await read(
         ctx.user,
         lambda s, a: services.calendar(session=s, actor=a, year=first.year, month=first.month, project_id=project.id),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from fastapi.responses import Response
@@ -25,26 +26,46 @@ def register() -> None:
     protected_page('/projects/{id}/labels', permission='tasks.use')(labels_page)
 
 
-def labels_page(ctx: PageContext) -> Response | None:
+async def labels_page(ctx: PageContext) -> Response | None:
     """The labels by name; what the reader may do with them depends on their role in the project."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
+    page = LabelsUI(project)
+    await page.load()
     with project_frame(ctx, project, 'labels'):
-        LabelsUI(project).build()
+        page.build()
     return None
 
 
 class LabelsUI:
-    """The list of labels and its actions."""
+    """The list of labels and its actions.
+
+    The actions take turns (`changing`): each one starts from the labels the previous one left, as when a name is
+    saved on Enter and again when the field is left.
+    """
 
     def __init__(self, project: ProjectView) -> None:
         self.project = project
         self.labels: list[LabelView] = []
         self.dialogs: ui.element | None = None
+        self.changing = asyncio.Lock()
+
+    async def load(self) -> None:
+        """Read the labels again."""
+        self.labels = await act(lambda s, a: services.list_labels(session=s, actor=a, project_id=self.project.id)) or []
+
+    async def reload(self) -> None:
+        """Read the labels again and redraw them."""
+        await self.load()
+        self.body.refresh()
+
+    def current(self, label: LabelView) -> LabelView:
+        """The label as last read (a row's own copy is older after a change)."""
+        return next((found for found in self.labels if found.id == label.id), label)
 
     def build(self) -> None:
-        """The page body."""
+        """The page body (the labels loaded first)."""
         if self.project.can_manage:
             hint = _('Labels mark tasks across the board and the list. Rename, recolour or delete them here.')
         elif self.project.can_edit:
@@ -57,8 +78,7 @@ class LabelsUI:
 
     @ui.refreshable_method
     def body(self) -> None:
-        """One row per label, then the "add a label" form."""
-        self.labels = act(lambda s, a: services.list_labels(session=s, actor=a, project_id=self.project.id)) or []
+        """One row per label (as last read), then the "add a label" form."""
         manage = self.project.can_manage
         with ui.card().classes('w-full max-w-2xl gap-1').mark('labels'):
             if not self.labels:
@@ -76,8 +96,8 @@ class LabelsUI:
                     color = ui.color_input(_('Colour'), value=DEFAULT_COLOR).props('dense outlined').classes('w-36')
                     color.mark('label-new-color')
 
-                    def add() -> None:
-                        self.add(name.value or '', color.value or DEFAULT_COLOR)
+                    async def add() -> None:
+                        await self.add(name.value or '', color.value or DEFAULT_COLOR)
 
                     name.on('keydown.enter', add)
                     ui.button(_('Add label'), icon='add', on_click=add).props('unelevated dense no-caps').mark(
@@ -99,35 +119,38 @@ class LabelsUI:
             f'flat dense round color=negative aria-label="{delete_label}"'
         ).mark(f'label-delete-{label.id}')
 
-    def add(self, name: str, color: str) -> None:
+    async def add(self, name: str, color: str) -> None:
         """Add a label."""
-        if act(
-            lambda s, a: services.create_label(
-                session=s, actor=a, project_id=self.project.id, name=name.strip(), color=color.strip()
-            ),
-            success=_('Label added.'),
-        ):
-            self.body.refresh()
+        async with self.changing:
+            if await act(
+                lambda s, a: services.create_label(
+                    session=s, actor=a, project_id=self.project.id, name=name.strip(), color=color.strip()
+                ),
+                success=_('Label added.'),
+            ):
+                await self.reload()
 
-    def rename(self, label: LabelView, name: str) -> None:
+    async def rename(self, label: LabelView, name: str) -> None:
         """Rename a label when its name changed."""
-        if name.strip() == label.name:
-            return
-        act(
-            lambda s, a: services.update_label(session=s, actor=a, label_id=label.id, name=name.strip()),
-            success=_('Label renamed.'),
-        )
-        self.body.refresh()
+        async with self.changing:
+            if name.strip() == self.current(label).name:
+                return
+            await act(
+                lambda s, a: services.update_label(session=s, actor=a, label_id=label.id, name=name.strip()),
+                success=_('Label renamed.'),
+            )
+            await self.reload()
 
-    def recolour(self, label: LabelView, color: str) -> None:
+    async def recolour(self, label: LabelView, color: str) -> None:
         """Save a new colour once it is a whole #rrggbb."""
-        if not _COLOR.match(color) or color.lower() == label.color:
-            return
-        if act(
-            lambda s, a: services.update_label(session=s, actor=a, label_id=label.id, color=color),
-            success=_('Colour saved.'),
-        ):
-            self.body.refresh()
+        async with self.changing:
+            if not _COLOR.match(color) or color.lower() == self.current(label).color:
+                return
+            if await act(
+                lambda s, a: services.update_label(session=s, actor=a, label_id=label.id, color=color),
+                success=_('Colour saved.'),
+            ):
+                await self.reload()
 
     def ask_delete(self, label: LabelView) -> None:
         """Ask first: deleting takes the label off every task."""
@@ -138,13 +161,14 @@ class LabelsUI:
             with ui.row().classes('gap-2 justify-end w-full'):
                 ui.button(_('Cancel'), on_click=dialog.close).props('flat').mark('delete-label-cancel')
 
-                def confirm() -> None:
-                    if attempt(
-                        lambda s, a: services.delete_label(session=s, actor=a, label_id=label.id),
-                        success=_('Label deleted.'),
-                    ):
-                        dialog.close()
-                        self.body.refresh()
+                async def confirm() -> None:
+                    async with self.changing:
+                        if await attempt(
+                            lambda s, a: services.delete_label(session=s, actor=a, label_id=label.id),
+                            success=_('Label deleted.'),
+                        ):
+                            dialog.close()
+                            await self.reload()
 
                 ui.button(_('Delete'), on_click=confirm).props('unelevated color=negative').mark('delete-label-confirm')
         dialog.open()

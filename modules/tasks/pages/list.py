@@ -8,7 +8,8 @@ from fastapi.responses import Response
 from nicegui import events, ui
 
 from appliance.i18n import _
-from appliance.ui.actions import act, read
+from appliance.services.paging import Page
+from appliance.ui.actions import act, in_session
 from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
 from modules.projects.extensions import open_project, project_frame
@@ -30,20 +31,21 @@ def register() -> None:
     protected_page('/projects/{id}/tasks', permission='tasks.use')(list_page)
 
 
-def list_page(ctx: PageContext) -> Response | None:
+async def list_page(ctx: PageContext) -> Response | None:
     """A project's tasks as a table."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
     filters = filters_from_query(ctx.query, project.id)
-    statuses, labels, people = read(
-        ctx.user,
-        lambda s, a: (
-            services.list_statuses(session=s, actor=a, project_id=project.id),
-            services.list_labels(session=s, actor=a, project_id=project.id),
-            project_services.list_members(session=s, actor=a, project_id=project.id),
+    # Read-only: the columns of a project nobody opened yet are made in a short write of their own (ensure_workflow).
+    statuses, labels, people = await in_session(
+        lambda s: (
+            services.list_statuses(session=s, actor=ctx.user, project_id=project.id),
+            services.list_labels(session=s, actor=ctx.user, project_id=project.id),
+            project_services.list_members(session=s, actor=ctx.user, project_id=project.id),
         ),
     )
+    first = await fetch_page(filters, 1)
     with project_frame(ctx, project, 'list'):
         list_filters(
             project,
@@ -52,7 +54,7 @@ def list_page(ctx: PageContext) -> Response | None:
             {p.user_id: p.display_name for p in people},
             {label.id: label.name for label in labels},
         )
-        task_table(project, filters)
+        task_table(filters, first)
     return None
 
 
@@ -120,8 +122,16 @@ def row_of(card: TaskCard) -> dict[str, Any]:
     }
 
 
-def task_table(project: ProjectView, filters: TaskFilter) -> None:
-    """The table: the server sorts and pages (Quasar asks through the 'request' event)."""
+async def fetch_page(filters: TaskFilter, page: int) -> Page[TaskCard] | None:
+    """One page of the table (None when refused: the reason is shown)."""
+    offset = (page - 1) * PAGE_SIZE
+    return await act(
+        lambda s, a: services.list_tasks(session=s, actor=a, filters=filters, offset=offset, limit=PAGE_SIZE)
+    )
+
+
+def task_table(filters: TaskFilter, first: Page[TaskCard] | None) -> None:
+    """The table, showing `first` (page 1): the server sorts and pages (Quasar asks through the 'request' event)."""
     columns: list[dict[str, Any]] = [
         {'name': 'ref', 'label': _('Id'), 'field': 'ref', 'align': 'left', 'sortable': True},
         {'name': 'title', 'label': _('Title'), 'field': 'title', 'align': 'left', 'sortable': True},
@@ -140,12 +150,7 @@ def task_table(project: ProjectView, filters: TaskFilter) -> None:
         '<q-td :props="props"><a :href="props.row.url" class="text-primary">{{ props.value }}</a></q-td>',
     )
 
-    def load() -> None:
-        current = TaskFilter(**{**filters.__dict__, 'sort': state['sort'], 'descending': state['descending']})
-        offset = (state['page'] - 1) * PAGE_SIZE
-        page = act(
-            lambda s, a: services.list_tasks(session=s, actor=a, filters=current, offset=offset, limit=PAGE_SIZE)
-        )
+    def show(page: Page[TaskCard] | None) -> None:
         if page is None:
             return
         table.rows = [row_of(card) for card in page.items]
@@ -157,14 +162,18 @@ def task_table(project: ProjectView, filters: TaskFilter) -> None:
             'descending': state['descending'],
         }
 
-    def on_request(event: events.GenericEventArguments) -> None:
+    async def on_request(event: events.GenericEventArguments) -> None:
         pagination = (event.args or {}).get('pagination', {})
         sort_by = pagination.get('sortBy')
         state['page'] = max(1, int(pagination.get('page') or 1))
         state['sort_by'] = sort_by if sort_by in SORT_KEYS else None
         state['sort'] = SORT_KEYS.get(sort_by or '', 'position')
         state['descending'] = bool(pagination.get('descending'))
-        load()
+        asked = dict(state)
+        current = TaskFilter(**{**filters.__dict__, 'sort': state['sort'], 'descending': state['descending']})
+        page = await fetch_page(current, state['page'])
+        if state == asked:  # else the reader asked for another page meanwhile: that answer is shown instead
+            show(page)
 
     table.on('request', on_request)
-    load()
+    show(first)

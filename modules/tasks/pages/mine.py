@@ -56,10 +56,10 @@ def show_rest(rows: ui.column, rest: list[TaskCard], *, overdue: bool) -> ui.but
     return button
 
 
-def mine_page(ctx: PageContext) -> None:
+async def mine_page(ctx: PageContext) -> None:
     """The five sections; empty ones say so briefly."""
     today = today_for(ctx.user)
-    buckets = read(ctx.user, lambda s, a: services.my_tasks(session=s, actor=a, today=today))
+    buckets = await read(ctx.user, lambda s, a: services.my_tasks(session=s, actor=a, today=today))
     with frame(ctx, _('My tasks')):
         ui.link(_('Export CSV'), '/api/v1/tasks.csv?assignee=me&open_only=true&sort=due').props('download').mark(
             'export-csv'

@@ -5,25 +5,35 @@ Each section re-reads its own data after a change (one small service call); a vi
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi.responses import Response
 from nicegui import ui
+from sqlalchemy.orm import Session
 
 from appliance import markdown
 from appliance.errors import NotFound, PermissionDenied
 from appliance.i18n import _
+from appliance.models import User
 from appliance.ui.actions import act, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
+from modules.projects.views import MilestoneView
 from modules.tasks import services
 from modules.tasks.pages.parts.display import add_board_css, priority_labels, today_for
 from modules.tasks.pages.parts.filters import parse_date
 from modules.tasks.pages.parts.not_found import not_found_response
-from modules.tasks.pages.parts.task_collab import attachments_section, comments_section, time_section
+from modules.tasks.pages.parts.task_collab import (
+    SectionRows,
+    attachments_section,
+    comments_section,
+    section_rows,
+    time_section,
+)
 from modules.tasks.pages.parts.task_links import checklist_section, links_section
 from modules.tasks.views import TaskDetail
 
@@ -33,21 +43,24 @@ def register() -> None:
     protected_page('/tasks/{task_id}', permission='tasks.use')(task_page)
 
 
-def task_page(ctx: PageContext) -> Response | None:
+async def task_page(ctx: PageContext) -> Response | None:
     """One task, or a 404 page when it does not exist or its project is hidden from the reader."""
     task_id = path_int('task_id')
+
+    def everything(session: Session, actor: User) -> tuple[TaskDetail, list[MilestoneView], SectionRows]:
+        detail = services.get_task(session=session, actor=actor, task_id=task_id)
+        project_id = detail.card.project_id
+        milestones = project_services.list_milestones(session=session, actor=actor, project_id=project_id)
+        return detail, milestones, section_rows(session, actor, task_id)
+
     try:
-        detail = read(ctx.user, lambda s, a: services.get_task(session=s, actor=a, task_id=task_id))
-        milestones = read(
-            ctx.user,
-            lambda s, a: project_services.list_milestones(session=s, actor=a, project_id=detail.card.project_id),
-        )
+        detail, milestones, rows = await read(ctx.user, everything)
     except (NotFound, PermissionDenied):  # nothing about the task may leak
         return not_found_response()
     add_board_css()
     page = TaskPage(ctx, detail, {m.id: m.name for m in milestones})
     with frame(ctx, f'{detail.card.ref} · {detail.card.title}'):
-        page.build()
+        page.build(rows)
     return None
 
 
@@ -60,31 +73,34 @@ class TaskPage:
         self.task_id = detail.card.id
         self.milestones = milestones
         self.today = today_for(ctx.user)
+        # A field saves on Enter and again when it is left: the second save waits for the first (and its reload),
+        # then compares with what was saved instead of saving the same value twice.
+        self.saving = asyncio.Lock()
 
     @property
     def editable(self) -> bool:
         """True when the reader may change the task."""
         return self.detail.can_edit
 
-    def reload(self) -> None:
+    async def reload(self) -> None:
         """Read the task again and redraw what depends on it."""
-        detail = act(lambda s, a: services.get_task(session=s, actor=a, task_id=self.task_id))
+        detail = await act(lambda s, a: services.get_task(session=s, actor=a, task_id=self.task_id))
         if detail is not None:
             self.detail = detail
             self.fields.refresh()
             self.links.refresh()
 
-    def save(self, **changes: Any) -> bool:
+    async def save(self, **changes: Any) -> bool:
         """Change fields of the task; on refusal the fields show the stored values again."""
-        saved = act(
+        saved = await act(
             lambda s, a: services.update_task(session=s, actor=a, task_id=self.task_id, changes=changes),
             success=_('Saved.'),
         )
-        self.reload()
+        await self.reload()
         return saved is not None
 
-    def build(self) -> None:
-        """The whole page."""
+    def build(self, rows: SectionRows) -> None:
+        """The whole page, with the rows its sections show first."""
         card = self.detail.card
         with ui.row().classes('items-center gap-2 text-sm'):
             ui.link(self.detail.project_name, f'/projects/{card.project_id}/board').mark('task-project')
@@ -94,11 +110,11 @@ class TaskPage:
                 self.title_and_description()
                 checklist_section(self)
                 self.links()
-                comments_section(self)
+                comments_section(self, rows.comments)
             with ui.column().classes('w-80 max-md:w-full gap-4'):
                 self.fields()
-                time_section(self)
-                attachments_section(self)
+                time_section(self, rows.entries)
+                attachments_section(self, rows.files)
 
     # --- title and description ----------------------------------------------------------------------------------
 
@@ -109,10 +125,11 @@ class TaskPage:
             title = ui.input(value=detail.card.title).props('dense borderless maxlength=200 input-class="text-xl"')
             title.classes('w-full text-xl').mark('task-title')
 
-            def save_title() -> None:
-                value = (title.value or '').strip()
-                if value != self.detail.card.title and not self.save(title=value):
-                    title.value = self.detail.card.title
+            async def save_title() -> None:
+                async with self.saving:
+                    value = (title.value or '').strip()
+                    if value != self.detail.card.title and not await self.save(title=value):
+                        title.value = self.detail.card.title
 
             title.on('keydown.enter', save_title)
             title.on('blur', save_title)
@@ -211,63 +228,66 @@ class TaskPage:
         )
         saved = {'value': value}  # what the server has now: changing a date back to an earlier value saves too
 
-        def save() -> None:
-            text = str(field.value or '').strip()
-            new = parse_date(text)
-            if not self.editable or (new == saved['value'] and (new is not None or not text)):
-                return
-            # Not a date at all: the service says what is wrong. On refusal the field shows the stored date again.
-            if self.save(**{key: new if new is not None else text}):
-                saved['value'] = new
-            else:
-                field.value = saved['value'].isoformat() if saved['value'] else ''
+        async def save() -> None:
+            async with self.saving:
+                text = str(field.value or '').strip()
+                new = parse_date(text)
+                if not self.editable or (new == saved['value'] and (new is not None or not text)):
+                    return
+                # Not a date at all: the service says what is wrong. On refusal the field shows the stored date again.
+                if await self.save(**{key: new if new is not None else text}):
+                    saved['value'] = new
+                else:
+                    field.value = saved['value'].isoformat() if saved['value'] else ''
 
         field.on('blur', save)
         field.on('keydown.enter', save)
         return field
 
-    def labels_changed(self, values: list[Any], before: list[int], known: dict[int, str]) -> None:
+    async def labels_changed(self, values: list[Any], before: list[int], known: dict[int, str]) -> None:
         """Save the task's labels; a typed name (a string among the ids) is created first, or is the label of that
         name if there is one."""
         ids = [value for value in values if isinstance(value, int)]
         by_name = {name.lower(): label_id for label_id, name in known.items() if isinstance(label_id, int)}
         for name in (value.strip() for value in values if isinstance(value, str)):
-            label_id = by_name.get(name.lower()) or self.new_label(name)
+            label_id = by_name.get(name.lower()) or await self.new_label(name)
             if label_id is None:  # refused: the message is shown, the picker shows the stored labels again
-                self.reload()
+                await self.reload()
                 return
             if label_id not in ids:
                 ids.append(label_id)
-        self.changed('label_ids', ids, before)
+        await self.changed('label_ids', ids, before)
 
-    def new_label(self, name: str) -> int | None:
+    async def new_label(self, name: str) -> int | None:
         """Create a label of the task's project (members); its id, or None when refused."""
         project_id = self.detail.card.project_id
-        label = act(
+        label = await act(
             lambda s, a: services.create_label(session=s, actor=a, project_id=project_id, name=name),
             success=_('Label {name} added.', name=name),
         )
         return None if label is None else label.id
 
-    def changed(self, key: str, value: Any, before: Any) -> None:
+    async def changed(self, key: str, value: Any, before: Any) -> None:
         """Save one field when it really changed (and when the reader may change it)."""
         if not self.editable or value == before:
             return
-        self.save(**{key: value})
+        await self.save(**{key: value})
 
-    def save_estimate(self, value: float | None) -> None:
+    async def save_estimate(self, value: float | None) -> None:
         """Save the estimate (empty: no estimate)."""
         try:
             hours = None if value is None else Decimal(str(value)).quantize(Decimal('0.01'))
         except InvalidOperation:
             hours = None
-        self.changed('estimate_hours', hours, self.detail.estimate_hours)
+        async with self.saving:
+            await self.changed('estimate_hours', hours, self.detail.estimate_hours)
 
-    def toggle_watch(self) -> None:
+    async def toggle_watch(self) -> None:
         """Start or stop watching the task."""
-        watching = not self.detail.watching
-        act(lambda s, a: services.set_watching(session=s, actor=a, task_id=self.task_id, watching=watching))
-        self.reload()
+        async with self.saving:
+            watching = not self.detail.watching
+            await act(lambda s, a: services.set_watching(session=s, actor=a, task_id=self.task_id, watching=watching))
+            await self.reload()
 
     # --- links: parent, subtasks, dependencies ----------------------------------------------------------------------
 
@@ -292,8 +312,8 @@ def description(page: TaskPage) -> None:
                 .mark('description-input')
             )
 
-            def save() -> None:
-                if page.save(description=area.value or ''):
+            async def save() -> None:
+                if await page.save(description=area.value or ''):
                     state['editing'] = False
                 body.refresh()
 

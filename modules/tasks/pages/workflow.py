@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi.responses import Response
 from nicegui import ui
 
@@ -19,38 +21,49 @@ def register() -> None:
     protected_page('/projects/{id}/workflow', permission='tasks.use')(workflow_page)
 
 
-def workflow_page(ctx: PageContext) -> Response | None:
+async def workflow_page(ctx: PageContext) -> Response | None:
     """The columns in order; read-only unless the reader manages the project."""
-    project = open_project(ctx, path_int())
+    project = await open_project(ctx, path_int())
     if isinstance(project, Response):
         return project
+    page = WorkflowUI(project)
+    await page.load()
     with project_frame(ctx, project, 'workflow'):
-        WorkflowUI(project).build()
+        page.build()
     return None
 
 
 class WorkflowUI:
-    """The list of columns and its actions."""
+    """The list of columns and its actions.
+
+    The actions take turns (`changing`): each one starts from the columns the previous one left, as when a name
+    is saved on Enter and again when the field is left.
+    """
 
     def __init__(self, project: ProjectView) -> None:
         self.project = project
         self.statuses: list[StatusView] = []
+        self.changing = asyncio.Lock()
 
-    def load(self) -> None:
+    async def load(self) -> None:
         """Read the columns again."""
-        statuses = act(lambda s, a: services.list_statuses(session=s, actor=a, project_id=self.project.id))
+        statuses = await act(lambda s, a: services.list_statuses(session=s, actor=a, project_id=self.project.id))
         self.statuses = statuses or []
 
+    async def reload(self) -> None:
+        """Read the columns again and redraw them."""
+        await self.load()
+        self.body.refresh()
+
     def build(self) -> None:
-        """The page body."""
+        """The page body (the columns loaded first)."""
         if not self.project.can_manage:
             ui.label(_('Only the project managers can change the workflow.')).classes('text-grey-7')
         self.body()
 
     @ui.refreshable_method
     def body(self) -> None:
-        """One row per column, then the "add a column" form."""
-        self.load()
+        """One row per column (as last read), then the "add a column" form."""
         manage = self.project.can_manage
         with ui.card().classes('w-full max-w-2xl gap-1').mark('workflow'):
             for index, status in enumerate(self.statuses):
@@ -93,45 +106,51 @@ class WorkflowUI:
             f'flat dense round aria-label="{down}"' + (' disable' if index == len(self.statuses) - 1 else '')
         ).mark(f'status-down-{status_id}')
 
-    def add(self, name: str, closed: bool) -> None:
+    async def add(self, name: str, closed: bool) -> None:
         """Add a column at the end."""
-        if act(
-            lambda s, a: services.add_status(
-                session=s, actor=a, project_id=self.project.id, name=name.strip(), is_closed=closed
-            ),
-            success=_('Column added.'),
-        ):
-            self.body.refresh()
+        async with self.changing:
+            if await act(
+                lambda s, a: services.add_status(
+                    session=s, actor=a, project_id=self.project.id, name=name.strip(), is_closed=closed
+                ),
+                success=_('Column added.'),
+            ):
+                await self.reload()
 
-    def rename(self, status_id: int, name: str) -> None:
+    async def rename(self, status_id: int, name: str) -> None:
         """Rename a column when its name changed."""
-        current = next((s for s in self.statuses if s.id == status_id), None)
-        if current is None or name.strip() == current.name:
-            return
-        act(
-            lambda s, a: services.update_status(session=s, actor=a, status_id=status_id, name=name.strip()),
-            success=_('Column renamed.'),
-        )
-        self.body.refresh()
+        async with self.changing:
+            current = next((s for s in self.statuses if s.id == status_id), None)
+            if current is None or name.strip() == current.name:
+                return
+            await act(
+                lambda s, a: services.update_status(session=s, actor=a, status_id=status_id, name=name.strip()),
+                success=_('Column renamed.'),
+            )
+            await self.reload()
 
-    def set_closed(self, status_id: int, closed: bool) -> None:
+    async def set_closed(self, status_id: int, closed: bool) -> None:
         """Mark a column closed or open."""
-        act(lambda s, a: services.update_status(session=s, actor=a, status_id=status_id, is_closed=closed))
-        self.body.refresh()
+        async with self.changing:
+            await act(lambda s, a: services.update_status(session=s, actor=a, status_id=status_id, is_closed=closed))
+            await self.reload()
 
-    def shift(self, status_id: int, step: int) -> None:
+    async def shift(self, status_id: int, step: int) -> None:
         """Move a column one place left (-1) or right (+1) of the order as it is stored now."""
-        self.load()
-        ids = [s.id for s in self.statuses]
-        if status_id not in ids:
-            return
-        index = ids.index(status_id)
-        other = index + step
-        if not 0 <= other < len(ids):
-            return
-        ids[index], ids[other] = ids[other], ids[index]
-        attempt(lambda s, a: services.reorder_statuses(session=s, actor=a, project_id=self.project.id, status_ids=ids))
-        self.body.refresh()
+        async with self.changing:
+            await self.load()
+            ids = [s.id for s in self.statuses]
+            if status_id not in ids:
+                return
+            index = ids.index(status_id)
+            other = index + step
+            if not 0 <= other < len(ids):
+                return
+            ids[index], ids[other] = ids[other], ids[index]
+            await attempt(
+                lambda s, a: services.reorder_statuses(session=s, actor=a, project_id=self.project.id, status_ids=ids)
+            )
+            await self.reload()
 
     def ask_delete(self, status: StatusView) -> None:
         """Ask where the column's tasks go, then delete it."""
@@ -149,16 +168,17 @@ class WorkflowUI:
             with ui.row().classes('gap-2 justify-end w-full'):
                 ui.button(_('Cancel'), on_click=dialog.close).props('flat')
 
-                def confirm() -> None:
+                async def confirm() -> None:
                     move_to = int(target.value)
-                    if attempt(
-                        lambda s, a: services.delete_status(
-                            session=s, actor=a, status_id=status.id, move_to_id=move_to
-                        ),
-                        success=_('Column deleted.'),
-                    ):
-                        dialog.close()
-                        self.body.refresh()
+                    async with self.changing:
+                        if await attempt(
+                            lambda s, a: services.delete_status(
+                                session=s, actor=a, status_id=status.id, move_to_id=move_to
+                            ),
+                            success=_('Column deleted.'),
+                        ):
+                            dialog.close()
+                            await self.reload()
 
                 ui.button(_('Delete'), on_click=confirm).props('unelevated color=negative').mark(
                     'delete-status-confirm'

@@ -148,14 +148,14 @@ async def receive_upload(
     media = clean_content_type(content_type)
 
     def check() -> None:
-        with get_database().session() as session:
+        with get_database().session(write=False) as session:
             check_can_upload(session=session, actor=actor, task_id=task_id)
 
     await asyncio.to_thread(check)
     sha256, size = await get_blobstore().write_async(chunks, max_bytes=max_upload_bytes())
 
     def record() -> AttachmentView:
-        with get_database().session() as session:
+        with get_database().session(write=True) as session:
             row = record_attachment(
                 session=session,
                 actor=actor,

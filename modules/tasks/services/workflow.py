@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from appliance.db import lock_for_write, utcnow
+from appliance.db import get_database, lock_for_write, session_intent, utcnow
 from appliance.errors import N_, Conflict, NotFound, ValidationError
 from appliance.models import User
 from appliance.services import audit
@@ -25,11 +25,24 @@ _COLOR = re.compile(r'^#[0-9a-fA-F]{6}$')
 
 
 def ensure_workflow(session: Session, project_id: int) -> list[Status]:
-    """The project's statuses in board order, creating the default workflow the first time one is needed."""
+    """The project's statuses in board order, creating the default workflow the first time one is needed.
+
+    In a read-only session (a view of the board or the list), the workflow is made in a short write transaction
+    of its own, and the read continues in a fresh snapshot that sees it.
+    """
     stmt = select(Status).where(Status.project_id == project_id).order_by(Status.position)
     rows = list(session.scalars(stmt))
     if rows:
         return rows
+    if session_intent(session) == 'read':
+        get_database().independently(lambda writer: _create_workflow(writer, project_id))
+        session.commit()  # ends the read snapshot (nothing to write): the next statement sees the new rows
+        return list(session.scalars(stmt))
+    return _create_workflow(session, project_id)
+
+
+def _create_workflow(session: Session, project_id: int) -> list[Status]:
+    stmt = select(Status).where(Status.project_id == project_id).order_by(Status.position)
     # Two first uses at once must not both create it: read again under the write lock.
     lock_for_write(session, Project, project_id)
     rows = list(session.scalars(stmt))

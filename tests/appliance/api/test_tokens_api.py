@@ -10,6 +10,7 @@ from sqlalchemy import text, update
 
 from appliance.db import get_database, utcnow
 from appliance.models import ApiToken, User
+from appliance.services import touches
 from tests.appliance.support import Keys, bearer, count, error_of
 from tests.conftest import People, make_token
 
@@ -123,6 +124,9 @@ def test_it_refuses_the_token_of_a_disabled_user(api: TestClient, people: People
 def test_it_notes_when_a_token_was_last_used(api: TestClient, people: People) -> None:
     raw = make_token(people.bob)
     api.get('/api/v1/me', headers=bearer(raw))
+    with get_database().session() as session:
+        assert session.scalar(text('SELECT last_used_at FROM core_api_tokens')) is None  # noted, not yet written
+    assert touches.flush_now() == 1  # what the app does every few seconds
     with get_database().session() as session:
         last_used = session.scalar(text('SELECT last_used_at FROM core_api_tokens'))
     assert last_used is not None

@@ -10,6 +10,7 @@ from appliance.models import AuditEvent
 from appliance.services import accounts, auth, tokens
 from tests.appliance.support import count, login, sign_in_url
 from tests.conftest import People, make_token, reload_user
+from tests.support.ui import trigger
 
 ADMIN_PAGES = ['/admin/users', '/admin/sessions', '/admin/audit', '/admin/settings']
 
@@ -45,8 +46,7 @@ async def test_it_shows_why_a_new_user_was_refused(user: UIUser, people: People)
 async def test_it_lets_an_admin_disable_a_user_in_the_dialog(user: UIUser, people: People) -> None:
     bobs_session = login('bob')
     await user.open(sign_in_url('alice', next_path='/admin/users'))
-    table = user.find(marker='users-table')
-    table.trigger('rowClick', [{}, {'id': people.bob.id}])  # NiceGUI camel-cases the event name
+    await trigger(user, 'rowClick', [{}, {'id': people.bob.id}], marker='users-table')  # NiceGUI camel-cases it
     user.find(marker='toggle-user').click()
     await user.should_see('User disabled; their sessions ended.')
     assert not reload_user(people.bob.id).is_active
@@ -59,7 +59,7 @@ async def test_it_says_in_the_dialog_that_a_reset_revokes_the_api_tokens_and_doe
 ) -> None:
     token = make_token(people.bob)
     await user.open(sign_in_url('alice', next_path='/admin/users'))
-    user.find(marker='users-table').trigger('rowClick', [{}, {'id': people.bob.id}])
+    await trigger(user, 'rowClick', [{}, {'id': people.bob.id}], marker='users-table')
     await user.should_see('A new password ends their sessions and revokes their API tokens; they make new ones.')
     user.find(marker='new-password').type('Long-Secret-Phrase-71')
     user.find(marker='save-user').click()

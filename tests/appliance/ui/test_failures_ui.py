@@ -11,6 +11,7 @@ from appliance.config import get_settings
 from appliance.models import ApiToken
 from tests.appliance.support import count, short_busy_timeout_fixture, sign_in_url  # noqa: F401 - fixture
 from tests.conftest import POSTGRES_URL, People
+from tests.support.ui import click
 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason='holds an SQLite write lock')
@@ -23,7 +24,7 @@ async def test_it_says_the_server_is_busy_when_an_action_cannot_get_the_database
     holder = sqlite3.connect(get_settings().data_dir / 'enclave.db', isolation_level=None)
     holder.execute('BEGIN IMMEDIATE')
     try:
-        user.find(marker='create-token').click()
+        await click(user, marker='create-token')
         await user.should_see('The server is busy with other changes. Nothing was saved; try again in a moment.')
     finally:
         holder.execute('ROLLBACK')

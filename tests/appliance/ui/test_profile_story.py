@@ -14,14 +14,14 @@ from appliance.services import orgsettings
 from appliance.web.sessions import COOKIE
 from tests.appliance.support import bearer, count, sign_in_url
 from tests.conftest import People, reload_user
+from tests.support.ui import click
 
 
 async def test_it_keeps_the_language_chosen_on_the_profile(user: UIUser, people: People) -> None:
     await user.open(sign_in_url('bob', next_path='/profile'))
     user.find(marker='language').click()
     user.find('简体中文').click()
-    user.find(marker='save-profile').click()
-    await user.should_see(marker='save-profile')
+    await click(user, marker='save-profile')
     assert reload_user(people.bob.id).language == 'zh_CN'
     await user.open('/profile')
     [select] = user.find(marker='language').elements

@@ -45,7 +45,8 @@ def together(work: Callable[[int], Any], n: int = THREADS) -> list[Any]:
 
 
 def in_session(fn: Callable[..., Any], **kwargs: Any) -> Any:
-    with get_database().session() as session:
+    """Call a service in a write transaction of its own, as a page's action or an API route does."""
+    with get_database().session(write=True) as session:
         return fn(session=session, **kwargs)
 
 

@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from appliance.db import get_database
 from appliance.models import User
-from modules.projects.models import Project
+from modules.projects.models import Member, Project
 from modules.tasks import services
 from modules.tasks.models import Task
 from modules.tasks.pages.parts.card import BoardElement
 from tests.appliance.support import sign_in_url
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
+from tests.modules.tasks.support import handled
 
 
 def board_project(team: Team, **kwargs: object) -> Project:
@@ -88,11 +89,13 @@ async def test_it_moves_a_card_through_its_menu_and_the_order_persists(user: UIU
     await user.open(sign_in_url('bob', next_path=f'/projects/{project.id}/board'))
     user.find(marker='board').trigger('menu', {'task_id': third.id})
     await user.should_see('Move WEB-3')
-    user.find(marker='move-up').click()
+    async with handled():
+        user.find(marker='move-up').click()
     assert column_order(todo.id) == ['First', 'Third', 'Second']
     assert shown_titles(user, todo.id) == ['First', 'Third', 'Second']
     user.find(marker='board').trigger('menu', {'task_id': first.id})
-    user.find(marker=f'move-to-{doing.id}').click()
+    async with handled():
+        user.find(marker=f'move-to-{doing.id}').click()
     assert column_order(doing.id) == ['First']
     assert shown_titles(user, doing.id) == ['First']
     assert column(user, todo.id)['total'] == 2
@@ -111,13 +114,15 @@ async def test_it_saves_a_drop_after_the_card_above(user: UIUser, team: Team) ->
     make_task(project=project, title='Bottom', status='In progress')
     await user.open(sign_in_url('bob', next_path=f'/projects/{project.id}/board'))
     # What the component emits when the card is dropped between Top and Bottom.
-    user.find(marker='board').trigger('move', {'task_id': moving.id, 'status_id': doing.id, 'after_id': top.id})
+    async with handled():
+        user.find(marker='board').trigger('move', {'task_id': moving.id, 'status_id': doing.id, 'after_id': top.id})
     assert column_order(doing.id) == ['Top', 'Moving', 'Bottom']
     assert column_order(todo.id) == []
     assert shown_titles(user, doing.id) == ['Top', 'Moving', 'Bottom']
     assert (column(user, todo.id)['total'], column(user, doing.id)['total']) == (0, 3)
     # ... and at the top of a column: nothing above it.
-    user.find(marker='board').trigger('move', {'task_id': moving.id, 'status_id': todo.id, 'after_id': None})
+    async with handled():
+        user.find(marker='board').trigger('move', {'task_id': moving.id, 'status_id': todo.id, 'after_id': None})
     assert column_order(todo.id) == ['Moving']
     assert shown_titles(user, todo.id) == ['Moving']
     assert shown_titles(user, doing.id) == ['Top', 'Bottom']
@@ -132,14 +137,16 @@ async def test_it_shows_the_stored_order_again_when_a_drop_is_refused(user: UIUs
     other = make_project(owner=team.bob, key='OPS', name='Operations')
     foreign = statuses_of(other.id)[0]
     before = board_of(user).props['columns']
-    user.find(marker='board').trigger('move', {'task_id': moving.id, 'status_id': doing.id, 'after_id': 999999})
+    async with handled():
+        user.find(marker='board').trigger('move', {'task_id': moving.id, 'status_id': doing.id, 'after_id': 999999})
     assert column_order(todo.id) == ['Moving']
     assert column_order(doing.id) == ['Staying']
     await user.should_see('Drop the task after a card of the same column, or at the top.')
     assert board_of(user).props['columns'] is not before  # sent again, as stored
     assert shown_titles(user, todo.id) == ['Moving']
     assert shown_titles(user, doing.id) == ['Staying']
-    user.find(marker='board').trigger('move', {'task_id': moving.id, 'status_id': foreign.id, 'after_id': None})
+    async with handled():
+        user.find(marker='board').trigger('move', {'task_id': moving.id, 'status_id': foreign.id, 'after_id': None})
     assert column_order(todo.id) == ['Moving']
 
 
@@ -167,7 +174,8 @@ async def test_it_loads_more_cards_on_request(user: UIUser, team: Team) -> None:
     assert len(shown_titles(user, todo.id)) == 50
     assert column(user, todo.id)['total'] == 57
     await user.should_not_see('Task number 51')
-    user.find(marker='board').trigger('more', {'status_id': todo.id})
+    async with handled():
+        user.find(marker='board').trigger('more', {'status_id': todo.id})
     await user.should_see('Task number 57')
     assert shown_titles(user, todo.id) == [f'Task number {number:02d}' for number in range(1, 58)]
     assert column(user, todo.id)['total'] == 57  # the component hides "Show more" once every card is shown
@@ -178,12 +186,14 @@ async def test_it_adds_a_task_from_the_top_of_a_column(user: UIUser, team: Team)
     doing = statuses_of(project.id)[1]
     make_task(project=project, title='Already here', status='In progress')
     await user.open(sign_in_url('bob', next_path=f'/projects/{project.id}/board'))
-    user.find(marker='board').trigger('add', {'status_id': doing.id, 'title': '  Call the printer '})
+    async with handled():
+        user.find(marker='board').trigger('add', {'status_id': doing.id, 'title': '  Call the printer '})
     await user.should_see('Task added.')
     assert column_order(doing.id) == ['Already here', 'Call the printer']
     assert shown_titles(user, doing.id) == ['Already here', 'Call the printer']
     assert column(user, doing.id)['total'] == 2
-    user.find(marker='board').trigger('add', {'status_id': doing.id, 'title': '   '})
+    async with handled():
+        user.find(marker='board').trigger('add', {'status_id': doing.id, 'title': '   '})
     assert column_order(doing.id) == ['Already here', 'Call the printer']
 
 
@@ -197,9 +207,10 @@ async def test_it_shows_a_viewer_a_read_only_board(user: UIUser, team: Team) -> 
     assert board.props['editable'] is False  # no dragging, no card menus, no quick-add fields
     assert 'menu_label' not in shown_card(user, task.id)
     # Events a viewer's browser should not send change nothing and open nothing.
-    user.find(marker='board').trigger('move', {'task_id': task.id, 'status_id': statuses_of(project.id)[1].id})
-    user.find(marker='board').trigger('add', {'status_id': todo.id, 'title': 'Sneaky'})
-    user.find(marker='board').trigger('menu', {'task_id': task.id})
+    async with handled():
+        user.find(marker='board').trigger('move', {'task_id': task.id, 'status_id': statuses_of(project.id)[1].id})
+        user.find(marker='board').trigger('add', {'status_id': todo.id, 'title': 'Sneaky'})
+        user.find(marker='board').trigger('menu', {'task_id': task.id})
     assert column_order(todo.id) == ['Look but do not touch']
     await user.should_not_see(marker='move-menu')
 
@@ -243,3 +254,20 @@ async def test_it_draws_only_the_first_cards_of_a_big_board(user: UIUser, team: 
     assert sum(column(user, s.id)['total'] for s in statuses) == 2000
     assert user.client is not None
     assert len(user.client.elements) < 100  # the whole board is one element: the page stays light
+
+
+@pytest.mark.parametrize('page', ['board', 'tasks'])
+async def test_it_creates_the_default_columns_when_a_new_project_is_first_opened(
+    user: UIUser, team: Team, page: str
+) -> None:
+    with get_database().session() as session:  # as the projects module makes it: no columns until first used
+        project = Project(key='NEW', name='New', owner_id=team.bob.id)
+        session.add(project)
+        session.flush()
+        session.add(Member(project_id=project.id, user_id=team.bob.id, role='manager'))
+    assert statuses_of(project.id) == []
+    await user.open(sign_in_url('bob', next_path=f'/projects/{project.id}/{page}'))
+    await user.should_see(marker='board' if page == 'board' else 'task-table')
+    assert [status.name for status in statuses_of(project.id)] == ['To do', 'In progress', 'Done']
+    if page == 'board':
+        assert [c['name'] for c in board_of(user).props['columns']] == ['To do', 'In progress', 'Done']

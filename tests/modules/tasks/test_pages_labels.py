@@ -11,6 +11,7 @@ from modules.tasks.models import Label, TaskLabel
 from tests.appliance.support import sign_in_url
 from tests.conftest import make_user
 from tests.modules.conftest import Team, make_project, make_task
+from tests.modules.tasks.support import handled
 
 
 def project_of(team: Team) -> Project:
@@ -37,12 +38,15 @@ async def test_it_lets_a_manager_add_rename_recolour_and_delete_labels(user: UIU
     with get_database().session() as session:
         label_id = session.scalars(select(Label.id)).one()
     await user.should_see(marker=f'label-name-{label_id}')  # the list is redrawn after the event
-    user.find(marker=f'label-name-{label_id}').clear().type('defect').trigger('keydown.enter')
+    async with handled():
+        user.find(marker=f'label-name-{label_id}').clear().type('defect').trigger('keydown.enter')
     await user.should_see('Label renamed.')
     await user.should_see(marker=f'label-color-{label_id}')
-    user.find(marker=f'label-color-{label_id}').elements.pop().value = '#ff0'  # half typed: not saved
+    async with handled():
+        user.find(marker=f'label-color-{label_id}').elements.pop().value = '#ff0'  # half typed: not saved
     assert labels() == [('defect', '#64748b')]
-    user.find(marker=f'label-color-{label_id}').elements.pop().value = '#FF0000'
+    async with handled():
+        user.find(marker=f'label-color-{label_id}').elements.pop().value = '#FF0000'
     assert labels() == [('defect', '#ff0000')]
     task = make_task(project=project)
     with get_database().session() as session:
@@ -81,7 +85,8 @@ async def test_it_creates_a_label_typed_into_a_tasks_picker(user: UIUser, team: 
     assert picker.props['hint'] == 'Type a name and press Enter to add a new label.'
     assert picker.props['new-value-mode'] == 'add-unique'
     # What the browser sends when a new name is typed into the picker and Enter is pressed.
-    user.find(marker='task-labels').trigger('update:modelValue', args=['frontend'])
+    async with handled():
+        user.find(marker='task-labels').trigger('update:modelValue', args=['frontend'])
     await user.should_see('Label frontend added.')
     assert labels() == [('frontend', '#64748b')]
     with get_database().session() as session:

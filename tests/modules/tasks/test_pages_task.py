@@ -14,6 +14,7 @@ from modules.tasks.models import Assignee, ChecklistItem, Comment, Task, TimeEnt
 from modules.tasks.services import attachments
 from tests.appliance.support import sign_in_url
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
+from tests.modules.tasks.support import handled
 
 
 def project_of(team: Team) -> Project:
@@ -43,9 +44,11 @@ async def test_it_edits_the_title_status_and_assignees(user: UIUser, team: Team)
     user.find(marker='task-title').clear().type('Draft the 2027 budget').trigger('keydown.enter')
     await user.should_see('Saved.')
     assert reload_task(task.id).title == 'Draft the 2027 budget'
-    user.find(marker='task-status').elements.pop().value = doing.id
+    async with handled():
+        user.find(marker='task-status').elements.pop().value = doing.id
     assert reload_task(task.id).status_id == doing.id
-    user.find(marker='task-assignees').elements.pop().value = [team.dave.id]
+    async with handled():
+        user.find(marker='task-assignees').elements.pop().value = [team.dave.id]
     assert [row.user_id for row in rows(Assignee, Assignee.task_id == task.id)] == [team.dave.id]
 
 
@@ -53,7 +56,8 @@ async def test_it_keeps_the_title_when_the_new_one_is_refused(user: UIUser, team
     project = project_of(team)
     task = make_task(project=project, title='Keep me')
     await user.open(sign_in_url('bob', next_path=f'/tasks/{task.id}'))
-    user.find(marker='task-title').clear().trigger('keydown.enter')
+    async with handled():
+        user.find(marker='task-title').clear().trigger('keydown.enter')
     assert reload_task(task.id).title == 'Keep me'
     assert user.find(marker='task-title').elements.pop().value == 'Keep me'
 
@@ -62,11 +66,13 @@ async def test_it_adds_and_ticks_a_checklist_item(user: UIUser, team: Team) -> N
     project = project_of(team)
     task = make_task(project=project)
     await user.open(sign_in_url('bob', next_path=f'/tasks/{task.id}'))
-    user.find(marker='checklist-add').type('Ask finance').trigger('keydown.enter')
+    async with handled():
+        user.find(marker='checklist-add').type('Ask finance').trigger('keydown.enter')
     [item] = rows(ChecklistItem, ChecklistItem.task_id == task.id)
     assert (item.text, item.done) == ('Ask finance', False)
     await user.should_see(marker=f'check-box-{item.id}')
-    user.find(marker=f'check-box-{item.id}').click()
+    async with handled():
+        user.find(marker=f'check-box-{item.id}').click()
     assert rows(ChecklistItem, ChecklistItem.id == item.id)[0].done is True
     await user.should_see('1 of 1 done')
 
@@ -77,7 +83,8 @@ async def test_it_posts_a_comment_that_notifies_the_mentioned_member(user: UIUse
     await user.open(sign_in_url('bob', next_path=f'/tasks/{task.id}'))
     await user.should_see('@dave')  # the mention hint
     user.find(marker='comment-input').type('Please check the numbers, @dave')
-    user.find(marker='comment-send').click()
+    async with handled():
+        user.find(marker='comment-send').click()
     [comment] = rows(Comment, Comment.task_id == task.id)
     await user.should_see(marker=f'comment-{comment.id}')
     assert comment.body == 'Please check the numbers, @dave'
@@ -173,13 +180,15 @@ async def test_it_lets_the_author_edit_a_comment(user: UIUser, team: Team) -> No
     task = make_task(project=project)
     await user.open(sign_in_url('bob', next_path=f'/tasks/{task.id}'))
     user.find(marker='comment-input').type('Frist draft')
-    user.find(marker='comment-send').click()
+    async with handled():
+        user.find(marker='comment-send').click()
     [comment] = rows(Comment, Comment.task_id == task.id)
     await user.should_see(marker=f'comment-edit-{comment.id}')
     user.find(marker=f'comment-edit-{comment.id}').click()
     await user.should_see(marker=f'comment-edit-input-{comment.id}')
     user.find(marker=f'comment-edit-input-{comment.id}').clear().type('First draft')
-    user.find(marker=f'comment-save-{comment.id}').click()
+    async with handled():
+        user.find(marker=f'comment-save-{comment.id}').click()
     await user.should_see('First draft')
     assert rows(Comment, Comment.id == comment.id)[0].body == 'First draft'
 
@@ -192,12 +201,15 @@ async def test_it_saves_a_typed_due_date_only_when_it_is_complete(user: UIUser, 
     # What Chromium's date field does while the year is typed digit by digit after day and month: each digit
     # makes a valid date, and each one fires "change".
     for typed in ('0002-05-31', '0020-05-31', '0202-05-31'):
-        user.find(marker='task-due').clear().type(typed).trigger('change')
+        async with handled():
+            user.find(marker='task-due').clear().type(typed).trigger('change')
         assert reload_task(task.id).due_date is None, typed
     # Typed over an old date, a month's first digit makes no date at all: "change" must not save (or redraw) either.
-    user.find(marker='task-due').clear().type('2026-05-31').trigger('change')
+    async with handled():
+        user.find(marker='task-due').clear().type('2026-05-31').trigger('change')
     assert reload_task(task.id).due_date is None
-    user.find(marker='task-due').trigger('blur')
+    async with handled():
+        user.find(marker='task-due').trigger('blur')
     assert str(reload_task(task.id).due_date) == '2026-05-31'
 
 
@@ -206,7 +218,8 @@ async def test_it_refuses_a_half_typed_start_date_when_the_field_is_left(user: U
     task = make_task(project=project, title='Budget')
     await user.open(sign_in_url('bob', next_path=f'/tasks/{task.id}'))
     await user.should_see('WEB-1')
-    user.find(marker='task-start').clear().type('0202-05-31').trigger('change').trigger('blur')
+    async with handled():
+        user.find(marker='task-start').clear().type('0202-05-31').trigger('change').trigger('blur')
     await user.should_see('The year 202 is not between 1900 and 2200')
     assert reload_task(task.id).start_date is None
     assert user.find(marker='task-start').elements.pop().value == ''

@@ -13,6 +13,7 @@ from modules.projects.models import Project
 from modules.tasks.models import Assignee, CalendarFeed, Status, Task
 from tests.appliance.support import sign_in_url
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
+from tests.modules.tasks.support import handled
 
 
 def team_project(team: Team, **kwargs: object) -> Project:
@@ -39,11 +40,13 @@ async def test_it_lists_filters_and_pages_tasks(user: UIUser, team: Team) -> Non
     rows = table_rows(user)
     assert len(rows) == 50
     assert rows[0]['ref'] == 'WEB-1'
-    user.find(marker='task-table').trigger('request', {'pagination': {'page': 2, 'rowsPerPage': 50}})
+    async with handled():
+        user.find(marker='task-table').trigger('request', {'pagination': {'page': 2, 'rowsPerPage': 50}})
     assert [row['title'] for row in table_rows(user)] == [f'Row {n}' for n in range(51, 56)]
-    user.find(marker='task-table').trigger(
-        'request', {'pagination': {'page': 1, 'rowsPerPage': 50, 'sortBy': 'title', 'descending': True}}
-    )
+    async with handled():
+        user.find(marker='task-table').trigger(
+            'request', {'pagination': {'page': 1, 'rowsPerPage': 50, 'sortBy': 'title', 'descending': True}}
+        )
     assert table_rows(user)[0]['title'] == 'Row 55'
     await user.open(f'/projects/{project.id}/tasks?priority=high')
     assert [row['title'] for row in table_rows(user)] == ['Row 11', 'Row 22', 'Row 33', 'Row 44', 'Row 55']
@@ -140,7 +143,8 @@ async def test_it_lets_a_manager_edit_the_workflow(user: UIUser, team: Team) -> 
     await user.should_see('Column added.')
     assert [s.name for s in statuses_of(project.id)] == ['To do', 'In progress', 'Done', 'Review']
     await user.should_see(marker=f'status-up-{doing.id}')
-    user.find(marker=f'status-up-{doing.id}').click()
+    async with handled():
+        user.find(marker=f'status-up-{doing.id}').click()
     assert [s.name for s in statuses_of(project.id)] == ['In progress', 'To do', 'Done', 'Review']
     await user.should_see(marker=f'status-delete-{doing.id}')
     user.find(marker=f'status-delete-{doing.id}').click()

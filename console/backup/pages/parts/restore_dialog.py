@@ -29,8 +29,8 @@ class RestoreDialog:
 
     async def open(self) -> None:
         """Read the snapshots; show the dialog when there is one."""
-        actor = current_actor()
-        target = read(self.user, lambda s, a: services.get_target(session=s, actor=a, name=self.name))
+        actor = await current_actor()
+        target = await read(self.user, lambda s, a: services.get_target(session=s, actor=a, name=self.name))
 
         def choices() -> tuple[Repository, list[Snapshot]]:
             repository = services.open_repository(self.data_dir, target)
@@ -80,7 +80,7 @@ class RestoreDialog:
         if (self.confirm.value or '').strip() != self.name:
             self.status.text = _('Type "{name}" to confirm.', name=self.name)
             return
-        actor = current_actor()
+        actor = await current_actor()
         settings = get_settings()
         snapshot = str(self.choice.value)
         registry = current_registry()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nicegui import run, ui
-from sqlalchemy.orm import Session
 
 from appliance.errors import ServiceError
 from appliance.i18n import _, translate_error
@@ -16,6 +15,8 @@ from appliance.ui.actions import act, attempt, read
 from appliance.ui.guard import current_actor
 from console.backup import services
 from console.backup.services import CRON_FIELDS
+
+T = TypeVar('T')
 
 
 class AddTargetDialog:
@@ -107,29 +108,42 @@ class AddTargetDialog:
         self.result.classes(replace='text-sm text-positive')
 
     async def save(self) -> None:
-        """Add the target (restic creates a new repository): in a worker thread, in one transaction."""
-        actor: User = current_actor()
+        """Add the target: names checked (a read), restic creates or opens the repository (a worker thread, no
+        database lock held meanwhile, it may take minutes), then the target is saved (a short write)."""
         name, repository, password = self.name.value or '', self.repo.value or '', self.password.value or ''
         environment = self.environment()
-
-        def add(session: Session, actor: User) -> str:
-            return services.add_target(
-                session=session,
-                actor=actor,
-                data_dir=self.data_dir,
-                name=name,
-                repository=repository,
-                password=password,
-                environment=environment,
-            ).name
-
         self.result.text = _('Creating the repository…')
         try:
-            # One transaction in the worker thread, as the signed-in admin read here (a worker has no page context).
-            created = await run.io_bound(read, actor, add)
+            actor: User = await current_actor()
+            await read(
+                actor,
+                lambda s, a: services.check_new_target(
+                    session=s, actor=a, data_dir=self.data_dir, name=name, repository=repository
+                ),
+            )
+            prepared = await run.io_bound(
+                lambda: services.prepare_target(
+                    actor=actor,
+                    data_dir=self.data_dir,
+                    name=name,
+                    repository=repository,
+                    password=password,
+                    environment=environment,
+                )
+            )
         except ServiceError as error:
             self._failed(error)
             return
+        if prepared is None:  # the server is stopping
+            return
+        target = await act(
+            lambda s, a: services.record_target(session=s, actor=a, data_dir=self.data_dir, prepared=prepared).name
+        )
+        if target is None:  # refused, and told by `act`
+            services.discard(prepared)
+            self.result.text = ''
+            return
+        created = target
         ui.notify(
             _('Target "{name}" added. Download its recovery kit now and keep it offline.', name=created),
             type='positive',
@@ -151,9 +165,9 @@ class SettingsDialog:
         self.on_saved = on_saved
         self.on_removed = on_removed
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Build the dialog from the stored target and show it."""
-        target = read(self.user, lambda s, a: services.get_target(session=s, actor=a, name=self.name))
+        target = await read(self.user, lambda s, a: services.get_target(session=s, actor=a, name=self.name))
         with ui.dialog() as self.dialog, ui.card().classes('w-[32rem] max-w-full'):
             ui.label(_('Target "{name}"', name=self.name)).classes('text-lg font-medium')
             ui.label(_("Schedules use cron syntax in the box's time zone: minute hour day month weekday.")).classes(
@@ -198,10 +212,10 @@ class SettingsDialog:
         inputs['enabled'] = ui.switch(_('Scheduled runs on'), value=target.enabled).mark('setting-enabled')
         return inputs
 
-    def save(self) -> None:
+    async def save(self) -> None:
         """Store what the form holds."""
         values = {key: (element.value if element.value is not None else '') for key, element in self.inputs.items()}
-        saved = act(
+        saved = await act(
             lambda s, a: services.update_target(session=s, actor=a, name=self.name, values=values),
             success=_('Saved.'),
         )
@@ -209,9 +223,9 @@ class SettingsDialog:
             self.dialog.close()
             self.on_saved()
 
-    def remove(self) -> None:
+    async def remove(self) -> None:
         """Remove the target (its repository stays)."""
-        if attempt(
+        if await attempt(
             lambda s, a: services.remove_target(session=s, actor=a, data_dir=self.data_dir, name=self.name),
             success=_('Target removed; its repository was left untouched.'),
         ):

@@ -43,12 +43,12 @@ def not_found_response(lang: str) -> Response:
     )
 
 
-def open_project(ctx: PageContext, project_id: int) -> ProjectView | Response:
+async def open_project(ctx: PageContext, project_id: int) -> ProjectView | Response:
     """The project for a page, or a 404 page response when it does not exist or the reader may not see it."""
     from modules.projects import services
 
     try:
-        return read(ctx.user, lambda s, a: services.get_project(session=s, actor=a, project_id=project_id))
+        return await read(ctx.user, lambda s, a: services.get_project(session=s, actor=a, project_id=project_id))
     except NotFound:
         return not_found_response(i18n.language())
     except PermissionDenied:

@@ -8,6 +8,7 @@ from appliance.i18n import _, format_datetime
 from appliance.models import User
 from appliance.ui.actions import act, attempt, read
 from modules.tasks import services
+from modules.tasks.services import FeedStatus
 
 
 def site_address() -> str:
@@ -16,9 +17,11 @@ def site_address() -> str:
     return str(request.base_url).rstrip('/') if request is not None else ''
 
 
-def feed_panel(user: User) -> None:
-    """Whether a feed exists; create or regenerate the secret URL (shown once), or revoke it."""
+def feed_panel(user: User, status: FeedStatus) -> None:
+    """Whether a feed exists (`status`, as the page read it); create or regenerate the secret URL (shown once), or
+    revoke it."""
     base = site_address()
+    shown = {'status': status}
     with ui.card().classes('w-full max-w-2xl gap-2').mark('ical-panel'):
         ui.label(_('Subscribe from your calendar app')).classes('font-medium')
         ui.label(
@@ -30,7 +33,7 @@ def feed_panel(user: User) -> None:
 
         @ui.refreshable
         def state(url: str = '') -> None:
-            status = read(user, lambda s, a: services.feed_status(session=s, actor=a))
+            status = shown['status']
             if url:
                 ui.label(_('Copy it now: it is shown only once.')).classes('text-sm')
                 ui.input(value=url).props('readonly outlined dense').classes('w-full').mark('ical-url')
@@ -49,13 +52,17 @@ def feed_panel(user: User) -> None:
                         'ical-revoke'
                     )
 
-        def create() -> None:
-            path = act(lambda s, a: services.create_feed(session=s, actor=a), success=_('New address created.'))
-            if path is not None:
-                state.refresh(url=base + path)
+        async def redraw(url: str) -> None:
+            shown['status'] = await read(user, lambda s, a: services.feed_status(session=s, actor=a))
+            state.refresh(url=url)
 
-        def revoke() -> None:
-            if attempt(lambda s, a: services.revoke_feed(session=s, actor=a), success=_('Address revoked.')):
-                state.refresh(url='')
+        async def create() -> None:
+            path = await act(lambda s, a: services.create_feed(session=s, actor=a), success=_('New address created.'))
+            if path is not None:
+                await redraw(base + path)
+
+        async def revoke() -> None:
+            if await attempt(lambda s, a: services.revoke_feed(session=s, actor=a), success=_('Address revoked.')):
+                await redraw('')
 
         state()

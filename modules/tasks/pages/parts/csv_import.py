@@ -61,7 +61,7 @@ def import_dialog(project_id: int) -> None:
         async def received(event: events.UploadEventArguments) -> None:
             data = await event.file.read()
             state['data'] = data
-            show(act(lambda s, a: services.parse_import(session=s, actor=a, project_id=project_id, data=data)))
+            show(await act(lambda s, a: services.parse_import(session=s, actor=a, project_id=project_id, data=data)))
 
         def show(preview: services.Preview | None) -> None:
             result.clear()
@@ -86,9 +86,9 @@ def import_dialog(project_id: int) -> None:
             if preview.rows and not preview.errors:
                 go.props(remove='disable')
 
-        def commit() -> None:
+        async def commit() -> None:
             data = state['data']
-            count = act(
+            count = await act(
                 lambda s, a: services.commit_import(session=s, actor=a, project_id=project_id, data=data),
             )
             if count is not None:

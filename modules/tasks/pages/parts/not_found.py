@@ -22,9 +22,9 @@ def not_found_response(message: str = N_('This task does not exist, or you canno
     return guard_not_found(i18n.language(), message)
 
 
-def read_or_404(actor: User, fn: Callable[[Session, User], T]) -> T | Response:
+async def read_or_404(actor: User, fn: Callable[[Session, User], T]) -> T | Response:
     """Like `read`, but an invisible or missing thing becomes the 404 page."""
     try:
-        return read(actor, fn)
+        return await read(actor, fn)
     except (NotFound, PermissionDenied):
         return not_found_response()

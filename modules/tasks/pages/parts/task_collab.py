@@ -1,22 +1,48 @@
 """Task page sections: logged time, attachments and comments (their services are modules.tasks.timelog,
-attachments and comments)."""
+attachments and comments).
+
+The task page reads every section's rows before it draws (`SectionRows`); a section reads its own rows again
+after a change, then redraws.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from nicegui import events, ui
+from sqlalchemy.orm import Session
 
 from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime
+from appliance.models import User
 from appliance.ui.actions import act, attempt, read
 from modules.tasks import services
 from modules.tasks.pages.parts.filters import parse_date
+from modules.tasks.views import AttachmentView, CommentView, TimeEntryView
 
 if TYPE_CHECKING:
     from modules.tasks.pages.task import TaskPage
+
+
+@dataclass
+class SectionRows:
+    """What the sections show when the page is opened."""
+
+    entries: list[TimeEntryView]
+    files: list[AttachmentView]
+    comments: list[CommentView]
+
+
+def section_rows(session: Session, actor: User, task_id: int) -> SectionRows:
+    """The rows of every section, in the task page's read."""
+    return SectionRows(
+        entries=services.list_time(session=session, actor=actor, task_id=task_id),
+        files=services.list_attachments(session=session, actor=actor, task_id=task_id),
+        comments=services.list_comments(session=session, actor=actor, task_id=task_id),
+    )
 
 
 def hours_text(hours: Decimal | None) -> str:
@@ -26,12 +52,13 @@ def hours_text(hours: Decimal | None) -> str:
     return f'{hours.normalize():f}'
 
 
-def time_section(page: TaskPage) -> None:
+def time_section(page: TaskPage, entries: list[TimeEntryView]) -> None:
     """Time entries, the total against the estimate, and the "Log time" form."""
+    shown = {'entries': entries}
 
     @ui.refreshable
     def body() -> None:
-        entries = read(page.ctx.user, lambda s, a: services.list_time(session=s, actor=a, task_id=page.task_id))
+        entries = shown['entries']
         detail = page.detail
         with ui.card().classes('w-full gap-1').mark('time'):
             ui.label(_('Time')).classes('font-medium')
@@ -63,7 +90,14 @@ def time_section(page: TaskPage) -> None:
                     _('Log time'), icon='schedule', on_click=lambda: log(day.value, hours.value, note.value or '')
                 ).props('unelevated dense no-caps').mark('time-log')
 
-    def log(day_text: str, hours_value: Any, note: str) -> None:
+    async def reload() -> None:
+        await page.reload()
+        shown['entries'] = await read(
+            page.ctx.user, lambda s, a: services.list_time(session=s, actor=a, task_id=page.task_id)
+        )
+        body.refresh()
+
+    async def log(day_text: str, hours_value: Any, note: str) -> None:
         day = parse_date(day_text)
         if day is None:  # emptied, or half-typed (the browser's field then holds no date): not silently today
             ui.notify(_('Choose the day the work was done.'), type='negative')
@@ -72,28 +106,33 @@ def time_section(page: TaskPage) -> None:
             hours = Decimal(str(hours_value)) if hours_value not in (None, '') else Decimal(0)
         except InvalidOperation:
             hours = Decimal(0)
-        if attempt(
+        if await attempt(
             lambda s, a: services.log_time(session=s, actor=a, task_id=page.task_id, day=day, hours=hours, note=note),
             success=_('Time logged.'),
         ):
-            page.reload()
-            body.refresh()
+            await reload()
 
-    def delete(entry_id: int) -> None:
-        if attempt(lambda s, a: services.delete_time(session=s, actor=a, entry_id=entry_id)):
-            page.reload()
-            body.refresh()
+    async def delete(entry_id: int) -> None:
+        if await attempt(lambda s, a: services.delete_time(session=s, actor=a, entry_id=entry_id)):
+            await reload()
 
     body()
 
 
-def attachments_section(page: TaskPage) -> None:
+def attachments_section(page: TaskPage, files: list[AttachmentView]) -> None:
     """Files with download links, delete for their uploader, and an upload control streaming each file by PUT."""
     ui.add_head_html('<script src="/tasks-static/upload.js"></script>')
+    shown = {'files': files}
+
+    async def reload() -> None:
+        shown['files'] = await read(
+            page.ctx.user, lambda s, a: services.list_attachments(session=s, actor=a, task_id=page.task_id)
+        )
+        body.refresh()
 
     @ui.refreshable
     def body() -> None:
-        files = read(page.ctx.user, lambda s, a: services.list_attachments(session=s, actor=a, task_id=page.task_id))
+        files = shown['files']
         for item in files:
             with ui.row().classes('items-center gap-2 w-full no-wrap text-sm').mark(f'attachment-{item.id}'):
                 ui.link(item.filename, item.url).props('download').classes('truncate grow')
@@ -106,21 +145,21 @@ def attachments_section(page: TaskPage) -> None:
         if not files:
             ui.label(_('No files yet.')).classes('text-sm text-grey-7')
 
-    def delete(attachment_id: int) -> None:
-        if attempt(
+    async def delete(attachment_id: int) -> None:
+        if await attempt(
             lambda s, a: services.delete_attachment(session=s, actor=a, attachment_id=attachment_id),
             success=_('File removed.'),
         ):
-            body.refresh()
+            await reload()
 
-    def uploaded(event: events.GenericEventArguments) -> None:
+    async def uploaded(event: events.GenericEventArguments) -> None:
         result = event.args if isinstance(event.args, dict) else {}
         for failure in result.get('failed', []):
             name, message = str(failure.get('name', '')), str(failure.get('message', ''))
             ui.notify(_('{name} was not uploaded: {reason}', name=name, reason=message), type='negative')
         if result.get('count', 0) > len(result.get('failed', [])):
             ui.notify(_('Upload finished.'), type='positive')
-        body.refresh()
+        await reload()
 
     with ui.card().classes('w-full gap-1').mark('attachments'):
         ui.label(_('Files')).classes('font-medium')
@@ -137,13 +176,20 @@ def attachments_section(page: TaskPage) -> None:
             )
 
 
-def comments_section(page: TaskPage) -> None:
+def comments_section(page: TaskPage, comments: list[CommentView]) -> None:
     """Comments (Markdown, @mentions), oldest first; authors edit and delete their own."""
     editing: dict[str, int | None] = {'id': None}
+    shown = {'items': comments}
+
+    async def reload() -> None:
+        shown['items'] = await read(
+            page.ctx.user, lambda s, a: services.list_comments(session=s, actor=a, task_id=page.task_id)
+        )
+        body.refresh()
 
     @ui.refreshable
     def body() -> None:
-        items = read(page.ctx.user, lambda s, a: services.list_comments(session=s, actor=a, task_id=page.task_id))
+        items = shown['items']
         for comment in items:
             author = comment.author.display_name if comment.author else _('former member')
             with ui.card().classes('w-full gap-1').props(f'id=comment-{comment.id}').mark(f'comment-{comment.id}'):
@@ -173,17 +219,18 @@ def comments_section(page: TaskPage) -> None:
         if not items:
             ui.label(_('No comments yet.')).classes('text-sm text-grey-7')
 
-    def start_edit(comment_id: int | None) -> None:
+    async def start_edit(comment_id: int | None) -> None:
         editing['id'] = comment_id
-        body.refresh()
+        await reload()
 
-    def save(comment_id: int, text: str) -> None:
-        if act(lambda s, a: services.edit_comment(session=s, actor=a, comment_id=comment_id, body=text)) is not None:
-            start_edit(None)
+    async def save(comment_id: int, text: str) -> None:
+        edited = await act(lambda s, a: services.edit_comment(session=s, actor=a, comment_id=comment_id, body=text))
+        if edited is not None:
+            await start_edit(None)
 
-    def delete(comment_id: int) -> None:
-        if attempt(lambda s, a: services.delete_comment(session=s, actor=a, comment_id=comment_id)):
-            body.refresh()
+    async def delete(comment_id: int) -> None:
+        if await attempt(lambda s, a: services.delete_comment(session=s, actor=a, comment_id=comment_id)):
+            await reload()
 
     ui.label(_('Comments')).classes('text-lg font-medium')
     with ui.column().classes('w-full gap-2').mark('comments'):
@@ -195,13 +242,13 @@ def comments_section(page: TaskPage) -> None:
         area.mark('comment-input')
         ui.label(hint).classes('text-xs text-grey-7').mark('mention-hint')
 
-        def send() -> None:
+        async def send() -> None:
             text = (area.value or '').strip()
             if not text:
                 return
-            created = act(lambda s, a: services.add_comment(session=s, actor=a, task_id=page.task_id, body=text))
+            created = await act(lambda s, a: services.add_comment(session=s, actor=a, task_id=page.task_id, body=text))
             if created is not None:
                 area.value = ''
-                body.refresh()
+                await reload()
 
         ui.button(_('Comment'), icon='send', on_click=send).props('unelevated no-caps').mark('comment-send')

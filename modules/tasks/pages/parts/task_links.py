@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from nicegui import ui
@@ -51,31 +51,33 @@ def checklist_section(page: TaskPage) -> None:
                 )
                 field.on('keydown.enter', lambda: add(field.value or ''))
 
-    def done_then_refresh(ok: bool) -> None:
+    async def done_then_refresh(ok: bool) -> None:
         if ok:
-            page.reload()
+            await page.reload()
         body.refresh()
 
-    def add(text: str) -> None:
+    async def add(text: str) -> None:
         text = text.strip()
         if text:
-            done_then_refresh(
-                act(lambda s, a: services.add_checklist_item(session=s, actor=a, task_id=page.task_id, text=text))
-                is not None
+            added = await act(
+                lambda s, a: services.add_checklist_item(session=s, actor=a, task_id=page.task_id, text=text)
             )
+            await done_then_refresh(added is not None)
 
-    def tick(item_id: int, done: bool) -> None:
-        done_then_refresh(
-            attempt(lambda s, a: services.update_checklist_item(session=s, actor=a, item_id=item_id, done=done))
+    async def tick(item_id: int, done: bool) -> None:
+        await done_then_refresh(
+            await attempt(lambda s, a: services.update_checklist_item(session=s, actor=a, item_id=item_id, done=done))
         )
 
-    def delete(item_id: int) -> None:
-        done_then_refresh(attempt(lambda s, a: services.delete_checklist_item(session=s, actor=a, item_id=item_id)))
+    async def delete(item_id: int) -> None:
+        await done_then_refresh(
+            await attempt(lambda s, a: services.delete_checklist_item(session=s, actor=a, item_id=item_id))
+        )
 
     body()
 
 
-def link_row(link: TaskLink, *, remove: Callable[[], None] | None = None, marker: str = '') -> None:
+def link_row(link: TaskLink, *, remove: Callable[[], Awaitable[None]] | None = None, marker: str = '') -> None:
     """A link to another task, struck through when it is closed, with an optional remove button."""
     remove_label = _('Remove')
     with ui.row().classes('items-center gap-2 no-wrap').mark(marker):
@@ -139,22 +141,22 @@ def links_section(page: TaskPage) -> None:
                 ).mark('dependency-add')
 
 
-def add_subtask(page: TaskPage, title: str) -> None:
+async def add_subtask(page: TaskPage, title: str) -> None:
     """Create a subtask in the same project."""
     title = title.strip()
     if not title:
         return
-    created = act(
+    created = await act(
         lambda s, a: services.create_task(
             session=s, actor=a, project_id=page.detail.card.project_id, title=title, parent_id=page.task_id
         ),
         success=_('Subtask added.'),
     )
     if created is not None:
-        page.reload()
+        await page.reload()
 
 
-def add_dependency(page: TaskPage, kind: str, ref: str) -> None:
+async def add_dependency(page: TaskPage, kind: str, ref: str) -> None:
     """Link this task to the task called `ref`, in the chosen direction."""
     ref = ref.strip()
     if not ref:
@@ -165,20 +167,20 @@ def add_dependency(page: TaskPage, kind: str, ref: str) -> None:
         blocker, blocked = (other.id, page.task_id) if kind == 'blocked_by' else (page.task_id, other.id)
         services.add_dependency(session=session, actor=actor, blocker_id=blocker, blocked_id=blocked)
 
-    if attempt(link, success=_('Dependency added.')):
-        page.reload()
+    if await attempt(link, success=_('Dependency added.')):
+        await page.reload()
 
 
-def remove_dependency(page: TaskPage, blocker_id: int, blocked_id: int) -> None:
+async def remove_dependency(page: TaskPage, blocker_id: int, blocked_id: int) -> None:
     """Drop one dependency."""
-    if attempt(
+    if await attempt(
         lambda s, a: services.remove_dependency(session=s, actor=a, blocker_id=blocker_id, blocked_id=blocked_id),
         success=_('Dependency removed.'),
     ):
-        page.reload()
+        await page.reload()
 
 
-def set_parent(page: TaskPage, ref: str) -> None:
+async def set_parent(page: TaskPage, ref: str) -> None:
     """Make this task a subtask of the task called `ref` (empty: no parent)."""
     ref = ref.strip()
 
@@ -186,5 +188,5 @@ def set_parent(page: TaskPage, ref: str) -> None:
         parent_id = services.find_by_ref(session=session, actor=actor, ref=ref).id if ref else None
         services.update_task(session=session, actor=actor, task_id=page.task_id, changes={'parent_id': parent_id})
 
-    if attempt(change, success=_('Saved.')):
-        page.reload()
+    if await attempt(change, success=_('Saved.')):
+        await page.reload()
