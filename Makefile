@@ -75,6 +75,7 @@ bench: test-system-deps $(STAMP)
 	$(BIN)/python -m tests.bench.bench_tasks $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_backup $(BACKUP_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_load $(LOAD_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_files $(FILES_BENCH_ARGS)
 
 # The offline install bundle, dist/enclave-<version>-bundle.tar, signed with the vendor's release key (an Ed25519
 # PEM kept outside the repository): make bundle RELEASE_KEY=/path/to/release-key.pem. Its debs are what a minimal

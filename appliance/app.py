@@ -21,7 +21,7 @@ from appliance.modules import build_registry
 from appliance.scheduler import create_scheduler
 from appliance.secrets import check_data_key, record_key_check, session_secret
 from appliance.services import touches
-from appliance.ui import pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
+from appliance.ui import frame, pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
 from appliance.web import sessions
 from appliance.web.compression import TextGZipMiddleware
 from appliance.web.failures import FailureMiddleware
@@ -86,6 +86,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     app.router.lifespan_context = lifespan
 
     pages_auth.register()
+    frame.install()
     pages_home.register()
     pages_profile.register()
     pages_admin.register()

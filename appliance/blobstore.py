@@ -149,16 +149,24 @@ class BlobStore(BlobMaintenance):
         """Like `write_stream` for an async source (an HTTP body); file I/O and hashing run in worker threads."""
         # Created on the loop (a few syscalls) so that a cancellation can never strand an unknown temp file.
         spool = self._spool(max_bytes)
+        writing: asyncio.Future[None] | None = None
         try:
+            # A pipeline: while a thread hashes and writes one chunk, the loop receives the next.
             async for chunk in _coalesce(chunks, CHUNK_SIZE):
-                await asyncio.to_thread(spool.write, chunk)
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(asyncio.to_thread(spool.write, chunk))
+            if writing is not None:
+                await writing
             return await asyncio.to_thread(self._publish, spool)
         except OSError as error:
+            await _settled(writing)
             spool.discard()
             if diskspace.is_full_error(error):
                 raise self._full(error) from error
             raise
         except BaseException:
+            await _settled(writing)
             spool.discard()
             raise
 
@@ -302,6 +310,17 @@ def _insert_ignore(session: Session, model: type[Base], values: dict[str, Any]) 
         session.execute(sqlite_insert(model).values(values).on_conflict_do_nothing())
     else:
         raise RuntimeError(f'The blob store supports SQLite and PostgreSQL, not {dialect}.')
+
+
+async def _settled(writing: asyncio.Future[None] | None) -> None:
+    """Let a chunk still being written finish before its file goes (never a write after the discard); its own
+    error, if any, is the one already being raised or is of no interest then."""
+    if writing is None:
+        return
+    if not writing.done():
+        await asyncio.wait([writing])
+    if not writing.cancelled():
+        writing.exception()  # retrieved: no "exception was never retrieved" in the log
 
 
 async def _coalesce(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:

@@ -33,6 +33,22 @@ def nav_items(ctx: PageContext) -> list[tuple[str, str, str]]:
 
 
 BELL_REFRESH_SECONDS = 60.0
+NAV_CSS = """<style>
+.enclave-nav a { display: flex; align-items: center; gap: 16px; min-height: 44px; padding: 0 16px;
+  color: inherit; text-decoration: none; }
+.enclave-nav a:hover, .enclave-nav a:focus-visible { background: rgba(0, 0, 0, 0.05); }
+.enclave-nav a::before { content: attr(data-icon); font-family: 'Material Icons'; font-size: 24px; width: 24px;
+  line-height: 1; color: #616161; font-feature-settings: 'liga'; -webkit-font-smoothing: antialiased; }
+</style>"""
+"""The navigation's look, added once to every page's head (`install`)."""
+
+
+def install() -> None:
+    """What the frame needs on every page, added once per process (each test builds the app again)."""
+    from nicegui import Client
+
+    if NAV_CSS not in Client.shared_head_html:
+        ui.add_head_html(NAV_CSS, shared=True)
 
 
 async def _unread(user_id: int) -> int:
@@ -106,12 +122,11 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
     ui.page_title(f'{title} · {ctx.org_name}')
     menu_label, search_label, account_label = _('Menu'), _('Search'), _('Account menu')
     with ui.left_drawer(value=True).props('width=220 breakpoint=800 bordered').classes('p-0') as drawer:
-        with ui.list().classes('w-full'):
+        # One plain link per entry (its icon drawn by NAV_CSS): a quarter of the elements of a Quasar item, and
+        # no event handler; the frame is on every page.
+        with ui.element('nav').classes('enclave-nav w-full py-2'):
             for label, path, icon in nav_items(ctx):
-                with ui.item(on_click=lambda p=path: ui.navigate.to(p)).props('clickable').mark(f'nav:{path}'):
-                    with ui.item_section().props('avatar'):
-                        ui.icon(icon)
-                    ui.item_section(label)
+                ui.link(label, path).props(f'data-icon={icon}').mark(f'nav:{path}')
     with ui.header().classes('items-center gap-2 px-3 py-1 bg-slate-800'):
         ui.button(icon='menu', on_click=drawer.toggle).props('flat color=white dense').props(
             f'aria-label="{menu_label}"'

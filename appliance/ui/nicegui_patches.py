@@ -7,17 +7,27 @@ so about 40 µs of every element, the same answer each time. The answer depends 
 whether it is bound), so it is kept per function, weakly (a function that goes away takes its entry with it).
 NiceGUI 3.18 already resolves it once per observable rather than per change (zauberzeug/nicegui#6108); this
 removes the per-element cost too.
+
+Middlewares: NiceGUI adds three `BaseHTTPMiddleware`s to every app (the redirect prefix, cache headers for its
+static files, and the request tracking of `app.storage`). Each runs the rest of the stack in a task of its own
+and copies the response through memory streams: about a millisecond of every request between the three. The
+same three as plain ASGI middlewares do the same to the same messages, without the copies.
 """
 
 from __future__ import annotations
 
 import inspect
 import types
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import helpers
+from nicegui import core, helpers, storage
+from nicegui.version import __version__
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _original: Callable[[Callable[..., Any]], bool] = helpers.expects_arguments
 # function -> (answer when called plain, answer when bound as a method)
@@ -39,6 +49,96 @@ def expects_arguments(func: Callable[..., Any]) -> bool:
     return answer
 
 
+class RedirectWithPrefix:
+    """NiceGUI's RedirectWithPrefixMiddleware as ASGI: a local Location gets the request's X-Forwarded-Prefix."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        prefix = Headers(scope=scope).get('x-forwarded-prefix', '')
+        if not prefix:
+            await self.app(scope, receive, send)
+            return
+
+        async def prefixed(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                headers = MutableHeaders(scope=message)
+                location = headers.get('location')
+                if location is not None and location.startswith('/'):
+                    headers['location'] = prefix + location
+            await send(message)
+
+        await self.app(scope, receive, prefixed)
+
+
+class SetCacheControl:
+    """NiceGUI's SetCacheControlMiddleware as ASGI: its versioned static files get the app's Cache-Control."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.static = f'/_nicegui/{__version__}/'
+        self.dynamic = f'/_nicegui/{__version__}/dynamic_resources/'
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get('path', '')
+        if scope['type'] != 'http' or not path.startswith(self.static) or path.startswith(self.dynamic):
+            await self.app(scope, receive, send)
+            return
+
+        async def cached(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                MutableHeaders(scope=message)['cache-control'] = core.app.config.cache_control_directives
+            await send(message)
+
+        await self.app(scope, receive, cached)
+
+
+class RequestTracking:
+    """NiceGUI's RequestTrackingMiddleware as ASGI: the request in `request_contextvar`, a session id, the user's
+    storage made on first sight, and `state.responded` once the response starts (so late `app.storage.user`
+    writes are refused as before)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        storage.request_contextvar.set(request)
+        if 'id' not in request.session:
+            request.session['id'] = str(uuid.uuid4())
+        request.state.responded = False
+        session_id = request.session['id']
+        active = core.app.storage._active_request_sessions
+        active[session_id] += 1
+
+        async def tracked(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                request.state.responded = True
+            await send(message)
+
+        try:
+            if session_id not in core.app.storage._users:
+                await core.app.storage._create_user_storage(session_id)
+            await self.app(scope, receive, tracked)
+        finally:
+            active[session_id] -= 1
+            if active[session_id] <= 0:
+                del active[session_id]
+
+
 def apply() -> None:
-    """Install the fixes (idempotent)."""
+    """Install the fixes (idempotent). The middlewares are swapped where `ui.run` and the storage pick them up."""
+    from nicegui import storage as nicegui_storage
+    from nicegui import ui_run
+
     helpers.expects_arguments = expects_arguments
+    ui_run.RedirectWithPrefixMiddleware = RedirectWithPrefix  # type: ignore[attr-defined,assignment]
+    ui_run.SetCacheControlMiddleware = SetCacheControl  # type: ignore[attr-defined,assignment]
+    nicegui_storage.RequestTrackingMiddleware = RequestTracking  # type: ignore[assignment,misc]

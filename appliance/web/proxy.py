@@ -81,7 +81,13 @@ class TrustedProxyMiddleware:
                 scope['client'] = (address, 0)
             if proto in ('http', 'https'):
                 scope['scheme'] = proto.replace('http', 'ws') if scope['type'] == 'websocket' else proto
-        if scope['type'] in ('http', 'websocket'):
-            # Everything below serves a client: a database session opened on the loop's thread is a stall.
-            serving.set(True)
-        await self.app(scope, receive, send)
+        if scope['type'] not in ('http', 'websocket'):
+            await self.app(scope, receive, send)
+            return
+        # Everything below serves a client: a database session opened on the loop's thread is a stall. Reset after,
+        # for a caller that runs the app in its own task (a test client).
+        token = serving.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            serving.reset(token)

@@ -79,3 +79,74 @@ def test_it_forgets_a_function_that_goes_away() -> None:
 
 async def test_the_built_app_runs_with_it(user: UIUser) -> None:
     assert helpers.expects_arguments is expects_arguments
+
+
+# ---- the middlewares, as plain ASGI -------------------------------------------------------------------------------
+
+
+def _app(middleware: Callable[..., Any]) -> Any:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse, RedirectResponse
+    from starlette.routing import Route
+
+    async def redirect(_request: Any) -> Any:
+        return RedirectResponse('/somewhere', status_code=303)
+
+    async def text(_request: Any) -> Any:
+        return PlainTextResponse('body')
+
+    routes = [Route('/go', redirect), Route('/{path:path}', text)]
+    return middleware(Starlette(routes=routes))
+
+
+def test_a_redirect_gets_the_forwarded_prefix_as_in_nicegui() -> None:
+    from starlette.testclient import TestClient
+
+    client = TestClient(_app(nicegui_patches.RedirectWithPrefix))
+    response = client.get('/go', headers={'X-Forwarded-Prefix': '/enclave'}, follow_redirects=False)
+    assert response.headers['location'] == '/enclave/somewhere'
+    assert client.get('/go', follow_redirects=False).headers['location'] == '/somewhere'
+
+
+def test_only_nicegui_s_versioned_static_files_get_its_cache_control(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nicegui import core
+    from nicegui.version import __version__
+    from starlette.testclient import TestClient
+
+    monkeypatch.setattr(core.app.config, 'cache_control_directives', 'public, max-age=31536000', raising=False)
+    client = TestClient(_app(nicegui_patches.SetCacheControl))
+    static = client.get(f'/_nicegui/{__version__}/static/vue.js')
+    assert static.headers['cache-control'] == 'public, max-age=31536000' and static.text == 'body'
+    assert 'cache-control' not in client.get(f'/_nicegui/{__version__}/dynamic_resources/x.js').headers
+    assert 'cache-control' not in client.get('/projects').headers
+
+
+def test_ui_run_and_the_storage_pick_up_the_plain_middlewares() -> None:
+    from nicegui import storage, ui_run
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    nicegui_patches.apply()
+    for replaced in (
+        ui_run.RedirectWithPrefixMiddleware,
+        ui_run.SetCacheControlMiddleware,
+        storage.RequestTrackingMiddleware,
+    ):  # type: ignore[attr-defined]
+        assert not issubclass(replaced, BaseHTTPMiddleware)
+
+
+async def test_the_request_is_tracked_for_app_storage_user_as_before(user: UIUser) -> None:
+    """`app.storage.user` works in a page and is refused once the response has started, as NiceGUI does."""
+    from nicegui import app, ui
+
+    seen: list[object] = []
+
+    @ui.page('/patch-storage-probe')
+    def probe() -> None:
+        app.storage.user['visits'] = int(app.storage.user.get('visits', 0)) + 1
+        seen.append(app.storage.user['visits'])
+        ui.label('probed')
+
+    await user.open('/patch-storage-probe')
+    await user.should_see('probed')
+    await user.open('/patch-storage-probe')
+    assert seen == [1, 2]
