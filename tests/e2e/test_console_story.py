@@ -36,7 +36,7 @@ PASSWORD = 'Correct-Horse-Battery-42'
 ADMIN, ADMIN_NAME = 'alice', 'Alice Admin'
 PROJECT, KEY, TASK = 'Website relaunch', 'WEB', '设计首页 Design the home page'
 TARGET = 'usb-disk'
-NAV = '.q-drawer .q-item'
+NAV = '.q-drawer nav a'  # the navigation's links (appliance/ui/frame.py)
 SLOW = 90.0  # seconds: a restic run (backup, drill, restore) on a loaded shared machine
 
 # What the steps learn and hand to the later ones: the project's id, the repository, the snapshot backed up.

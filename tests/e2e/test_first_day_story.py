@@ -29,7 +29,7 @@ PASSWORD = 'Correct-Horse-Battery-42'
 COLLEAGUE = 'bob'
 COLLEAGUE_NAME = '张伟'
 CJK = re.compile(r'[\u3400-\u9fff]')
-NAV = '.q-drawer .q-item'
+NAV = '.q-drawer nav a'  # the navigation's links (appliance/ui/frame.py)
 USER_MENU = "//header//button[.//i[normalize-space()='account_circle']]"
 
 

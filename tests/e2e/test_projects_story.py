@@ -37,7 +37,7 @@ OWNER, OWNER_NAME = 'bob', 'Bob Builder'
 MEMBER, MEMBER_NAME = 'dave', 'Dave Designer'
 PROJECT, KEY = 'Website relaunch', 'WEB'
 TASKS = ('设计首页', 'Write copy', 'Deploy')
-NAV = '.q-drawer .q-item'
+NAV = '.q-drawer nav a'  # the navigation's links (appliance/ui/frame.py)
 USER_MENU = "//header//button[.//i[normalize-space()='account_circle']]"
 
 # What the steps learn from the pages and hand to the later ones: the project, its columns, the tasks' ids.

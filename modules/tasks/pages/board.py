@@ -15,18 +15,19 @@ from typing import Any
 
 from fastapi.responses import Response
 from nicegui import events, ui
+from sqlalchemy.orm import Session
 
 from appliance.i18n import _
 from appliance.ui.actions import act, attempt, in_session
 from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
 from modules.projects.extensions import open_project, project_frame
-from modules.projects.views import ProjectView
+from modules.projects.views import MemberView, ProjectView
 from modules.tasks import services
 from modules.tasks.pages.parts.card import BoardElement, CardData, CardMaker, ColumnData
 from modules.tasks.pages.parts.display import add_board_css, priority_labels, today_for
 from modules.tasks.pages.parts.filters import filter_query, filters_from_query, with_query
-from modules.tasks.views import Board, Column, TaskFilter
+from modules.tasks.views import Board, Column, LabelView, TaskFilter
 
 PER_COLUMN = 50
 
@@ -43,13 +44,17 @@ async def board_page(ctx: PageContext) -> Response | None:
         return project
     filters = filters_from_query(ctx.query, project.id)
     # Read-only: the columns of a project nobody opened yet are made in a short write of their own (ensure_workflow).
-    board, labels, people = await in_session(
-        lambda s: (
-            services.board(session=s, actor=ctx.user, project_id=project.id, filters=filters, per_column=PER_COLUMN),
-            services.list_labels(session=s, actor=ctx.user, project_id=project.id),
-            project_services.list_members(session=s, actor=ctx.user, project_id=project.id),
-        ),
-    )
+    today = today_for(ctx.user)
+
+    def load(s: Session) -> tuple[Board, dict[int, list[CardData]], list[LabelView], list[MemberView]]:
+        board = services.board(session=s, actor=ctx.user, project_id=project.id, filters=filters, per_column=PER_COLUMN)
+        # The cards' JSON is made here too, on the database thread: the event loop only builds the page.
+        maker = CardMaker(today, can_move=board.can_edit and project.can_edit)
+        cards = {column.status.id: [maker(card) for card in column.cards] for column in board.columns}
+        labels = services.list_labels(session=s, actor=ctx.user, project_id=project.id)
+        return board, cards, labels, project_services.list_members(session=s, actor=ctx.user, project_id=project.id)
+
+    board, cards, labels, people = await in_session(load)
     add_board_css()
     with project_frame(ctx, project, 'board'):
         filter_bar(
@@ -58,7 +63,7 @@ async def board_page(ctx: PageContext) -> Response | None:
             {person.user_id: person.display_name for person in people},
             {label.id: label.name for label in labels},
         )
-        BoardUI(project, board, filters, today_for(ctx.user)).build()
+        BoardUI(project, board, filters, today).build(cards)
     return None
 
 
@@ -126,10 +131,15 @@ class BoardUI:
 
     # --- building ---------------------------------------------------------------------------------------------
 
-    def build(self) -> None:
-        """Draw every column with its first cards: one element for the whole board."""
+    def build(self, cards: dict[int, list[CardData]] | None = None) -> None:
+        """Draw every column with its first cards (their JSON as `load` made it, or made here): one element for
+        the whole board."""
         for column in self.board.columns:
-            self.set_cards(column.status.id, column)
+            if cards is None:
+                self.set_cards(column.status.id, column)
+            else:
+                self.cards[column.status.id] = cards[column.status.id]
+                self.totals[column.status.id] = column.total
         element = BoardElement(self.column_data(), editable=self.can_edit, group=f'board-{self.project.id}')
         element.mark('board')
         element.on('more', self.on_more)
