@@ -118,9 +118,10 @@ def _page_context(request: Request, path: str, permission: str | None) -> _Found
     from appliance.services.permissions import permissions_of
 
     def reader(session: Session) -> tuple[Any, dict[str, str], int] | Response:
-        if accounts.setup_required(session):
-            return RedirectResponse('/setup', status_code=303)
         login = auth.resolve_session(session=session, token=request.cookies.get(COOKIE, ''))
+        # A live session means setup is done: the check costs a query only for those without one.
+        if login is None and accounts.setup_required(session):
+            return RedirectResponse('/setup', status_code=303)
         if login is None:
             target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
             return RedirectResponse(f'/login?next={quote(target)}', status_code=303)
