@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,71 @@ def test_it_never_puts_the_password_in_the_command_line(tmp_path: Path) -> None:
     argv = repo._argv(['snapshots'])
     assert 's3cret-pass' not in ' '.join(argv)
     assert '--password-file' in argv
+
+
+def _holding_restic(repo: Repository, tmp_path: Path) -> subprocess.Popen[bytes]:
+    """A real restic that holds a lock: a backup from standard input, which waits for input that never comes."""
+    process = subprocess.Popen(
+        [*repo._argv(['backup', '--stdin', '--stdin-filename', 'pending.txt'])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=repo._environment(),
+    )
+    deadline = time.monotonic() + 20
+    while not repo.locks():
+        assert time.monotonic() < deadline, 'restic never took its lock'
+        time.sleep(0.1)
+    return process
+
+
+def _take_pid(pid: int) -> subprocess.Popen[bytes] | None:
+    """Start another program with exactly process number `pid`, as a busy box does by chance (root only:
+    /proc/sys/kernel/ns_last_pid); None when that is not possible here."""
+    last_pid = Path('/proc/sys/kernel/ns_last_pid')
+    for _attempt in range(5):
+        try:
+            last_pid.write_text(str(pid - 1))
+        except OSError:
+            return None
+        other = subprocess.Popen(['sleep', '60'])
+        if other.pid == pid:
+            return other
+        other.kill()
+        other.wait()
+    return None
+
+
+def test_a_killed_restics_lock_goes_even_when_its_process_number_was_taken_by_another_program(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    repo.init()
+    holder = _holding_restic(repo, tmp_path)
+    pid = holder.pid
+    holder.kill()  # like a pulled power cord: its lock stays in the repository
+    holder.wait()
+    other = _take_pid(pid)
+    if other is None:
+        pytest.skip('cannot choose a process number here (needs root and /proc/sys/kernel/ns_last_pid)')
+    try:
+        assert [lock['pid'] for lock in repo.locks()] == [pid]
+        repo.run(['unlock'])  # restic's own rule: the number is alive, so the lock stays
+        with pytest.raises(RepositoryLocked):
+            repo.check()
+        repo.unlock()
+        assert repo.locks() == []
+        repo.check()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_live_restics_lock_stays(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    repo.init()
+    holder = _holding_restic(repo, tmp_path)
+    try:
+        repo.unlock()
+        assert [lock['pid'] for lock in repo.locks()] == [holder.pid]
+    finally:
+        holder.kill()
+        holder.wait()

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -314,8 +315,28 @@ class Repository:
 
     def unlock(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Remove stale locks: restic's own rule is a lock of this host whose process is gone, or one not refreshed
-        for 30 minutes (a running restic refreshes its lock every 5). A live lock, of this or another host, stays."""
+        for 30 minutes (a running restic refreshes its lock every 5). A live lock, of this or another host, stays.
+
+        One case restic cannot see: process numbers are reused, and on a busy box a killed restic's number can be
+        taken by another program within seconds, which makes its lock look alive for half an hour. So when every
+        lock left is of this host and none of their processes is a restic, they all go (`unlock --remove-all`).
+        Callers hold the maintenance lock: no restic of ours runs meanwhile.
+        """
         self.run(['unlock'], timeout=timeout)
+        locks = self.locks(timeout=timeout)
+        host = socket.gethostname()
+        if locks and all(lock.get('hostname') == host and not _is_restic(lock.get('pid')) for lock in locks):
+            self.run(['unlock', '--remove-all'], timeout=timeout)
+
+    def locks(self, *, timeout: float = DEFAULT_TIMEOUT) -> list[dict[str, Any]]:
+        """The repository's locks as restic stores them (time, exclusive, hostname, username, pid, ...)."""
+        found = []
+        for lock_id in self.run(['--no-lock', 'list', 'locks'], timeout=timeout).split():
+            try:
+                found.append(json.loads(self.run(['--no-lock', 'cat', 'lock', lock_id], timeout=timeout)))
+            except (ResticError, ValueError):
+                continue  # removed meanwhile, or unreadable: restic's own rules apply to it
+        return found
 
 
 def _lower_priority() -> list[str]:
@@ -346,6 +367,16 @@ def _progress(message: dict[str, Any]) -> Progress:
         bytes_done=int(message.get('bytes_done', 0)),
         seconds_elapsed=int(message.get('seconds_elapsed', 0)),
     )
+
+
+def _is_restic(pid: object) -> bool:
+    """Whether process `pid` of this machine is a restic (its command name; restic names itself so)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        return Path(f'/proc/{pid}/comm').read_text(encoding='utf-8').strip() == 'restic'
+    except OSError:
+        return False
 
 
 # How restic 0.14 names a lock it cannot take: "repository is already locked [exclusively] by PID 123 on host by
