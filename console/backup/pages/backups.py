@@ -63,7 +63,9 @@ class BackupsPage:
         with frame(self.ctx, _('Backups')):
             await self.proven()
             self.progress_box = ui.column().classes('w-full').mark('progress')
-            ui.timer(1.0, self.show_progress)
+            # Not immediate: a timer that starts at once waits for the browser, and NiceGUI then sends the page
+            # before the lists below are built.
+            ui.timer(1.0, self.show_progress, immediate=False)
             with ui.row().classes('items-center gap-2'):
                 ui.label(_('Targets')).classes('text-lg font-medium')
                 ui.button(_('Add target'), icon='add', on_click=self.add_target).mark('add-target')

@@ -114,7 +114,8 @@ def certificate_page(ctx: PageContext) -> None:
                 poll()
 
         overview()
-        watch = ui.timer(2.0, poll, active=seen['state'].state == 'pending')
+        # Not immediate (the state was just read): a timer that starts at once makes NiceGUI send the page early.
+        watch = ui.timer(2.0, poll, active=seen['state'].state == 'pending', immediate=False)
         with _section(
             _("Use your organisation's own certificate"),
             _(
