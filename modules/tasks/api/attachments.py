@@ -5,7 +5,6 @@ the same-origin check of `BrowserOrApiActor` guards the cookie on unsafe methods
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
@@ -16,6 +15,7 @@ from appliance import i18n
 from appliance.api import uploads
 from appliance.api.deps import DB, BrowserOrApiActor, Id, Router, in_session
 from appliance.api.errors import error_response
+from appliance.db import run_db
 from appliance.errors import ValidationError
 from modules.tasks import services
 from modules.tasks.api.collab_models import AttachmentOut
@@ -103,7 +103,7 @@ async def upload_form(task_id: Id, request: Request, actor: BrowserOrApiActor) -
     def check(session: Session) -> None:
         services.check_can_upload(session=session, actor=actor, task_id=task_id)
 
-    await asyncio.to_thread(in_session, check)
+    await run_db(in_session, check, write=False)
     limit = services.max_upload_bytes()
     length = request.headers.get('content-length', '')
     if length.isdigit() and int(length) > limit + uploads.FRAMING_BYTES:
@@ -139,7 +139,7 @@ async def download(attachment_id: Id, actor: BrowserOrApiActor) -> Any:
     def find(session: Session) -> Any:
         return services.open_attachment(session=session, actor=actor, attachment_id=attachment_id)
 
-    row, path = await asyncio.to_thread(in_session, find)
+    row, path = await run_db(in_session, find, write=False)
     return FileResponse(
         path,
         media_type=services.served_type(row.content_type),

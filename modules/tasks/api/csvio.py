@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from appliance import i18n
 from appliance.api.deps import DB, BrowserOrApiActor, Id, Router, in_session
 from appliance.api.errors import error_response
+from appliance.db import run_db
 from appliance.errors import ValidationError
 from appliance.models import User
 from appliance.services.permissions import require
@@ -93,7 +93,7 @@ async def _body(request: Request, actor: User, project_id: int) -> bytes:
         require(actor, 'tasks.use', target=f'project:{project_id}')
         require_project(session, actor, project_id, 'member')
 
-    await asyncio.to_thread(in_session, check)
+    await run_db(in_session, check, write=False)
     length = request.headers.get('content-length', '')
     if length.isdigit() and int(length) > services.MAX_IMPORT_BYTES:
         raise ValidationError('The file is larger than {n} MB. Split it into smaller files.', field='file', n=20)
@@ -126,7 +126,7 @@ async def import_preview(project_id: Id, request: Request, actor: BrowserOrApiAc
     def run(session: Session) -> services.Preview:
         return services.parse_import(session, actor, project_id, data)
 
-    preview = await asyncio.to_thread(in_session, run)
+    preview = await run_db(in_session, run)
     rows = [
         ImportRowOut(**{**row.__dict__, 'assignees': list(row.assignees), 'labels': list(row.labels)})
         for row in preview.rows[:MAX_PREVIEW_ROWS]
@@ -157,7 +157,7 @@ async def import_tasks(project_id: Id, request: Request, actor: BrowserOrApiActo
         return services.commit_import(session, actor, project_id, data)
 
     try:
-        count = await asyncio.to_thread(in_session, run)
+        count = await run_db(in_session, run)
     except services.ImportInvalid as error:
         token = i18n.current_language.set(i18n.negotiate(request.headers.get('accept-language')))
         try:

@@ -8,7 +8,6 @@ store's gc removes it later: nothing half-recorded is ever visible.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import unicodedata
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from appliance.blobstore import get_blobstore
 from appliance.config import get_settings
-from appliance.db import get_database, utcnow
+from appliance.db import get_database, run_db, utcnow
 from appliance.errors import N_, NotFound, ValidationError
 from appliance.models import User
 from appliance.services import audit
@@ -151,7 +150,7 @@ async def receive_upload(
         with get_database().session(write=False) as session:
             check_can_upload(session=session, actor=actor, task_id=task_id)
 
-    await asyncio.to_thread(check)
+    await run_db(check)
     sha256, size = await get_blobstore().write_async(chunks, max_bytes=max_upload_bytes())
 
     def record() -> AttachmentView:
@@ -168,7 +167,7 @@ async def receive_upload(
             session.flush()
             return _view(row, people(session, [actor.id]).get(actor.id), can_delete=True)
 
-    return await asyncio.to_thread(record)
+    return await run_db(record)
 
 
 def _view(row: Attachment, uploader: PersonRef | None, *, can_delete: bool) -> AttachmentView:
