@@ -69,10 +69,12 @@ check: $(STAMP)
 	scripts/alembic-check.sh $(BIN)
 
 # Speed figures against same-run baselines: projects and tasks (tests/bench/bench_tasks.py, BENCH_ARGS) and
-# backups vs bare restic on ~1 GiB (tests/bench/bench_backup.py, BACKUP_BENCH_ARGS, e.g. --backup-mib 256).
+# backups vs bare restic on ~1 GiB (tests/bench/bench_backup.py, BACKUP_BENCH_ARGS, e.g. --backup-mib 256); server CPU
+# per page (home, board, list) vs the page's raw SQL (tests/bench/bench_pages.py, PAGES_BENCH_ARGS, e.g. --runs 30).
 bench: test-system-deps $(STAMP)
 	$(BIN)/python -m tests.bench.bench_elements
 	$(BIN)/python -m tests.bench.bench_tasks $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_pages $(PAGES_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_backup $(BACKUP_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_load $(LOAD_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_files $(FILES_BENCH_ARGS)

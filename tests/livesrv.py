@@ -131,13 +131,15 @@ def start_server(
     network_audit: bool = False,
     env: dict[str, str] | None = None,
     socket: Path | None = None,
+    module: str = '',
 ) -> LiveServer:
     """Start the server and wait until /healthz says ok; raise RuntimeError with the server's log otherwise.
 
     With `network_audit`, the server runs under `python -m tests.livesrv`, which installs `install_network_audit`
     and then runs `appliance.main` exactly as `-m` would: every attempt to reach another host is logged.
     `env` overrides `server_env` (e.g. ENCLAVE_SCHEDULER_ENABLED=true). With `socket`, the server listens on that
-    Unix socket only (ENCLAVE_SOCKET), as the appliance's app does behind nginx.
+    Unix socket only (ENCLAVE_SOCKET), as the appliance's app does behind nginx. `module` runs another entry module
+    that in turn runs `appliance.main` (as tests.bench.sqltrace does, to record the SQL a page runs).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -145,7 +147,7 @@ def start_server(
     handle = log_path.open('wb')
     began = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, '-m', 'tests.livesrv' if network_audit else 'appliance.main'],
+        [sys.executable, '-m', module or ('tests.livesrv' if network_audit else 'appliance.main')],
         cwd=REPO,
         env={**server_env(data_dir, port), **({'ENCLAVE_SOCKET': str(socket)} if socket else {}), **(env or {})},
         stdin=subprocess.DEVNULL,
