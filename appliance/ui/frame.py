@@ -44,9 +44,13 @@ NAV_CSS = """<style>
 
 
 def install() -> None:
-    """What the frame needs on every page, added once per process (each test builds the app again)."""
+    """What the frame needs on every page, added once per process (each test builds the app again): the
+    navigation's look, and the quick escaping of a new page's elements (appliance/ui/nicegui_escape.py)."""
     from nicegui import Client
 
+    from appliance.ui import nicegui_escape
+
+    nicegui_escape.apply()
     if NAV_CSS not in Client.shared_head_html:
         ui.add_head_html(NAV_CSS, shared=True)
 

@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--warmup', type=int, default=10)
     parser.add_argument('--only', default='', help='measure only the pages whose name contains this text')
     parser.add_argument('--keep', type=Path, help='seed into this folder and keep it (reused when it has data)')
+    parser.add_argument('--sql', action='store_true', help="print each page's recorded statements")
     args = parser.parse_args(argv)
 
     from tests.livesrv import http_client, server_database, start_server
@@ -171,6 +172,10 @@ def main(argv: list[str] | None = None) -> None:
             cookie, _token = sign_in_through(data_dir, seeded)
         pages = [page for page in pages_of(seeded) if args.only in page.name]
         statements = record_statements(data_dir, cookie, pages)
+        if args.sql:
+            for name, found in statements.items():
+                print(f'--- {name}: {len(found)} statements')
+                print('\n'.join(' '.join(sql.split())[:300] for sql, _params in found))
         server = start_server(data_dir, timeout=60)
         try:
             with http_client(server.url, timeout=60) as client:
