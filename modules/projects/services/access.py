@@ -18,6 +18,14 @@ from appliance.services.permissions import has_permission, require
 from modules.projects.models import ROLES, Member, Project
 
 LEVEL = {role: rank for rank, role in enumerate(ROLES, start=1)}
+_KEPT = 'projects.kept'
+
+
+def _kept(session: Session, obj: object) -> None:
+    """Hold a looked-up row for the rest of the session: its identity map holds rows only weakly, so a page that asks
+    three services about one project would otherwise read the project and the membership three times."""
+    if obj is not None:
+        session.info.setdefault(_KEPT, set()).add(obj)
 
 
 def role_in(session: Session, actor: User, project: Project) -> str | None:
@@ -28,6 +36,7 @@ def role_in(session: Session, actor: User, project: Project) -> str | None:
         return None
     member = session.get(Member, (project.id, actor.id))
     if member is not None:
+        _kept(session, member)
         return member.role
     return 'viewer' if project.visibility == 'org' else None
 
@@ -39,6 +48,7 @@ def require_project(session: Session, actor: User, project_id: int, need: str = 
     """
     require(actor, 'projects.use', target=f'project:{project_id}')
     project = session.get(Project, project_id)
+    _kept(session, project)
     role = role_in(session, actor, project) if project is not None else None
     if project is None or role is None:
         raise NotFound(N_('This project does not exist, or you are not one of its members.'))

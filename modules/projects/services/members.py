@@ -19,12 +19,15 @@ from modules.projects.views import MemberView
 def list_members(*, session: Session, actor: User, project_id: int) -> list[MemberView]:
     """Everyone in the project (managers first, then by name); anyone who may see the project may read it."""
     access.require_project(session, actor, project_id)
+    # Plain columns, not the two rows as objects (a user object also loads its roles): pages list members often.
     rows = session.execute(
-        select(Member, User).join(User, User.id == Member.user_id).where(Member.project_id == project_id)
+        select(User.id, User.username, User.display_name, Member.role)
+        .join(User, User.id == Member.user_id)
+        .where(Member.project_id == project_id)
     ).all()
     views = [
-        MemberView(user_id=user.id, username=user.username, display_name=user.display_name, role=member.role)
-        for member, user in rows
+        MemberView(user_id=user_id, username=username, display_name=display_name, role=role)
+        for user_id, username, display_name, role in rows
     ]
     return sorted(views, key=lambda view: (-access.LEVEL[view.role], view.display_name.casefold(), view.user_id))
 
