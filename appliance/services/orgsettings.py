@@ -23,7 +23,8 @@ def get(session: Session, key: str) -> str:
 def all_settings(session: Session) -> dict[str, str]:
     """Every setting with defaults filled in."""
     values = dict(DEFAULTS)
-    values.update({row.key: row.value for row in session.scalars(select(OrgSetting))})
+    # Plain columns, not objects: every page reads them.
+    values.update({key: value for key, value in session.execute(select(OrgSetting.key, OrgSetting.value))})
     return values
 
 

@@ -6,20 +6,22 @@ from typing import Any
 
 from fastapi.responses import Response
 from nicegui import events, ui
+from sqlalchemy.orm import Session
 
-from appliance.i18n import _
+from appliance.errors import ServiceError
+from appliance.i18n import _, translate_error
 from appliance.services.paging import Page
 from appliance.ui.actions import act, in_session
 from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
 from modules.projects.extensions import open_project, project_frame
-from modules.projects.views import ProjectView
+from modules.projects.views import MemberView, ProjectView
 from modules.tasks import services
 from modules.tasks.pages.parts.csv_import import import_dialog
 from modules.tasks.pages.parts.display import priority_labels
 from modules.tasks.pages.parts.filters import filter_query, filters_from_query, with_query
 from modules.tasks.services import task_url
-from modules.tasks.views import TaskCard, TaskFilter
+from modules.tasks.views import LabelView, StatusView, TaskCard, TaskFilter
 
 PAGE_SIZE = 50
 # Table column -> the services' sort key.
@@ -37,15 +39,24 @@ async def list_page(ctx: PageContext) -> Response | None:
     if isinstance(project, Response):
         return project
     filters = filters_from_query(ctx.query, project.id)
-    # Read-only: the columns of a project nobody opened yet are made in a short write of their own (ensure_workflow).
-    statuses, labels, people = await in_session(
-        lambda s: (
-            services.list_statuses(session=s, actor=ctx.user, project_id=project.id),
-            services.list_labels(session=s, actor=ctx.user, project_id=project.id),
-            project_services.list_members(session=s, actor=ctx.user, project_id=project.id),
-        ),
-    )
-    first = await fetch_page(filters, 1)
+
+    def load(s: Session) -> tuple[list[StatusView], list[LabelView], list[MemberView], Page[TaskCard] | ServiceError]:
+        statuses = services.list_statuses(session=s, actor=ctx.user, project_id=project.id)
+        labels = services.list_labels(session=s, actor=ctx.user, project_id=project.id)
+        people = project_services.list_members(session=s, actor=ctx.user, project_id=project.id)
+        try:
+            first: Page[TaskCard] | ServiceError = services.list_tasks(
+                session=s, actor=ctx.user, filters=filters, offset=0, limit=PAGE_SIZE
+            )
+        except ServiceError as error:  # filters the services refuse (say, "due from" after "due to"): said below
+            first = error
+        return statuses, labels, people, first
+
+    # One read-only snapshot for everything the page shows first (the columns of a project nobody opened yet are
+    # made in a short write of their own, ensure_workflow); later pages of the table are asked for by the table.
+    statuses, labels, people, first = await in_session(load)
+    if isinstance(first, ServiceError):
+        ui.notify(translate_error(first), type='negative')
     with project_frame(ctx, project, 'list'):
         list_filters(
             project,
@@ -54,7 +65,7 @@ async def list_page(ctx: PageContext) -> Response | None:
             {p.user_id: p.display_name for p in people},
             {label.id: label.name for label in labels},
         )
-        task_table(filters, first)
+        task_table(filters, None if isinstance(first, ServiceError) else first)
     return None
 
 
@@ -107,14 +118,14 @@ def list_filters(
             ).mark('import-csv')
 
 
-def row_of(card: TaskCard) -> dict[str, Any]:
-    """A table row for a task."""
+def row_of(card: TaskCard, priorities: dict[str, str]) -> dict[str, Any]:
+    """A table row for a task (`priorities`: their names in the reader's language)."""
     return {
         'id': card.id,
         'ref': card.ref,
         'title': card.title,
         'status': card.status_name,
-        'priority': priority_labels().get(card.priority, card.priority),
+        'priority': priorities.get(card.priority, card.priority),
         'due': card.due_date.isoformat() if card.due_date else '',
         'assignees': ', '.join(person.display_name for person in card.assignees),
         'labels': ', '.join(label.name for label in card.labels),
@@ -153,7 +164,8 @@ def task_table(filters: TaskFilter, first: Page[TaskCard] | None) -> None:
     def show(page: Page[TaskCard] | None) -> None:
         if page is None:
             return
-        table.rows = [row_of(card) for card in page.items]
+        priorities = priority_labels()
+        table.rows = [row_of(card, priorities) for card in page.items]
         table.pagination = {
             'rowsPerPage': PAGE_SIZE,
             'page': state['page'],
