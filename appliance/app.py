@@ -16,13 +16,14 @@ from appliance.api import errors as api_errors
 from appliance.api import notifications as api_notifications
 from appliance.config import Settings, check_data_dir, get_settings, prepare_data_dir
 from appliance.db import get_database, init_database
+from appliance.leader import Leadership, lock_for
 from appliance.migrate import ensure_current, upgrade
 from appliance.modules import build_registry
 from appliance.scheduler import create_scheduler
 from appliance.secrets import check_data_key, record_key_check, session_secret
 from appliance.services import touches
-from appliance.ui import frame, pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
-from appliance.web import sessions
+from appliance.ui import frame, memory, pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
+from appliance.web import maintenance, sessions
 from appliance.web.compression import TextGZipMiddleware
 from appliance.web.failures import FailureMiddleware
 from appliance.web.maintenance import MaintenanceMiddleware
@@ -43,6 +44,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     check_data_key(settings.data_dir, database.engine)
     prepare_data_dir(settings)
     logs.configure(settings)
+    maintenance.use_data_dir(settings.data_dir)
     from nicegui.storage import Storage
 
     from appliance.ui import nicegui_patches
@@ -87,6 +89,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
 
     pages_auth.register()
     frame.install()
+    memory.install()
     pages_home.register()
     pages_profile.register()
     pages_admin.register()
@@ -95,9 +98,10 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
         if spec.register_pages is not None:
             spec.register_pages()
     if settings.scheduler_enabled:
-        scheduler = create_scheduler(registry)
-        app.on_startup(scheduler.start)
-        app.on_shutdown(lambda: scheduler.shutdown(wait=False))
+        # With several workers only the one holding the lock runs the jobs (appliance.leader).
+        leadership = Leadership(create_scheduler(registry), lock_for(database, settings.data_dir))
+        app.on_startup(leadership.start)
+        app.on_shutdown(leadership.stop)
     _flush_touches()
     app.on_startup(_limit_threads)
     # A clean stop merges the write-ahead log into enclave.db, so the file alone holds every commit.

@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from appliance import __version__
-from appliance.config import StartupError, check_data_dir
+from appliance.config import Settings, StartupError, check_data_dir, prepare_data_dir
 from appliance.db import init_database
 from appliance.errors import N_, NotFound, ServiceError
 from appliance.migrate import SchemaError, head_revision, schema_state, upgrade
@@ -27,6 +28,7 @@ from appliance.modules import ModuleError, builtin_specs
 from appliance.operator import OPERATOR, cli_settings, fail, operator_session, unreachable
 from appliance.secrets import check_data_key, record_key_check
 from appliance.services import accounts, audit, auth, tokens
+from appliance.web import maintenance
 
 app = typer.Typer(name='enclave', help='Run and administer Enclave.', no_args_is_help=True, add_completion=False)
 user_app = typer.Typer(help='Create, list, disable and enable accounts; reset passwords.', no_args_is_help=True)
@@ -79,11 +81,15 @@ def _all_users(session: Session) -> list[User]:
 @app.command()
 def serve(
     migrate: Annotated[bool, typer.Option('--migrate/--no-migrate', help='Bring the schema up to date first.')] = True,
+    worker: Annotated[int, typer.Option(hidden=True, help='Serve as worker N of a supervisor.')] = 0,
 ) -> None:
-    """Serve Enclave on the configured host and port."""
+    """Serve Enclave on the configured host and port (or socket), with `workers` processes."""
     settings = cli_settings()
     # NiceGUI resolves its storage folder at import time; keep it inside the data dir.
     os.environ.setdefault('NICEGUI_STORAGE_PATH', str(settings.data_dir / 'nicegui'))
+    if not worker and settings.worker_count > 1:
+        _supervise(settings, migrate=migrate)
+        return
     from nicegui import ui
 
     from appliance.app import build, run_kwargs
@@ -94,13 +100,79 @@ def serve(
         fail(f'Enclave cannot start: {error}', 2)
     except OperationalError as error:
         unreachable(settings, error)
-    # Held while serving: `enclave restore` refuses to swap the data under a running app.
-    server_lock = (settings.data_dir / 'server.lock').open('a')
+    if not worker:
+        _hold_server_lock(settings)
+    ui.run(**run_kwargs(settings))  # type: ignore[arg-type]
+
+
+_server_lock: list[Any] = []
+
+
+def _hold_server_lock(settings: Settings) -> None:
+    """Held while serving: `enclave restore` refuses to swap the data under a running app. Whoever holds it may
+    also lift a maintenance mode that a process which died during maintenance left on."""
+    handle = (settings.data_dir / 'server.lock').open('a')
     try:
-        fcntl.flock(server_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fail(f'Another Enclave is already serving the data folder {settings.data_dir}.', 2)
-    ui.run(**run_kwargs(settings))  # type: ignore[arg-type]
+    _server_lock.append(handle)
+    maintenance.clear_flag(settings.data_dir, stale=True)
+
+
+def _supervise(settings: Settings, *, migrate: bool) -> None:
+    """Several workers (appliance.workers): the schema is checked once here, then each worker builds the app."""
+    from appliance import logs, workers
+    from appliance.migrate import ensure_current
+
+    try:
+        prepare_data_dir(settings)
+        logs.configure(settings)
+        database = init_database(settings.sqlalchemy_url)
+        if migrate:
+            upgrade(database.engine)
+        ensure_current(database.engine)
+        database.close()
+    except (StartupError, SchemaError) as error:
+        fail(f'Enclave cannot start: {error}', 2)
+    except OperationalError as error:
+        unreachable(settings, error)
+    _hold_server_lock(settings)
+    supervisor = workers.Supervisor(settings, workers.worker_command())
+    raise typer.Exit(supervisor.run())
+
+
+@app.command('proxy-config')
+def proxy_config(
+    write: Annotated[
+        Path | None, typer.Option('--write', help='Write it to this file (only when it changed) instead of printing.')
+    ] = None,
+    reload_command: Annotated[
+        str, typer.Option('--reload', help='Run this command after the file changed (e.g. "systemctl reload nginx").')
+    ] = '',
+) -> None:
+    """The nginx upstream block for the configured workers (the appliance's nginx includes it)."""
+    from appliance.workers import proxy_upstream
+
+    settings = cli_settings()
+    block = proxy_upstream(settings)
+    if write is None:
+        typer.echo(block, nl=False)
+        return
+    if write.exists() and write.read_text() == block:
+        return
+    temporary = write.with_name(f'.{write.name}.new')
+    temporary.write_text(block)
+    temporary.chmod(0o644)
+    os.replace(temporary, write)
+    typer.echo(f'{write}: {settings.worker_count} workers')
+    if reload_command:
+        import shlex
+        import subprocess
+
+        done = subprocess.run(shlex.split(reload_command), check=False)  # noqa: S603 - the admin's own command
+        if done.returncode != 0:
+            fail(f'{reload_command} failed with status {done.returncode}.', 1)
 
 
 @app.command()

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     # A Unix socket to listen on instead of host:port (the appliance: nginx proxies to /run/enclave/app.sock).
     socket: str = ''
+    # App processes (each its own event loop and core). 0: automatic, one per core when serving on `socket` behind
+    # the appliance's nginx (which keeps each browser on one process), else 1: a bare TCP listener has nothing in
+    # front of it to send a page's WebSocket back to the process that built the page.
+    workers: int = Field(default=0, ge=0, le=64)
     # Proxies whose X-Forwarded-For/-Proto are believed on TCP (addresses or networks); the socket's peer always is.
     trusted_proxies: list[str] = Field(default_factory=list)
     # The local CA's certificate that the setup wizard offers for download (the appliance: /etc/enclave/tls/ca.crt).
@@ -132,6 +136,13 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True when the database is SQLite (the default)."""
         return self.sqlalchemy_url.startswith('sqlite')
+
+    @property
+    def worker_count(self) -> int:
+        """How many app processes `enclave serve` runs (see `workers`)."""
+        if self.workers:
+            return self.workers
+        return max(1, os.cpu_count() or 1) if self.socket else 1
 
     def redacted(self) -> dict[str, Any]:
         """Settings as a dict with the password in the database URL hidden, for logs and support bundles."""

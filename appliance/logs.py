@@ -10,6 +10,7 @@ again): it replaces its own handlers and never adds a second copy.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
@@ -160,8 +161,11 @@ class LogFileHandler(_OwnHandler, RotatingFileHandler):
             self.handleError(record)
 
     def _write_line(self, record: logging.LogRecord) -> None:
+        if self.stream is not None and self._rotated_elsewhere():
+            self.stream.close()
+            self.stream = None
         if self.shouldRollover(record):
-            self.doRollover()
+            self._rotate_once()
         if self.stream is None:
             self.stream = self._open()
         data = (self.format(record) + self.terminator).encode(self.stream.encoding, self.stream.errors or 'strict')
@@ -179,6 +183,33 @@ class LogFileHandler(_OwnHandler, RotatingFileHandler):
             except OSError:
                 pass
             raise
+
+    def _rotated_elsewhere(self) -> bool:
+        """Whether another process (a worker beside this one) rotated the file: ours is no longer at its path."""
+        assert self.stream is not None
+        try:
+            return os.stat(self.baseFilename).st_ino != os.fstat(self.stream.fileno()).st_ino
+        except FileNotFoundError:
+            return True
+
+    def _rotate_once(self) -> None:
+        """Rotate, unless another process did it meanwhile: workers share the file, one rotates it per turn."""
+        # The lock is the log folder itself (an flock on its descriptor): no extra file beside the logs.
+        folder = os.open(os.path.dirname(self.baseFilename), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            try:
+                size = os.stat(self.baseFilename).st_size
+            except FileNotFoundError:
+                size = 0
+            # Still the full file (not the fresh one another worker just rotated to): this process rotates it.
+            if size >= self.maxBytes // 2:
+                self.doRollover()
+            elif self.stream is not None:
+                self.stream.close()
+                self.stream = None
+        finally:
+            os.close(folder)  # and with it the lock
 
     def _drop(self, error: OSError) -> None:
         if not self.dropped:

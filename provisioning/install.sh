@@ -112,6 +112,12 @@ units="enclave.service enclave-firstboot.service enclave-tls.service enclave-tls
 shipped="$units enclave-tls-request.service"
 for unit in $shipped; do copy_if_changed "systemd/$unit" "/etc/systemd/system/$unit"; done
 if [ -d "/etc/nginx/sites-available" ]; then
+  # The site includes the workers' upstream block, which enclave.service writes at every start; until the first,
+  # one worker on the appliance's socket, so that nginx can start before the app ever has.
+  if [ ! -e /etc/enclave/nginx-upstream.conf ]; then
+    ENCLAVE_CONFIG=/dev/null ENCLAVE_SOCKET=/run/enclave/app.sock ENCLAVE_WORKERS=1 \
+      /opt/enclave/current/venv/bin/enclave proxy-config --write /etc/enclave/nginx-upstream.conf >/dev/null
+  fi
   copy_if_changed provisioning/nginx/enclave.conf "/etc/nginx/sites-available/enclave"
   [ -L "/etc/nginx/sites-enabled/enclave" ] || ln -s ../sites-available/enclave "/etc/nginx/sites-enabled/enclave"
   rm -f "/etc/nginx/sites-enabled/default"

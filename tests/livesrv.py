@@ -60,6 +60,18 @@ class LiveServer:
     started_in: float = 0.0
     _log_handle: IO[bytes] | None = field(default=None, repr=False)
     socket: Path | None = None  # listening on this Unix socket instead of the port (as behind the appliance's nginx)
+    workers: int = 1  # app processes under `enclave serve` (appliance.workers)
+
+    def worker_addresses(self) -> list[tuple[Path | None, int]]:
+        """Each worker's socket (None on TCP) and port, as `appliance.workers.addresses` numbers them."""
+        if self.workers == 1:
+            return [(self.socket, self.port)]
+        if self.socket is not None:
+            return [
+                (self.socket.with_name(f'{self.socket.stem}-{n}{self.socket.suffix}'), self.port)
+                for n in range(1, self.workers + 1)
+            ]
+        return [(None, self.port + n) for n in range(self.workers)]
 
     @property
     def url(self) -> str:
@@ -132,6 +144,7 @@ def start_server(
     env: dict[str, str] | None = None,
     socket: Path | None = None,
     module: str = '',
+    workers: int = 1,
 ) -> LiveServer:
     """Start the server and wait until /healthz says ok; raise RuntimeError with the server's log otherwise.
 
@@ -140,22 +153,42 @@ def start_server(
     `env` overrides `server_env` (e.g. ENCLAVE_SCHEDULER_ENABLED=true). With `socket`, the server listens on that
     Unix socket only (ENCLAVE_SOCKET), as the appliance's app does behind nginx. `module` runs another entry module
     that in turn runs `appliance.main` (as tests.bench.sqltrace does, to record the SQL a page runs).
+    With `workers` > 1 it runs `enclave serve` as the appliance does: a supervisor and that many workers (on
+    numbered sockets, or on `port` and the ports after it); it is healthy once every worker is.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = data_dir / 'server.log'
     handle = log_path.open('wb')
     began = time.monotonic()
+    command = [sys.executable, '-m', module or ('tests.livesrv' if network_audit else 'appliance.main')]
+    extra: dict[str, str] = {}
+    if workers > 1:
+        command = [sys.executable, '-m', 'appliance.cli', 'serve']
+        if network_audit:  # every process of the tree, the supervisor's workers too, through sitecustomize
+            extra['PYTHONPATH'] = os.pathsep.join([str(AUDIT_SITE), str(REPO)])
     process = subprocess.Popen(
-        [sys.executable, '-m', module or ('tests.livesrv' if network_audit else 'appliance.main')],
+        command,
         cwd=REPO,
-        env={**server_env(data_dir, port), **({'ENCLAVE_SOCKET': str(socket)} if socket else {}), **(env or {})},
+        env={
+            **server_env(data_dir, port),
+            **({'ENCLAVE_SOCKET': str(socket)} if socket else {}),
+            'ENCLAVE_WORKERS': str(workers),
+            **extra,
+            **(env or {}),
+        },
         stdin=subprocess.DEVNULL,
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
     server = LiveServer(
-        data_dir=data_dir, port=port, process=process, log_path=log_path, _log_handle=handle, socket=socket
+        data_dir=data_dir,
+        port=port,
+        process=process,
+        log_path=log_path,
+        _log_handle=handle,
+        socket=socket,
+        workers=workers,
     )
     try:
         _wait_until_healthy(server, began + timeout)
@@ -166,10 +199,21 @@ def start_server(
     return server
 
 
+def wait_until_healthy(server: LiveServer, timeout: float = START_TIMEOUT) -> None:
+    """Until every worker of `server` answers /healthz with 200 (e.g. after the supervisor restarted some)."""
+    _wait_until_healthy(server, time.monotonic() + timeout)
+
+
 def _wait_until_healthy(server: LiveServer, deadline: float) -> None:
+    for path, port in server.worker_addresses():
+        _wait_until_worker_healthy(server, path, port, deadline)
+
+
+def _wait_until_worker_healthy(server: LiveServer, path: Path | None, port: int, deadline: float) -> None:
     last_error = 'no answer yet'
-    transport = httpx.HTTPTransport(uds=str(server.socket)) if server.socket else None
-    with httpx.Client(base_url=server.url, trust_env=False, timeout=2.0, transport=transport) as client:
+    transport = httpx.HTTPTransport(uds=str(path)) if path else None
+    base_url = f'http://{HOST}:{port}'
+    with httpx.Client(base_url=base_url, trust_env=False, timeout=2.0, transport=transport) as client:
         while time.monotonic() < deadline:
             if not server.alive():
                 raise RuntimeError(
@@ -351,6 +395,10 @@ def install_network_audit() -> None:
             sys.stderr.flush()
 
     sys.addaudithook(hook)
+
+
+AUDIT_SITE = Path(__file__).parent / 'support' / 'network_audit_site'
+"""A folder whose sitecustomize.py installs the audit in every Python process started with it on PYTHONPATH."""
 
 
 def outbound_attempts(log: str) -> list[str]:

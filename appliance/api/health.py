@@ -1,4 +1,5 @@
-"""GET /healthz: no auth, no secrets; 200 when the process, the database, the schema and the data disk are fine.
+"""GET /healthz: no auth, no secrets (the version, the uptime and which worker answered); 200 when the process,
+the database, the schema and the data disk are fine.
 
 The data disk answers 'ok', 'low' (90% used: still 200) or 'full' (95% used, or so little free that uploads stop: 503,
 because writes fail and a monitor should say so).
@@ -6,6 +7,7 @@ because writes fail and a monitor should say so).
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -17,9 +19,11 @@ from appliance.api.deps import Router
 from appliance.config import get_settings
 from appliance.db import get_database
 from appliance.migrate import schema_state
+from appliance.workers import WORKER_ENV
 
 router = Router(include_in_schema=False)
 STARTED = time.monotonic()
+WORKER = int(os.environ.get(WORKER_ENV, '') or 1)
 
 
 @router.get('/healthz')
@@ -49,6 +53,8 @@ def healthz() -> JSONResponse:
         'status': status,
         'version': __version__,
         'uptime_seconds': int(time.monotonic() - STARTED),
+        # Which of the app's processes answered (appliance.workers): 1 when there is one.
+        'worker': WORKER,
         'checks': checks,
     }
     return JSONResponse(body, status_code=200 if status == 'ok' else 503)

@@ -86,6 +86,11 @@ def _fernet(data_dir: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
+def forget_key() -> None:
+    """Derive the key again on next use (a restore brought the data key of the backup)."""
+    _fernet.cache_clear()
+
+
 def _cipher() -> Fernet:
     return _fernet(str(get_settings().data_dir))
 

@@ -352,9 +352,11 @@ def test_it_serves_on_a_unix_socket_and_opens_no_tcp_port(data_dir: Path, tmp_pa
             self.sock.settimeout(5)
             self.sock.connect(str(path))
 
-    path = tmp_path / 'app.sock'
+    # Two workers, as on the appliance: each on its numbered socket (appliance.workers).
+    socket_path = tmp_path / 'app.sock'
+    paths = [tmp_path / 'app-1.sock', tmp_path / 'app-2.sock']
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
-    env |= {'ENCLAVE_SOCKET': str(path), 'ENCLAVE_PORT': '1'}  # a port it must not try to open
+    env |= {'ENCLAVE_SOCKET': str(socket_path), 'ENCLAVE_PORT': '1', 'ENCLAVE_WORKERS': '2'}  # a port it must not open
     server = subprocess.Popen(
         [sys.executable, '-m', 'appliance.cli', 'serve', '--no-migrate'],
         env=env,
@@ -362,18 +364,21 @@ def test_it_serves_on_a_unix_socket_and_opens_no_tcp_port(data_dir: Path, tmp_pa
         stderr=subprocess.STDOUT,
     )
     try:
-        body = b''
-        for _ in range(120):
-            try:
-                connection = UnixConnection('localhost')
-                connection.request('GET', '/healthz')
-                body = connection.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.25)
-        assert b'"status":"ok"' in body, server.stdout.read1().decode() if server.stdout else ''  # type: ignore[union-attr]
-        assert oct(path.stat().st_mode & 0o777) == oct(0o666)
-        listening = [c for c in psutil.Process(server.pid).net_connections('inet') if c.status == psutil.CONN_LISTEN]
+        for path in paths:
+            body = b''
+            for _ in range(240):
+                try:
+                    connection = UnixConnection('localhost')
+                    connection.request('GET', '/healthz')
+                    body = connection.getresponse().read()
+                    break
+                except OSError:
+                    time.sleep(0.25)
+            assert b'"status":"ok"' in body, server.stdout.read1().decode() if server.stdout else ''  # type: ignore[union-attr]
+            assert oct(path.stat().st_mode & 0o777) == oct(0o666)
+        processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+        assert len(processes) == 3  # the supervisor and its two workers
+        listening = [c for p in processes for c in p.net_connections('inet') if c.status == psutil.CONN_LISTEN]
         assert listening == []
     finally:
         server.terminate()

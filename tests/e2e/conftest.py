@@ -96,12 +96,16 @@ def _save_artifacts(driver: WebDriver, name: str) -> str:
 
 
 @pytest.fixture(scope='module')
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server per story, on a fresh data dir (no users: the setup wizard comes first).
 
     It runs `appliance.main` under the network audit of tests/livesrv.py, so a story can check the server side too.
+    A story with `WORKERS = n` gets `enclave serve` with n workers (the browser talks to the first, on the port).
     """
-    server = start_server(tmp_path_factory.mktemp('e2e-server') / 'data', network_audit=True)
+    workers = getattr(request.module, 'WORKERS', 1)
+    server = start_server(
+        tmp_path_factory.mktemp('e2e-server') / 'data', network_audit=True, workers=workers, timeout=180
+    )
     try:
         yield server
     finally:

@@ -27,7 +27,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
 from tests.e2e.conftest import Page
-from tests.livesrv import LiveServer, complete_setup, outbound_attempts
+from tests.livesrv import HOST, LiveServer, complete_setup, http_client, outbound_attempts, wait_until_healthy
+from tests.livesrv import sign_in as livesrv_sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -37,6 +38,8 @@ ADMIN, ADMIN_NAME = 'alice', 'Alice Admin'
 PROJECT, KEY, TASK = 'Website relaunch', 'WEB', '设计首页 Design the home page'
 TARGET = 'usb-disk'
 NAV = '.q-drawer nav a'  # the navigation's links (appliance/ui/frame.py)
+# Two workers, as on a 2-core appliance: the restore in one worker must bring every worker onto the restored data.
+WORKERS = 2
 SLOW = 90.0  # seconds: a restic run (backup, drill, restore) on a loaded shared machine
 
 # What the steps learn and hand to the later ones: the project's id, the repository, the snapshot backed up.
@@ -267,6 +270,20 @@ def test_alice_signs_in_again_and_finds_the_project_and_its_task(page: Page, liv
     page.wait(lambda _d: row_of(page, 'Restore', 'OK'), 'the restore is not in the history', timeout=15)
     aside = list(live_server.data_dir.glob('before-restore-*'))  # the data found before the restore is kept
     assert len(aside) == 1 and (aside[0] / 'enclave.db').is_file(), aside
+
+
+def test_every_worker_serves_the_restored_data_and_maintenance_is_over(live_server: LiveServer) -> None:
+    """The browser talked to worker 1, which restored and reopened the data; worker 2 held the old database open
+    and was restarted by the supervisor, which lifted maintenance mode once it had stopped."""
+    wait_until_healthy(live_server, 120)
+    assert not (live_server.data_dir / 'maintenance-mode').exists()
+    for _socket, port in live_server.worker_addresses():
+        with http_client(f'http://{HOST}:{port}') as client:
+            assert client.get('/healthz').status_code == 200
+            livesrv_sign_in(client, live_server.data_dir, username=ADMIN, password=PASSWORD, next_path='/projects')
+            assert PROJECT in client.get('/projects').text, port
+    log = live_server.log_text()
+    assert 'restarting 1 of 2 workers on the restored data' in log, log[-3000:]
 
 
 def test_neither_the_browser_nor_the_server_reached_another_host(page: Page, live_server: LiveServer) -> None:

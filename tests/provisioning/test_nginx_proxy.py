@@ -8,11 +8,14 @@ bodies over a location's limit get 413 from nginx, while the upload routes let l
 from __future__ import annotations
 
 import datetime
+import json
 import os
+import re
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ SITE = livesrv.REPO / 'provisioning' / 'nginx' / 'enclave.conf'
 FORGED = '203.0.113.9'
 ADMIN = 'root-admin'
 PASSWORD = 'correct horse battery'
+WORKERS = 2
 
 
 def certificate(folder: Path) -> None:
@@ -59,15 +63,15 @@ def certificate(folder: Path) -> None:
     )
 
 
-def site(app_socket: Path, tls: Path, http_port: int, https_port: int) -> str:
-    """The shipped site, moved to loopback ports, this test's socket and certificate; nothing else changed."""
+def site(upstream: Path, tls: Path, http_port: int, https_port: int) -> str:
+    """The shipped site, moved to loopback ports, this test's upstream block and certificate; nothing else changed."""
     text = SITE.read_text()
     moves = {
         'listen 80 default_server;': f'listen 127.0.0.1:{http_port} default_server;',
         'listen [::]:80 default_server;': '',
         'listen 443 ssl http2 default_server;': f'listen 127.0.0.1:{https_port} ssl http2 default_server;',
         'listen [::]:443 ssl http2 default_server;': '',
-        '/run/enclave/app.sock': str(app_socket),
+        '/etc/enclave/nginx-upstream.conf': str(upstream),
         '/etc/enclave/tls/': f'{tls}/',
     }
     for old, new in moves.items():
@@ -122,9 +126,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     certificate(folder / 'tls')
     app_socket = folder / 'app.sock'
     http_port, https_port = livesrv.free_port(), livesrv.free_port()
-    (folder / 'site.conf').write_text(site(app_socket, folder / 'tls', http_port, https_port))
+    # Two workers, as on a 2-core appliance, and the upstream block `enclave proxy-config` writes for them.
+    upstream = subprocess.run(
+        [sys.executable, '-m', 'appliance.cli', 'proxy-config'],
+        env={**os.environ, 'ENCLAVE_CONFIG': '/dev/null', 'ENCLAVE_SOCKET': str(app_socket), 'ENCLAVE_WORKERS': '2'},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=livesrv.REPO,
+    ).stdout
+    (folder / 'upstream.conf').write_text(upstream)
+    (folder / 'site.conf').write_text(site(folder / 'upstream.conf', folder / 'tls', http_port, https_port))
     argv = [nginx, '-p', str(folder), '-c', str(main_conf(folder)), '-e', str(folder / 'error.log')]
-    app = livesrv.start_server(tmp_path_factory.mktemp('data'), socket=app_socket, timeout=120)
+    app = livesrv.start_server(tmp_path_factory.mktemp('data'), socket=app_socket, timeout=180, workers=WORKERS)
     try:
         livesrv.complete_setup(
             app.data_dir, org_name='Proxy Co', username=ADMIN, display_name='Admin', password=PASSWORD
@@ -153,6 +167,55 @@ def test_it_ships_a_site_that_nginx_accepts(stack: Stack) -> None:
     checked = subprocess.run([*stack.nginx, '-t'], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stderr
     assert 'syntax is ok' in checked.stderr
+
+
+def answering_worker(client: httpx.Client) -> int:
+    response = client.get('/healthz')
+    assert response.status_code == 200, response.text
+    worker: int = response.json()['worker']
+    return worker
+
+
+def test_it_keeps_a_browser_on_one_worker_from_its_first_request(stack: Stack) -> None:
+    """nginx's cookie is hashed on the request that sets it and on every later one: a page and its WebSocket meet
+    the same process. Twenty browsers spread over both workers."""
+    seen = set()
+    for _ in range(20):
+        with stack.client() as browser:
+            first = answering_worker(browser)  # no cookie yet: nginx sets it on this answer
+            assert 'enclave_route' in browser.cookies
+            assert {answering_worker(browser) for _ in range(10)} == {first}
+            seen.add(first)
+    assert seen == set(range(1, WORKERS + 1))
+
+
+def test_its_route_cookie_is_for_this_site_only(stack: Stack) -> None:
+    with stack.client() as browser:
+        cookies = browser.get('/healthz').headers.get_list('set-cookie')
+    [cookie] = [value for value in cookies if value.startswith('enclave_route=')]
+    assert {'httponly', 'secure', 'samesite=lax', 'path=/'} <= {part.strip().lower() for part in cookie.split(';')}
+    assert 'expires' not in cookie.lower()  # gone with the browser session
+
+
+def test_a_page_and_its_websocket_work_through_the_proxy(stack: Stack) -> None:
+    """The real thing: a NiceGUI page from nginx, then its Socket.IO handshake, in one browser's cookie jar.
+    Polling first, as engine.io starts: the handshake's sid is known only to the worker that built the page's
+    client, so a request routed to the other worker would get 400 "Invalid session"."""
+    for _ in range(6):
+        with stack.client() as browser:
+            page = browser.get('/login')
+            assert page.status_code == 200
+            client_id = re.search(r'"query":\{"client_id":"([0-9a-f-]+)"', page.text) or re.search(
+                r'client_id["\']?\s*[:=]\s*["\']([0-9a-f-]{36})', page.text
+            )
+            assert client_id, page.text[:2000]
+            query = f'client_id={client_id.group(1)}&EIO=4&transport=polling'
+            opened = browser.get(f'/_nicegui_ws/socket.io/?{query}')
+            assert opened.status_code == 200, opened.text
+            sid = json.loads(opened.text[1:])['sid']
+            for _ in range(5):
+                polled = browser.post(f'/_nicegui_ws/socket.io/?{query}&sid={sid}', content=b'40')
+                assert polled.status_code == 200, polled.text
 
 
 def test_it_records_the_true_address_when_a_client_forges_x_forwarded_for(stack: Stack) -> None:

@@ -53,6 +53,7 @@ SYSTEM = frozenset(
     {
         'appliance/test_startup.py',  # the enclave command as root and as nobody
         'appliance/test_clean_stop.py',  # a live server stopped by a signal
+        'appliance/test_workers.py',  # the supervisor's workers, a live server with two
         'appliance/test_cli.py::test_it_runs_as_the_installed_console_script',
         'appliance/test_cli.py::test_it_serves_on_a_unix_socket_and_opens_no_tcp_port',
         'console/test_certificate.py',  # provisioning's tls.sh

@@ -28,14 +28,14 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy import delete
 
-from appliance import __version__
+from appliance import __version__, workers
 from appliance.config import Settings
 from appliance.db import Database, get_database, init_database, utcnow
 from appliance.errors import N_, Conflict, ServiceError
 from appliance.migrate import alembic_config, schema_state, upgrade
 from appliance.models import LoginSession, LoginTicket
 from appliance.modules import Registry
-from appliance.services import audit
+from appliance.services import audit, mail, twofactor
 from appliance.services.actors import Actor
 from appliance.services.permissions import require
 from appliance.web import maintenance
@@ -171,7 +171,7 @@ def restore(
             _refuse_other_database(manifest, settings)
             data_root = backup.find_data_root(scratch / 'r')
             stamp = utcnow().strftime('%Y%m%d-%H%M%S')
-            with maintenance.during('A backup is being restored. Enclave will be back in a few minutes.'):
+            with maintenance.during('A backup is being restored. Enclave will be back in a few minutes.') as mode:
                 get_database().dispose()
                 aside = _move_aside(data_dir, stamp)
                 if manifest.config_file:
@@ -219,6 +219,13 @@ def restore(
                     ),
                     details={'snapshot': chosen.short_id, 'aside': aside.name},
                 )
+                # The restored keys replace this box's: what was derived from the old ones is derived again.
+                mail.forget_key()
+                twofactor.forget_key()
+                # Other workers still hold the old database open: the supervisor restarts them all, and lifts
+                # maintenance mode once they have stopped.
+                if workers.reopen_all_workers():
+                    mode.keep()
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     log.warning('restored snapshot %s of %s; previous data kept in %s', chosen.short_id, manifest.created_at, aside)

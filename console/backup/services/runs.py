@@ -4,14 +4,18 @@ Every run takes the one maintenance lock (a second request waits `wait_seconds`,
 in progress), writes a `console_runs` row when it starts and completes it when it ends, in its own short
 transactions, so the history shows a run while it is going and keeps it if the process dies ('interrupted').
 The functions block: pages call them through `run.io_bound`, the scheduler from its thread pool.
-A running backup's latest progress line is kept in `PROGRESS` (this process only) for the console to poll.
+A running backup's latest progress line is kept in `PROGRESS` for the console to poll, and in
+`<data_dir>/run-progress/<run id>.json` (written at most once a second) for the other workers: a scheduled backup
+runs in the worker that leads the scheduler, and the page asking may be in another.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -41,6 +45,24 @@ log = logging.getLogger('enclave.console')
 KINDS = ('backup', 'forget', 'check', 'read_data', 'drill', 'restore')
 PROGRESS: dict[int, Progress] = {}
 _progress_lock = threading.Lock()
+PROGRESS_DIR = 'run-progress'
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+def _progress_file(run_id: int) -> Path:
+    return get_settings().data_dir / PROGRESS_DIR / f'{run_id}.json'
+
+
+def _share_progress(run_id: int, line: Progress) -> None:
+    """Write the line where other workers read it (atomically; a failure only costs them the progress bar)."""
+    path = _progress_file(run_id)
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        temporary = path.with_suffix('.new')
+        temporary.write_text(json.dumps(asdict(line)))
+        os.replace(temporary, path)
+    except OSError as error:
+        log.debug('backup progress not shared: %s', error)
 
 
 @dataclass(frozen=True)
@@ -145,6 +167,7 @@ def _finish(run_id: int, *, status: str, error: ServiceError | None = None, **va
         )
     with _progress_lock:
         PROGRESS.pop(run_id, None)
+    _progress_file(run_id).unlink(missing_ok=True)
 
 
 def mark_interrupted(data_dir: Path) -> int:
@@ -254,9 +277,14 @@ def back_up(
     ) as result:
         run_id = result['run_id']
 
+        shared = [0.0]
+
         def progress(line: Progress) -> None:
             with _progress_lock:
                 PROGRESS[run_id] = line
+            if time.monotonic() - shared[0] >= PROGRESS_EVERY_SECONDS:
+                shared[0] = time.monotonic()
+                _share_progress(run_id, line)
             if on_progress is not None:
                 on_progress(line)
 
@@ -399,9 +427,15 @@ def last_run(session: Session, *, target_id: int | None, kind: str, status: str 
 
 
 def progress_of(run_id: int) -> Progress | None:
-    """The latest progress line of a backup running in this process."""
+    """The latest progress line of a running backup: this process's, else the one another worker shared."""
     with _progress_lock:
-        return PROGRESS.get(run_id)
+        line = PROGRESS.get(run_id)
+    if line is not None:
+        return line
+    try:
+        return Progress(**json.loads(_progress_file(run_id).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def running() -> RunView | None:

@@ -62,7 +62,7 @@ def test_it_reports_health_without_secrets(api: TestClient) -> None:
     response = api.get('/healthz')
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {'status', 'version', 'uptime_seconds', 'checks'}
+    assert set(body) == {'status', 'version', 'uptime_seconds', 'worker', 'checks'}
     assert (body['status'], body['version']) == ('ok', __version__)
     assert body['checks'] == {'database': 'ok', 'migrations': 'ok', 'disk': 'ok'}
     for secret in [*secrets, str(settings.data_dir), settings.sqlalchemy_url, 'sqlite']:
