@@ -38,15 +38,24 @@ PROBE_DEADLINE = 300  # seconds after the wizard answered for the probe to finis
 NSPAWN_DEADLINE = 180
 PROBE = """#!/bin/sh
 # Test-only: what the image test cannot see from outside, written to the second serial port.
-for i in $(seq 1 300); do [ -S /run/enclave/app.sock ] && break; sleep 1; done
+for i in $(seq 1 300); do [ -S /run/enclave/app-2.sock ] && break; sleep 1; done
 {
-  if [ ! -S /run/enclave/app.sock ]; then
+  if [ ! -S /run/enclave/app-2.sock ]; then
     echo "NOSOCKET"
     journalctl -b --no-pager -n 60 -u enclave -u nginx -u enclave-firstboot -u enclave-tls | sed 's/^/LOG /'
   fi
   echo "BOOTS $(journalctl --list-boots --no-pager 2>/dev/null | grep -cE '^ *-?[0-9]+ ')"
   echo "FIRSTBOOT $(systemctl show -p ConditionResult --value enclave-firstboot.service)"
   echo "APPUSER $(ps -o user= -p "$(systemctl show -p MainPID --value enclave.service)")"
+  # Two vCPUs: two workers under the supervisor, each on its socket, both in nginx's upstream block.
+  main=$(systemctl show -p MainPID --value enclave.service)
+  echo "WORKERS $(pgrep -P "$main" -u enclave | grep -c .) $(ls /run/enclave/app-*.sock | grep -c .) \\
+    $(grep -c '^ *server unix:/run/enclave/app-[0-9]*.sock;' /etc/enclave/nginx-upstream.conf)"
+  for n in 1 2; do
+    echo "WORKER$n $(/opt/enclave/current/venv/bin/python -c "import httpx, sys
+print(httpx.Client(transport=httpx.HTTPTransport(uds=sys.argv[1])).get('http://localhost/healthz').json()['worker'])" \\
+      /run/enclave/app-$n.sock 2>&1 | tail -n 1)"
+  done
   ss -Htlnu | awk '{print "LISTEN", $1, $5}'
   echo "SECURITY $(systemd-analyze security --no-pager enclave.service | grep -o 'exposure level[^:]*: [0-9.]*' \\
     | grep -o '[0-9.]*$')"
@@ -329,6 +338,8 @@ def test_the_image_boots_serves_the_wizard_over_https_and_first_boot_runs_once(d
     first, ca, ready = boot(disk, tmp_path, 1)
     print(f'first boot: the wizard answered over HTTPS {ready:.0f} s after qemu started')
     assert first['APPUSER'] == ['enclave']
+    assert first['WORKERS'] == ['2 2 2'], first.get('WORKERS')  # processes, sockets, upstream servers
+    assert (first['WORKER1'], first['WORKER2']) == (['1'], ['2'])
     listening = sorted({re.sub(r'^.*:', '', address) + '/' + proto for proto, address in (
         line.split(' ', 1) for line in first.get('LISTEN', []))})  # fmt: skip
     assert {port for port in listening if port.endswith('/tcp')} == {'80/tcp', '443/tcp'}, first.get('LISTEN')

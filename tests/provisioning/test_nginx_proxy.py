@@ -197,6 +197,24 @@ def test_its_route_cookie_is_for_this_site_only(stack: Stack) -> None:
     assert 'expires' not in cookie.lower()  # gone with the browser session
 
 
+def test_a_browser_whose_worker_is_down_is_answered_by_another(stack: Stack) -> None:
+    """While the supervisor starts a dead worker again, nginx passes its browsers to the one that is up."""
+    import psutil
+
+    with stack.client() as browser:
+        while answering_worker(browser) != 2:
+            browser.cookies.clear()
+        [worker] = [
+            child
+            for child in psutil.Process(stack.app.process.pid).children()
+            if child.cmdline()[-2:] == ['--worker', '2']
+        ]
+        worker.kill()
+        worker.wait(10)
+        assert answering_worker(browser) == 1
+    livesrv.wait_until_healthy(stack.app, 180)  # back for the tests after this one
+
+
 def test_a_page_and_its_websocket_work_through_the_proxy(stack: Stack) -> None:
     """The real thing: a NiceGUI page from nginx, then its Socket.IO handshake, in one browser's cookie jar.
     Polling first, as engine.io starts: the handshake's sid is known only to the worker that built the page's
