@@ -79,7 +79,7 @@ def report(rows: list[Row]) -> None:
     print()
 
 
-def prepare(data_dir: Path, tasks: int, projects: int, big: int) -> Seeded:
+def prepare(data_dir: Path, tasks: int, projects: int, big: int, users: int = 60) -> Seeded:
     """Migrate and seed a data dir (in this process), and give the reader a password."""
     os.environ['ENCLAVE_DATA_DIR'] = str(data_dir)
     os.environ['ENCLAVE_CONFIG'] = str(data_dir / 'enclave.toml')
@@ -98,7 +98,7 @@ def prepare(data_dir: Path, tasks: int, projects: int, big: int) -> Seeded:
     database = init_database(get_settings().sqlalchemy_url)
     upgrade(database.engine)
     with database.session() as session:
-        seeded = seed(session, tasks=tasks, projects=projects, big=big)
+        seeded = seed(session, tasks=tasks, projects=projects, big=big, users=users)
     with database.engine.begin() as connection:
         connection.exec_driver_sql('ANALYZE')
     database.checkpoint()

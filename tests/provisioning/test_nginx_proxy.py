@@ -7,16 +7,12 @@ bodies over a location's limit get 413 from nginx, while the upload routes let l
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,85 +20,15 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from tests import livesrv
+from tests.support import nginx
 
-SITE = livesrv.REPO / 'provisioning' / 'nginx' / 'enclave.conf'
 FORGED = '203.0.113.9'
 ADMIN = 'root-admin'
 PASSWORD = 'correct horse battery'
 WORKERS = 2
-
-
-def certificate(folder: Path) -> None:
-    """A self-signed certificate for 127.0.0.1, as server.crt/server.key and as the CA nginx serves at /ca.crt."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'enclave test')])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    folder.mkdir()
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    (folder / 'server.crt').write_bytes(pem)
-    (folder / 'ca.crt').write_bytes(pem)
-    (folder / 'server.key').write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-
-
-def site(upstream: Path, tls: Path, http_port: int, https_port: int) -> str:
-    """The shipped site, moved to loopback ports, this test's upstream block and certificate; nothing else changed."""
-    text = SITE.read_text()
-    moves = {
-        'listen 80 default_server;': f'listen 127.0.0.1:{http_port} default_server;',
-        'listen [::]:80 default_server;': '',
-        'listen 443 ssl http2 default_server;': f'listen 127.0.0.1:{https_port} ssl http2 default_server;',
-        'listen [::]:443 ssl http2 default_server;': '',
-        '/etc/enclave/nginx-upstream.conf': str(upstream),
-        '/etc/enclave/tls/': f'{tls}/',
-    }
-    for old, new in moves.items():
-        assert old in text, f'{SITE} no longer has {old!r}: update this test'
-        text = text.replace(old, new)
-    return text
-
-
-def main_conf(folder: Path) -> Path:
-    """nginx.conf around the site, everything under `folder` (as root the workers stay root to reach the socket)."""
-    temp = ''.join(
-        f'    {kind}_temp_path {folder / kind};\n' for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi')
-    )
-    user = 'user root root;\n' if os.geteuid() == 0 else ''
-    conf = folder / 'nginx.conf'
-    conf.write_text(
-        f'{user}worker_processes 1;\npid {folder / "nginx.pid"};\nerror_log {folder / "error.log"};\n'
-        f'events {{ worker_connections 64; }}\n'
-        f'http {{\n    access_log {folder / "access.log"};\n{temp}    include {folder / "site.conf"};\n}}\n'
-    )
-    return conf
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        assert process.poll() is None, 'nginx exited'
-        with socket.socket() as probe:
-            if probe.connect_ex(('127.0.0.1', port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f'nginx did not listen on {port} in time')
 
 
 @dataclass
@@ -118,38 +44,17 @@ class Stack:
 
 @pytest.fixture(scope='module')
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    nginx = shutil.which('nginx') or '/usr/sbin/nginx'
-    assert Path(nginx).exists(), 'nginx is missing: make test-system-deps installs it (Debian package nginx)'
     folder = tmp_path_factory.mktemp('nginx')
-    for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'):
-        (folder / kind).mkdir()
-    certificate(folder / 'tls')
     app_socket = folder / 'app.sock'
-    http_port, https_port = livesrv.free_port(), livesrv.free_port()
     # Two workers, as on a 2-core appliance, and the upstream block `enclave proxy-config` writes for them.
-    upstream = subprocess.run(
-        [sys.executable, '-m', 'appliance.cli', 'proxy-config'],
-        env={**os.environ, 'ENCLAVE_CONFIG': '/dev/null', 'ENCLAVE_SOCKET': str(app_socket), 'ENCLAVE_WORKERS': '2'},
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=livesrv.REPO,
-    ).stdout
-    (folder / 'upstream.conf').write_text(upstream)
-    (folder / 'site.conf').write_text(site(folder / 'upstream.conf', folder / 'tls', http_port, https_port))
-    argv = [nginx, '-p', str(folder), '-c', str(main_conf(folder)), '-e', str(folder / 'error.log')]
+    argv, https_port = nginx.prepare(folder, app_socket, WORKERS)
     app = livesrv.start_server(tmp_path_factory.mktemp('data'), socket=app_socket, timeout=180, workers=WORKERS)
     try:
         livesrv.complete_setup(
             app.data_dir, org_name='Proxy Co', username=ADMIN, display_name='Admin', password=PASSWORD
         )
-        with subprocess.Popen([*argv, '-g', 'daemon off;'], stderr=subprocess.DEVNULL) as proxy:
-            try:
-                wait_for_port(https_port, proxy, time.monotonic() + 30)
-                yield Stack(app=app, https=f'https://127.0.0.1:{https_port}', folder=folder, nginx=argv)
-            finally:
-                proxy.terminate()
-                proxy.wait(timeout=30)
+        with nginx.running(argv, https_port) as https:
+            yield Stack(app=app, https=https, folder=folder, nginx=argv)
     finally:
         app.stop()
 

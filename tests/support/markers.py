@@ -63,6 +63,7 @@ SYSTEM = frozenset(
         'test_offline.py',  # a live server under a network audit
         'bench/test_bench_smoke.py',
         'bench/test_bench_backup_smoke.py',
+        'bench/test_bench_mixed_smoke.py',  # two workers behind nginx
         'provisioning/',  # nginx, bundles, the boot loader under qemu, units
     }
 )
