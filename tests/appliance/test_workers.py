@@ -443,3 +443,41 @@ def _all_healthy(port: int) -> bool:
         )
     except httpx.HTTPError:
         return False
+
+
+def test_a_holder_that_lost_its_lock_pauses_its_jobs_and_another_takes_over(tmp_path: Path) -> None:
+    """On PostgreSQL the server ends the holder's connection (a restart, a network cut); on SQLite the holder's
+    process dies (the test above). Either way the lock is free for another, and the old holder knows it lost it."""
+    from sqlalchemy import text
+
+    from appliance.db import get_database
+
+    database = get_database()
+    runs: list[str] = []
+    first = leader.Leadership(scheduler_with_a_job(runs, 'first'), leader.lock_for(database, tmp_path))
+    second = leader.Leadership(scheduler_with_a_job(runs, 'second'), leader.lock_for(database, tmp_path))
+    for one in (first, second):
+        one.scheduler.start(paused=True)
+    try:
+        first.turn()
+        assert first.leading
+        if database.engine.dialect.name == 'postgresql':
+            lock = first.lock
+            assert isinstance(lock, leader.AdvisoryLock) and lock._connection is not None
+            pid = lock._connection.execute(text('SELECT pg_backend_pid()')).scalar()
+            with database.engine.connect() as admin:
+                admin.execute(text('SELECT pg_terminate_backend(:pid)'), {'pid': pid})
+                admin.commit()
+        else:
+            assert isinstance(first.lock, leader.FileLock)
+            first.lock.release()  # what the kernel does for a process that died
+        first.turn()
+        assert not first.leading
+        second.turn()
+        assert second.leading
+        runs.clear()
+        time.sleep(0.5)
+        assert set(runs) == {'second'}
+    finally:
+        first.stop()
+        second.stop()
