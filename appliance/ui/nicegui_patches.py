@@ -12,10 +12,22 @@ Middlewares: NiceGUI adds three `BaseHTTPMiddleware`s to every app (the redirect
 static files, and the request tracking of `app.storage`). Each runs the rest of the stack in a task of its own
 and copies the response through memory streams: about a millisecond of every request between the three. The
 same three as plain ASGI middlewares do the same to the same messages, without the copies.
+
+Deleted timers: deleting a `ui.timer` (as deleting its client does, a few seconds after the tab closed) cancels
+only the callback that is running; the timer's loop sleeps out its interval first and only then sees that it was
+deleted. Until then its task holds the timer, its callback and whatever the callback closes over (for the header's
+bell: the page's context and elements), so every closed tab's page stayed in memory for up to a minute. The loop
+is now cancelled with the timer.
+
+Empty tab storage: a tab's `app.storage.tab` lives in memory (without Redis) and NiceGUI keeps it when the tab's
+last client is deleted, for `max_tab_storage_age` (30 days), in case the tab comes back. A storage that holds
+nothing has nothing to give back, and 30 days of closed tabs add up; it is dropped when its tab closes (a tab that
+returns gets a new empty one, which is what it would have found).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import types
 import uuid
@@ -24,6 +36,8 @@ from collections.abc import Callable
 from typing import Any
 
 from nicegui import core, helpers, storage
+from nicegui.elements.timer import Timer
+from nicegui.persistence import PersistentDict
 from nicegui.version import __version__
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
@@ -133,6 +147,48 @@ class RequestTracking:
                 del active[session_id]
 
 
+_timer_run_in_loop = Timer._run_in_loop
+_timer_run_once = Timer._run_once
+_timer_handle_delete = Timer._handle_delete
+_close_tab = storage.Storage.close_tab
+
+
+async def _run_in_loop(self: Timer) -> None:
+    """NiceGUI's loop, cancellable by the timer's deletion (and not started at all if that came first)."""
+    if self._deleted:
+        self._cleanup()
+        return
+    self._enclave_task = asyncio.current_task()  # type: ignore[attr-defined]
+    await _timer_run_in_loop(self)
+
+
+async def _run_once(self: Timer) -> None:
+    """NiceGUI's single run, likewise."""
+    if self._deleted:
+        self._cleanup()
+        return
+    self._enclave_task = asyncio.current_task()  # type: ignore[attr-defined]
+    await _timer_run_once(self)
+
+
+def _handle_delete(self: Timer) -> None:
+    """NiceGUI's `Timer._handle_delete`, and the timer's loop cancelled where it waits (unless it is deleting
+    itself: then it ends by itself)."""
+    _timer_handle_delete(self)
+    task: asyncio.Task[Any] | None = getattr(self, '_enclave_task', None)
+    if task is not None and not task.done() and task is not asyncio.current_task():
+        task.cancel()
+
+
+async def close_tab(self: storage.Storage, tab_id: str | None) -> None:
+    """NiceGUI's `Storage.close_tab`, and an empty in-memory tab storage dropped."""
+    tab = self._tabs.get(tab_id) if tab_id else None
+    if tab_id and tab is not None and not isinstance(tab, PersistentDict) and not tab:
+        del self._tabs[tab_id]
+        return
+    await _close_tab(self, tab_id)
+
+
 def apply() -> None:
     """Install the fixes (idempotent). The middlewares are swapped where `ui.run` and the storage pick them up."""
     from nicegui import storage as nicegui_storage
@@ -142,3 +198,7 @@ def apply() -> None:
     ui_run.RedirectWithPrefixMiddleware = RedirectWithPrefix  # type: ignore[attr-defined,assignment]
     ui_run.SetCacheControlMiddleware = SetCacheControl  # type: ignore[attr-defined,assignment]
     nicegui_storage.RequestTrackingMiddleware = RequestTracking  # type: ignore[assignment,misc]
+    Timer._run_in_loop = _run_in_loop  # type: ignore[method-assign,assignment]
+    Timer._run_once = _run_once  # type: ignore[method-assign,assignment]
+    Timer._handle_delete = _handle_delete  # type: ignore[method-assign]
+    storage.Storage.close_tab = close_tab  # type: ignore[method-assign]

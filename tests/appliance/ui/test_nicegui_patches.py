@@ -150,3 +150,78 @@ async def test_the_request_is_tracked_for_app_storage_user_as_before(user: UIUse
     await user.should_see('probed')
     await user.open('/patch-storage-probe')
     assert seen == [1, 2]
+
+
+# ---- deleted timers stop at once; empty tab storage goes with its tab ---------------------------------------------
+
+
+@pytest.mark.parametrize('started', [False, True], ids=['before its task started', 'while it waits'])
+async def test_a_deleted_timer_stops_at_once_and_lets_go_of_its_callback(user: UIUser, started: bool) -> None:
+    import asyncio
+    import weakref
+
+    from nicegui import background_tasks, ui
+
+    class Callback:
+        def __call__(self) -> None: ...
+
+    callbacks: list[weakref.ref[Callback]] = []
+    timers: list[weakref.ref[ui.timer]] = []
+    names: list[str] = []
+
+    @ui.page('/patch-timer-probe')
+    def probe() -> None:
+        callback = Callback()
+        callbacks.append(weakref.ref(callback))
+        names.append(str(callback))  # NiceGUI names the timer's task so
+        timers.append(weakref.ref(ui.timer(60.0, callback, immediate=False)))
+        ui.label('ticking')
+
+    await user.open('/patch-timer-probe')
+    await user.should_see('ticking')
+    [task] = [task for task in background_tasks.running_tasks if task.get_name() == names[0]]
+    timer = timers[0]()
+    assert timer is not None and not task.done()
+    if started:
+        await asyncio.sleep(0.01)
+    timer.delete()
+    del timer
+    await asyncio.sleep(0.05)
+    assert task.done()  # not after its 60 s
+    del task
+    gc.collect()
+    assert timers[0]() is None and callbacks[0]() is None
+
+
+async def test_a_timer_deleting_itself_in_its_callback_ends_as_before(user: UIUser) -> None:
+    import asyncio
+
+    from nicegui import ui
+
+    ticks: list[int] = []
+
+    @ui.page('/patch-timer-self')
+    def probe() -> None:
+        def tick() -> None:
+            ticks.append(1)
+            timer.delete()
+
+        timer = ui.timer(0.01, tick)
+        ui.label('ticking')
+
+    await user.open('/patch-timer-self')
+    await asyncio.sleep(0.1)
+    assert ticks == [1]
+
+
+async def test_an_empty_tab_storage_goes_when_its_tab_closes_and_a_used_one_stays() -> None:
+    from nicegui import storage
+
+    nicegui_patches.apply()
+    store = storage.Storage.__new__(storage.Storage)
+    store._tabs = {'empty': storage.ObservableDict(), 'used': storage.ObservableDict({'step': 2})}
+    await store.close_tab('empty')
+    await store.close_tab('used')
+    await store.close_tab(None)
+    await store.close_tab('unknown')
+    assert list(store._tabs) == ['used'] and store._tabs['used'] == {'step': 2}

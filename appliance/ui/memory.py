@@ -1,0 +1,109 @@
+"""Memory that comes back after tabs close.
+
+A page is a tree of NiceGUI elements that point at each other and at their client (reference cycles), so what a
+closed tab held is freed only by a cyclic garbage collection of the oldest generation, which CPython runs when the
+number of long-lived objects has grown by a quarter: long after a burst of tabs closed, or never while the server
+is quiet. And what is freed goes back to the allocator, not to the system: glibc keeps freed memory in its arenas
+(one per thread that allocated, up to eight per core) until told to give back the pages that hold nothing.
+
+So a few seconds after NiceGUI deletes clients (its reconnect timeout after their tabs closed), one sweep: a full
+collection on the event loop, then `malloc_trim(0)` on a worker thread (glibc returns every free page of every arena
+to the system). Sweeps are at least `MIN_INTERVAL` apart, so a busy server pays for one every half minute at most.
+The objects that exist once start-up is done are frozen out of the collector (`gc.freeze`): they live as long as the
+process, and a full collection need not walk them (it walks what pages made since).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import gc
+import logging
+import time
+from collections.abc import Callable
+
+from nicegui import app, helpers
+
+log = logging.getLogger('enclave.memory')
+
+SWEEP_DELAY = 5.0
+"""Seconds from a client's deletion to the sweep (the clients of a closing burst go within a few seconds)."""
+MIN_INTERVAL = 30.0
+"""Seconds at least between two sweeps."""
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library('c')
+    try:
+        libc = ctypes.CDLL(name or 'libc.so.6')
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+class Sweeper:
+    """Schedules one sweep after client deletions, at most one per `MIN_INTERVAL`."""
+
+    def __init__(self, *, delay: float = SWEEP_DELAY, min_interval: float = MIN_INTERVAL) -> None:
+        self.delay = delay
+        self.min_interval = min_interval
+        self.sweeps = 0
+        self._trim = _find_malloc_trim()
+        self._scheduled: asyncio.TimerHandle | None = None
+        self._running: asyncio.Task[None] | None = None
+        self._last = -min_interval
+
+    def client_deleted(self) -> None:
+        """A client was deleted: sweep soon (once for all deletions until then)."""
+        if self._scheduled is not None or (self._running is not None and not self._running.done()):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # deleted outside the event loop (a test tearing down): nothing to schedule on
+            return
+        wait = max(self.delay, self._last + self.min_interval - loop.time())
+        self._scheduled = loop.call_later(wait, self._start)
+
+    def _start(self) -> None:
+        self._scheduled = None
+        self._running = asyncio.get_running_loop().create_task(self.sweep(), name='enclave-memory-sweep')
+
+    async def sweep(self) -> None:
+        """Collect the garbage, then give free pages back to the system (off the loop)."""
+        self._last = asyncio.get_running_loop().time()
+        began = time.perf_counter()
+        freed = gc.collect()
+        collected = time.perf_counter() - began
+        if self._trim is not None:
+            await asyncio.to_thread(self._trim, 0)
+        self.sweeps += 1
+        log.info('memory sweep: %d objects freed in %.1f ms', freed, collected * 1000)
+
+    def cancel(self) -> None:
+        """Forget a scheduled sweep (at shutdown)."""
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+
+
+sweeper = Sweeper()
+
+
+def freeze() -> None:
+    """Collect, then move every object there is to the permanent generation (they are start-up's)."""
+    gc.collect()
+    gc.freeze()
+
+
+def install() -> None:
+    """Sweep after client deletions; freeze what start-up made once the app has started (not under pytest, whose
+    runs start the app once per test: each would freeze the tests before it)."""
+    app.on_delete(sweeper.client_deleted)
+    app.on_shutdown(sweeper.cancel)
+    if not helpers.is_pytest():
+        app.on_startup(freeze)

@@ -1,0 +1,59 @@
+"""A closed tab's page is freed: its client, its elements and what its handlers close over, once NiceGUI deletes
+the client after the socket went; and its tab storage goes with it (appliance/ui/memory.py and the patches)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+
+from nicegui import Client, app, core
+from nicegui.element import Element
+from nicegui.testing import User as UIUser
+
+from appliance.ui.memory import Sweeper
+from tests.appliance.support import sign_in_url
+from tests.conftest import People
+
+
+async def _close_tab(client: Client) -> None:
+    """What NiceGUI does when the browser tab closes: its socket disconnects; the client goes after the page's
+    reconnect timeout (shortened here; the page object is this client's own copy, made by the guard)."""
+    client.page.reconnect_timeout = 0.01
+    for socket_id in list(client._socket_to_document_id):
+        client.handle_disconnect(socket_id)
+    for _ in range(100):
+        if client.is_deleted:
+            break
+        await asyncio.sleep(0.01)
+    assert client.is_deleted
+    await asyncio.sleep(0.05)  # its elements' tasks (the bell's timer) see the deletion
+
+
+async def test_a_closed_tab_s_page_is_freed(user: UIUser, people: People) -> None:
+    client = await user.open(sign_in_url('bob'))
+    await user.should_see(marker='welcome')
+    tab_id = client.tab_id
+    assert tab_id in core.app.storage._tabs
+    refs = [weakref.ref(client)] + [weakref.ref(element) for element in client.elements.values()]
+    assert len(refs) > 20
+    user.client = None  # the simulated browser lets go of it, as a closed tab does
+    await _close_tab(client)
+    del client
+    gc.collect()
+    alive = [ref() for ref in refs if ref() is not None]
+    assert alive == [], [type(obj).__name__ for obj in alive[:10]]
+    assert tab_id not in core.app.storage._tabs
+    assert not any(isinstance(obj, Element) and obj.is_deleted for obj in gc.get_objects())
+
+
+async def test_a_sweep_follows_the_deletions_once(user: UIUser, people: People) -> None:
+    sweeper = Sweeper(delay=0.05, min_interval=0.0)
+    app.on_delete(sweeper.client_deleted)
+    first = await user.open(sign_in_url('bob'))
+    await user.should_see(marker='welcome')
+    second = await user.open('/')
+    await user.should_see(marker='welcome')
+    await asyncio.gather(_close_tab(first), _close_tab(second))
+    await asyncio.sleep(0.2)
+    assert sweeper.sweeps == 1
