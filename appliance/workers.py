@@ -208,6 +208,8 @@ class Supervisor:
 
     def _watch(self, worker: _Worker, now: float) -> bool:
         """Start a dead worker again when it is due; False when it keeps dying (give up)."""
+        if self._stopping:  # systemd stops the whole group: a worker that ended is not to be started again
+            return True
         process = worker.process
         if process is not None and process.poll() is None:
             if now - worker.started > QUICK_DEATH_SECONDS:

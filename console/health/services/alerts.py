@@ -62,7 +62,9 @@ def record(session: Session, checks: list[Check], *, now: datetime) -> list[Chan
 
     States of checks that no longer exist (a module was disabled) are dropped, so they cannot stay red.
     """
-    states = {state.name: state for state in session.scalars(select(CheckState))}
+    # Row locks on PostgreSQL: two workers (or boxes) evaluating at once take turns and see each other's change,
+    # so a change is announced once. SQLite's writers take turns already (BEGIN IMMEDIATE).
+    states = {state.name: state for state in session.scalars(select(CheckState).with_for_update())}
     changes: list[Change] = []
     for check in checks:
         name = check.name[:64]
