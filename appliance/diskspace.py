@@ -12,9 +12,12 @@ uploads never spend the last space; they answer 507 with a sentence instead.
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,13 +80,24 @@ def _allocated(path: Path) -> int:
     return path.stat().st_blocks * 512
 
 
+@contextmanager
+def _across_processes(data_dir: Path) -> Iterator[None]:
+    """One process at a time (the workers of one box start together): an flock on the data dir itself."""
+    fd = os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def create_reserve(data_dir: Path) -> bool:
     """Make the reserve unless it exists or free space is short (below three times its size); True if it exists.
 
     The blocks are allocated for real (fallocate, or written where that is not supported): a sparse file would free
     nothing when deleted.
     """
-    with _lock:
+    with _lock, _across_processes(data_dir):
         target = reserve_path(data_dir)
         room = space(data_dir)
         size = room.reserve
