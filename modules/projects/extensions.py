@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     from appliance.ui.guard import PageContext
     from modules.projects.views import ProjectView
+
+T = TypeVar('T')
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,16 @@ async def open_project(ctx: PageContext, project_id: int) -> ProjectView | Respo
     from modules.projects.pages.parts.frame import open_project as open_
 
     return await open_(ctx, project_id)
+
+
+async def open_project_with(
+    ctx: PageContext, project_id: int, load: Callable[[Session, ProjectView], T]
+) -> tuple[ProjectView, T] | Response:
+    """`open_project`, and `load(session, project)` in the same read-only snapshot (what the tab shows), or the
+    404/403 response to return instead."""
+    from modules.projects.pages.parts.frame import open_project_with as open_with
+
+    return await open_with(ctx, project_id, load)
 
 
 def project_frame(ctx: PageContext, project: ProjectView, active: str) -> AbstractContextManager[None]:

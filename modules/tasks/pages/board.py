@@ -18,10 +18,10 @@ from nicegui import events, ui
 from sqlalchemy.orm import Session
 
 from appliance.i18n import _
-from appliance.ui.actions import act, attempt, in_session
+from appliance.ui.actions import act, attempt
 from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
-from modules.projects.extensions import open_project, project_frame
+from modules.projects.extensions import open_project_with, project_frame
 from modules.projects.views import MemberView, ProjectView
 from modules.tasks import services
 from modules.tasks.pages.parts.card import BoardElement, CardData, CardMaker, ColumnData
@@ -30,6 +30,7 @@ from modules.tasks.pages.parts.filters import filter_query, filters_from_query, 
 from modules.tasks.views import Board, Column, LabelView, TaskFilter
 
 PER_COLUMN = 50
+People = list[MemberView]
 
 
 def register() -> None:
@@ -39,14 +40,10 @@ def register() -> None:
 
 async def board_page(ctx: PageContext) -> Response | None:
     """The board of one project, filtered by the query string."""
-    project = await open_project(ctx, path_int())
-    if isinstance(project, Response):
-        return project
-    filters = filters_from_query(ctx.query, project.id)
-    # Read-only: the columns of a project nobody opened yet are made in a short write of their own (ensure_workflow).
+    filters = filters_from_query(ctx.query, path_int())
     today = today_for(ctx.user)
 
-    def load(s: Session) -> tuple[Board, dict[int, list[CardData]], list[LabelView], list[MemberView]]:
+    def load(s: Session, project: ProjectView) -> tuple[Board, dict[int, list[CardData]], list[LabelView], People]:
         board = services.board(session=s, actor=ctx.user, project_id=project.id, filters=filters, per_column=PER_COLUMN)
         # The cards' JSON is made here too, on the database thread: the event loop only builds the page.
         maker = CardMaker(today, can_move=board.can_edit and project.can_edit)
@@ -54,7 +51,12 @@ async def board_page(ctx: PageContext) -> Response | None:
         labels = services.list_labels(session=s, actor=ctx.user, project_id=project.id)
         return board, cards, labels, project_services.list_members(session=s, actor=ctx.user, project_id=project.id)
 
-    board, cards, labels, people = await in_session(load)
+    # One read-only snapshot with the project (the columns of a project nobody opened yet are made in a short write
+    # of their own, ensure_workflow).
+    opened = await open_project_with(ctx, path_int(), load)
+    if isinstance(opened, Response):
+        return opened
+    project, (board, cards, labels, people) = opened
     add_board_css()
     with project_frame(ctx, project, 'board'):
         filter_bar(
@@ -63,7 +65,7 @@ async def board_page(ctx: PageContext) -> Response | None:
             {person.user_id: person.display_name for person in people},
             {label.id: label.name for label in labels},
         )
-        BoardUI(project, board, filters, today).build(cards)
+        BoardUI(project, board, filters, today).build(board, cards)
     return None
 
 
@@ -112,12 +114,12 @@ class BoardUI:
 
     The server keeps the cards each column shows (`cards`, plain dicts as the component gets them) and sends the
     columns again after every change, so the client always ends up with the server's order. The handlers that
-    change `cards` take turns (`changing`): each works from the columns the previous one left.
+    change `cards` take turns (`changing`): each works from the columns the previous one left. The board read
+    itself (its task cards) is not kept: an open page holds only the plain dicts it shows.
     """
 
     def __init__(self, project: ProjectView, board: Board, filters: TaskFilter, today: date) -> None:
         self.project = project
-        self.board = board
         self.filters = filters
         self.today = today
         self.can_edit = board.can_edit and project.can_edit
@@ -131,10 +133,10 @@ class BoardUI:
 
     # --- building ---------------------------------------------------------------------------------------------
 
-    def build(self, cards: dict[int, list[CardData]] | None = None) -> None:
-        """Draw every column with its first cards (their JSON as `load` made it, or made here): one element for
-        the whole board."""
-        for column in self.board.columns:
+    def build(self, board: Board, cards: dict[int, list[CardData]] | None = None) -> None:
+        """Draw every column of `board` with its first cards (their JSON as `load` made it, or made here): one
+        element for the whole board."""
+        for column in board.columns:
             if cards is None:
                 self.set_cards(column.status.id, column)
             else:

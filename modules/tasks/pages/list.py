@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from appliance.errors import ServiceError
 from appliance.i18n import _, translate_error
 from appliance.services.paging import Page
-from appliance.ui.actions import act, in_session
+from appliance.ui.actions import act
 from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
-from modules.projects.extensions import open_project, project_frame
+from modules.projects.extensions import open_project_with, project_frame
 from modules.projects.views import MemberView, ProjectView
 from modules.tasks import services
 from modules.tasks.pages.parts.csv_import import import_dialog
@@ -35,12 +35,11 @@ def register() -> None:
 
 async def list_page(ctx: PageContext) -> Response | None:
     """A project's tasks as a table."""
-    project = await open_project(ctx, path_int())
-    if isinstance(project, Response):
-        return project
-    filters = filters_from_query(ctx.query, project.id)
+    filters = filters_from_query(ctx.query, path_int())
 
-    def load(s: Session) -> tuple[list[StatusView], list[LabelView], list[MemberView], Page[TaskCard] | ServiceError]:
+    def load(
+        s: Session, project: ProjectView
+    ) -> tuple[list[StatusView], list[LabelView], list[MemberView], Page[TaskCard] | ServiceError]:
         statuses = services.list_statuses(session=s, actor=ctx.user, project_id=project.id)
         labels = services.list_labels(session=s, actor=ctx.user, project_id=project.id)
         people = project_services.list_members(session=s, actor=ctx.user, project_id=project.id)
@@ -52,9 +51,12 @@ async def list_page(ctx: PageContext) -> Response | None:
             first = error
         return statuses, labels, people, first
 
-    # One read-only snapshot for everything the page shows first (the columns of a project nobody opened yet are
-    # made in a short write of their own, ensure_workflow); later pages of the table are asked for by the table.
-    statuses, labels, people, first = await in_session(load)
+    # One read-only snapshot with the project for everything the page shows first (the columns of a project nobody
+    # opened yet are made in a short write of their own, ensure_workflow); the table asks for its later pages.
+    opened = await open_project_with(ctx, path_int(), load)
+    if isinstance(opened, Response):
+        return opened
+    project, (statuses, labels, people, first) = opened
     if isinstance(first, ServiceError):
         ui.notify(translate_error(first), type='negative')
     with project_frame(ctx, project, 'list'):
@@ -165,7 +167,9 @@ def task_table(filters: TaskFilter, first: Page[TaskCard] | None) -> None:
         if page is None:
             return
         priorities = priority_labels()
-        table.rows = [row_of(card, priorities) for card in page.items]
+        # A tuple: NiceGUI keeps lists and dicts of props as observables (several objects per row), not tuples;
+        # nothing here changes the rows in place, every page replaces them.
+        table.rows = tuple(row_of(card, priorities) for card in page.items)  # type: ignore[assignment]
         table.pagination = {
             'rowsPerPage': PAGE_SIZE,
             'page': state['page'],

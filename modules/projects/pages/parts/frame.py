@@ -5,15 +5,18 @@ Modules that add project tabs (tasks) reach these through `modules.projects.exte
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from fastapi.responses import Response
 from nicegui import ui
+from sqlalchemy.orm import Session
 
 from appliance import i18n
-from appliance.errors import N_, NotFound, PermissionDenied
+from appliance.errors import N_, NotFound, PermissionDenied, ServiceError
 from appliance.i18n import _
+from appliance.models import User
 from appliance.ui.actions import read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, forbidden_response
@@ -21,6 +24,8 @@ from appliance.ui.guard import not_found_response as guard_not_found
 from modules.projects import extensions
 from modules.projects.services import STATUS_COLORS, STATUS_LABELS
 from modules.projects.views import ProjectView
+
+T = TypeVar('T')
 
 # (key, label, icon, path) of the module's own tabs; contributed tabs go between the overview and the timeline.
 FIRST_TABS = (('overview', N_('Overview'), 'dashboard', '/projects/{id}'),)
@@ -53,6 +58,28 @@ async def open_project(ctx: PageContext, project_id: int) -> ProjectView | Respo
         return not_found_response(i18n.language())
     except PermissionDenied:
         return forbidden_response(i18n.language())
+
+
+async def open_project_with(
+    ctx: PageContext, project_id: int, load: Callable[[Session, ProjectView], T]
+) -> tuple[ProjectView, T] | Response:
+    """Like `open_project`, and what the tab shows read in the same read-only snapshot: `load(session, project)`
+    runs right after the project is found (one trip to a database thread and one session per page, not two)."""
+    from modules.projects import services
+
+    def both(session: Session, actor: User) -> tuple[ProjectView, T] | ServiceError:
+        try:
+            project = services.get_project(session=session, actor=actor, project_id=project_id)
+        except (NotFound, PermissionDenied) as error:  # the page answers 404 / 403; errors of `load` propagate
+            return error
+        return project, load(session, project)
+
+    found = await read(ctx.user, both)
+    if isinstance(found, NotFound):
+        return not_found_response(i18n.language())
+    if isinstance(found, ServiceError):
+        return forbidden_response(i18n.language())
+    return found
 
 
 def tabs_for(project: ProjectView) -> list[tuple[str, str, str, str]]:
