@@ -101,12 +101,15 @@ def test_the_bundle_installs_offline_twice_and_the_app_answers(debian_root: Path
     boot = in_root(debian_root, '/opt/enclave/current/provisioning/firstboot.sh && nginx -t 2>&1')
     assert boot.returncode == 0, boot.stdout + boot.stderr
     assert 'syntax is ok' in boot.stdout
-    # The app on its Unix socket as enclave, nginx in front: /healthz over HTTPS, trusting only the local CA.
+    # The app's workers on their Unix sockets as enclave, nginx in front: /healthz over HTTPS, trusting only the
+    # local CA.
     serve = in_root(
         debian_root,
         'export ENCLAVE_DATA_DIR=/var/lib/enclave ENCLAVE_CONFIG=/etc/enclave/enclave.toml '
         'NICEGUI_STORAGE_PATH=/var/lib/enclave/nicegui HOME=/var/lib/enclave; '
-        'mkdir -p /run/enclave && chown enclave /run/enclave && nginx && '
+        # What enclave.service does as root first: nginx's upstream block for the workers (one per core).
+        'mkdir -p /run/enclave && chown enclave /run/enclave && '
+        '/opt/enclave/current/venv/bin/enclave proxy-config --write /etc/enclave/nginx-upstream.conf && nginx && '
         'runuser -u enclave -- /opt/enclave/current/venv/bin/enclave serve --no-migrate >/tmp/serve.log 2>&1 & '
         'pid=$!; /opt/enclave/current/venv/bin/python -c "'
         'import ssl, time, urllib.request\n'
