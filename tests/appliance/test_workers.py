@@ -264,6 +264,14 @@ def scheduler_with_a_job(runs: list[str], name: str) -> BackgroundScheduler:
     return scheduler
 
 
+def only_the_second_runs_jobs_now(second: leader.Leadership, runs: list[str]) -> None:
+    second.turn()
+    assert second.leading
+    runs.clear()
+    time.sleep(0.5)
+    assert set(runs) == {'second'}
+
+
 def test_only_the_holder_of_the_lock_runs_the_jobs_and_another_takes_over_when_it_goes(tmp_path: Path) -> None:
     runs: list[str] = []
     first = leader.Leadership(scheduler_with_a_job(runs, 'first'), leader.FileLock(tmp_path / 'scheduler.lock'))
@@ -277,11 +285,7 @@ def test_only_the_holder_of_the_lock_runs_the_jobs_and_another_takes_over_when_i
         time.sleep(0.5)
         assert 'first' in runs and 'second' not in runs
         first.stop()  # as when its process ends: the lock goes with it
-        second.turn()
-        assert second.leading
-        runs.clear()
-        time.sleep(0.5)
-        assert set(runs) == {'second'}
+        only_the_second_runs_jobs_now(second, runs)
     finally:
         first.stop()
         second.stop()
@@ -473,11 +477,7 @@ def test_a_holder_that_lost_its_lock_pauses_its_jobs_and_another_takes_over(tmp_
             first.lock.release()  # what the kernel does for a process that died
         first.turn()
         assert not first.leading
-        second.turn()
-        assert second.leading
-        runs.clear()
-        time.sleep(0.5)
-        assert set(runs) == {'second'}
+        only_the_second_runs_jobs_now(second, runs)
     finally:
         first.stop()
         second.stop()
