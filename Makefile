@@ -72,7 +72,8 @@ check: $(STAMP)
 # backups vs bare restic on ~1 GiB (tests/bench/bench_backup.py, BACKUP_BENCH_ARGS, e.g. --backup-mib 256); server CPU
 # per page (home, board, list) vs the page's raw SQL (tests/bench/bench_pages.py, PAGES_BENCH_ARGS, e.g. --runs 30); a
 # company at work on two workers behind nginx: 100 people for 5 minutes, then steps of more (tests/bench/bench_mixed.py,
-# MIXED_BENCH_ARGS, e.g. --seconds 60).
+# MIXED_BENCH_ARGS, e.g. --seconds 60); memory: 200 real tabs opened and closed 10 times, RSS idle, per tab and a
+# minute after they close (tests/bench/bench_memory.py, MEMORY_BENCH_ARGS, e.g. --cycles 3 --settle 20).
 bench: test-system-deps $(STAMP)
 	$(BIN)/python -m tests.bench.bench_elements
 	$(BIN)/python -m tests.bench.bench_tasks $(BENCH_ARGS)
@@ -81,6 +82,7 @@ bench: test-system-deps $(STAMP)
 	$(BIN)/python -m tests.bench.bench_load $(LOAD_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_files $(FILES_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.bench_mixed $(MIXED_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.bench_memory $(MEMORY_BENCH_ARGS)
 
 # The offline install bundle, dist/enclave-<version>-bundle.tar, signed with the vendor's release key (an Ed25519
 # PEM kept outside the repository): make bundle RELEASE_KEY=/path/to/release-key.pem. Its debs are what a minimal
