@@ -95,8 +95,8 @@ def click_nav(page: Page, label: str) -> None:
 
 
 def open_tab(page: Page, label: str, path: str) -> None:
-    """Follow a project tab (a link with an icon and a label) and wait for its page."""
-    xpath = f"//a[.//div[normalize-space()='{label}']]"
+    """Follow a project tab (a link whose text is the label; its icon is drawn by CSS) and wait for its page."""
+    xpath = f"//a[normalize-space()='{label}']"
     tab = page.wait(lambda d: next((a for a in d.find_elements(By.XPATH, xpath) if a.is_displayed()), None), label)
     assert isinstance(tab, WebElement), f'no project tab {label!r}'
     tab.click()
