@@ -143,6 +143,19 @@ def show_banners(ctx: PageContext) -> None:
                 ui.label(text).classes('font-medium')
 
 
+SEARCH_CLASSES = (
+    'w-full rounded border border-white/40 bg-white/10 px-3 py-1.5 text-white placeholder:text-white/70 '
+    'focus:bg-white/20 focus:outline-none'
+)
+
+
+@functools.lru_cache(maxsize=8)
+def search_box(label: str) -> str:
+    """The header's search field as HTML (the label is a translation, escaped all the same)."""
+    text = escape(label)
+    return f'<input type="search" name="q" placeholder="{text}" aria-label="{text}" class="{SEARCH_CLASSES}">'
+
+
 @contextmanager
 def frame(ctx: PageContext, title: str) -> Iterator[None]:
     """Wrap a page's content in the shared layout."""
@@ -159,10 +172,10 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
         )
         ui.link(ctx.org_name, '/').classes('text-white text-lg font-medium no-underline mr-auto truncate')
         if 'core.search' in ctx.permissions:
-            with ui.element('form').props('action=/search method=get role=search').classes('max-w-xs grow'):
-                ui.input(placeholder=_('Search')).props(
-                    f'name=q dense outlined dark standout clearable input-class=text-white aria-label="{search_label}"'
-                ).classes('w-full').mark('global-search')
+            # A plain GET form around a plain input (one element, no event handler: the browser submits it).
+            ui.html(search_box(search_label), sanitize=False, tag='form').props(
+                'action=/search method=get role=search'
+            ).classes('max-w-xs grow').mark('global-search')
         notifications_bell(ctx)
         with (
             ui.button(icon='account_circle')
