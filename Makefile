@@ -17,7 +17,7 @@ FAST_TIERS := not ui and not restic and not system and not e2e
 
 run: deps
 	$(BIN)/enclave migrate
-	$(BIN)/enclave serve --no-migrate
+	PYTHONMALLOC=malloc $(BIN)/enclave serve --no-migrate
 
 migrate: deps
 	$(BIN)/enclave migrate

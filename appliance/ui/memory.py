@@ -27,6 +27,13 @@ from nicegui import app, helpers
 
 log = logging.getLogger('enclave.memory')
 
+SERVER_MEMORY_ENV = {'PYTHONMALLOC': 'malloc'}
+"""The environment the app's processes start in (the systemd unit and `make run` set it; a test checks that they do).
+CPython's own allocator keeps small objects in 1 MiB arenas and gives an arena back only when nothing in it lives:
+after a burst of tabs, the few objects made meanwhile that stay (a new database thread and its connection, a cache
+entry, the next page's data) hold on to nearly every arena of the burst, so RSS stayed at its high-water mark. Under
+the system's malloc, `malloc_trim` gives back every page with nothing on it."""
+
 SWEEP_DELAY = 5.0
 """Seconds from a client's deletion to the sweep (the clients of a closing burst go within a few seconds)."""
 MIN_INTERVAL = 30.0

@@ -32,6 +32,7 @@ import httpx
 import psutil
 import socketio
 
+from appliance.ui.memory import SERVER_MEMORY_ENV
 from tests.bench.bench_tasks import prepare, sign_in
 
 MB = 1024 * 1024
@@ -194,6 +195,9 @@ def main() -> None:
     parser.add_argument('--tasks', type=int, default=5000)
     parser.add_argument('--projects', type=int, default=10)
     parser.add_argument('--big', type=int, default=500)
+    parser.add_argument(
+        '--pymalloc', action='store_true', help="serve with CPython's own allocator, not the system's (for comparison)"
+    )
     args = parser.parse_args()
 
     from tests.livesrv import server_database, start_server
@@ -203,7 +207,8 @@ def main() -> None:
     data_dir.mkdir()
     try:
         seeded = prepare(data_dir, args.tasks, args.projects, args.big)
-        server = start_server(data_dir, timeout=60)
+        env = {} if args.pymalloc else dict(SERVER_MEMORY_ENV)
+        server = start_server(data_dir, timeout=60, env={'PYTHONMALLOC': '', **env})
         try:
             pid = server.process.pid
             time.sleep(3.0)
@@ -211,9 +216,10 @@ def main() -> None:
             with server_database(data_dir):
                 cookie, _ = sign_in(server.url, seeded.reader_username)
             board = f'/projects/{seeded.big_project_id}/board'
+            allocator = "CPython's pymalloc" if args.pymalloc else 'PYTHONMALLOC=malloc, as the appliance runs'
             print(
                 f'{args.tabs} board tabs (a board of {seeded.big} tasks) opened and closed {args.cycles} times, '
-                f'{args.settle:.0f} s to settle after each close; one process'
+                f'{args.settle:.0f} s to settle after each close; one process, {allocator}'
             )
 
             async def run() -> tuple[int, list[Cycle]]:
