@@ -17,7 +17,7 @@ FAST_TIERS := not ui and not restic and not system and not e2e
 
 run: deps
 	$(BIN)/enclave migrate
-	PYTHONMALLOC=malloc $(BIN)/enclave serve --no-migrate
+	PYTHONMALLOC=malloc LD_PRELOAD=libjemalloc.so.2 MALLOC_CONF=background_thread:true $(BIN)/enclave serve --no-migrate
 
 migrate: deps
 	$(BIN)/enclave migrate
@@ -34,9 +34,11 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip check --disable-pip-version-check >/dev/null || { $(BIN)/python -m pip check; echo 'requirements-dev.lock is incomplete: run make lock' >&2; exit 1; }
 	touch $@
 
-# Debian packages the app needs at run time (python3-venv for the venv; restic for backups).
+# Debian packages the app needs at run time (python3-venv for the venv; restic for backups; jemalloc, see
+# appliance/ui/memory.py).
 system-deps:
-	@scripts/apt-ensure.sh python3-venv:/usr/lib/python3*/ensurepip restic:/usr/bin/restic
+	@scripts/apt-ensure.sh python3-venv:/usr/lib/python3*/ensurepip restic:/usr/bin/restic \
+		libjemalloc2:'/usr/lib/*/libjemalloc.so.2'
 
 # ... and the browser the end-to-end tests drive; nginx for the proxy tests; GRUB's tools, sfdisk and qemu for the
 # image's boot loader checked on a small disk.

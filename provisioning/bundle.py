@@ -33,7 +33,17 @@ from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filen
 from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
-DEBS = ('python3', 'python3-venv', 'restic', 'nginx', 'openssl', 'nftables', 'openssh-client', 'ca-certificates')
+DEBS = (
+    'python3',
+    'python3-venv',
+    'restic',
+    'nginx',
+    'openssl',
+    'nftables',
+    'openssh-client',
+    'ca-certificates',
+    'libjemalloc2',  # the app's allocator (appliance/ui/memory.py)
+)
 SUITE = 'bookworm'
 MIRROR = os.environ.get('ENCLAVE_DEBIAN_MIRROR', 'http://deb.debian.org/debian')
 PLATFORMS = ('manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64', 'linux_x86_64', 'any')

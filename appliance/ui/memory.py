@@ -3,12 +3,12 @@
 A page is a tree of NiceGUI elements that point at each other and at their client (reference cycles), so what a
 closed tab held is freed only by a cyclic garbage collection of the oldest generation, which CPython runs when the
 number of long-lived objects has grown by a quarter: long after a burst of tabs closed, or never while the server
-is quiet. And what is freed goes back to the allocator, not to the system: glibc keeps freed memory in its arenas
-(one per thread that allocated, up to eight per core) until told to give back the pages that hold nothing.
+is quiet. And what is freed goes back to the allocator, which keeps it for later unless told to give it back (see
+SERVER_MEMORY_ENV for which allocator, and why).
 
 So a few seconds after NiceGUI deletes clients (its reconnect timeout after their tabs closed), one sweep: a full
-collection on the event loop, then `malloc_trim(0)` on a worker thread (glibc returns every free page of every arena
-to the system). Sweeps are at least `MIN_INTERVAL` apart, so a busy server pays for one every half minute at most.
+collection on the event loop, then, on a worker thread, the allocator gives its free pages back to the system.
+Sweeps are at least `MIN_INTERVAL` apart, so a busy server pays for one every half minute at most.
 The objects that exist once start-up is done are frozen out of the collector (`gc.freeze`): they live as long as the
 process, and a full collection need not walk them (it walks what pages made since).
 """
@@ -27,30 +27,49 @@ from nicegui import app, helpers
 
 log = logging.getLogger('enclave.memory')
 
-SERVER_MEMORY_ENV = {'PYTHONMALLOC': 'malloc'}
-"""The environment the app's processes start in (the systemd unit and `make run` set it; a test checks that they do).
-CPython's own allocator keeps small objects in 1 MiB arenas and gives an arena back only when nothing in it lives:
-after a burst of tabs, the few objects made meanwhile that stay (a new database thread and its connection, a cache
-entry, the next page's data) hold on to nearly every arena of the burst, so RSS stayed at its high-water mark. Under
-the system's malloc, `malloc_trim` gives back every page with nothing on it."""
+SERVER_MEMORY_ENV = {
+    'PYTHONMALLOC': 'malloc',
+    'LD_PRELOAD': 'libjemalloc.so.2',
+    'MALLOC_CONF': 'background_thread:true',
+}
+"""The environment the app's processes start in: objects from jemalloc (Debian's libjemalloc2), whose background
+thread gives freed pages back to the system within seconds. The systemd unit and `make run` set it; a test checks
+that they do. Measured with 200 board tabs opened and closed (tests/bench/bench_memory.py): CPython's own allocator
+keeps small objects in 1 MiB arenas and gives one back only when nothing in it lives; the few objects made during a
+burst that stay (a database thread's connection, a cache entry, the next page) held nearly every arena of it, and RSS
+stayed at the high-water mark (2.08x the level before, a minute after the tabs closed). glibc's malloc gives the pages
+back after `malloc_trim` (1.27x) but made creating elements about 45% dearer; jemalloc does the same at pymalloc's
+speed."""
+
+
+def server_memory_env() -> dict[str, str]:
+    """SERVER_MEMORY_ENV where jemalloc is installed; else nothing (CPython's allocator, not glibc's slower one)."""
+    return dict(SERVER_MEMORY_ENV) if ctypes.util.find_library('jemalloc') else {}
+
 
 SWEEP_DELAY = 5.0
 """Seconds from a client's deletion to the sweep (the clients of a closing burst go within a few seconds)."""
 MIN_INTERVAL = 30.0
 """Seconds at least between two sweeps."""
+MALLCTL_ARENAS_ALL = 4096
+"""jemalloc's index meaning every arena (MALLCTL_ARENAS_ALL in jemalloc 5)."""
 
 
-def _find_malloc_trim() -> Callable[[int], int] | None:
-    """glibc's `malloc_trim`, or None where the C library has none (musl, macOS)."""
-    name = ctypes.util.find_library('c')
-    try:
-        libc = ctypes.CDLL(name or 'libc.so.6')
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+def _find_give_back() -> Callable[[], object] | None:
+    """What gives free pages back to the system now: jemalloc's purge of all its arenas where it is the allocator
+    (preloaded), glibc's `malloc_trim(0)` otherwise; None where there is neither (musl, macOS)."""
+    process = ctypes.CDLL(None)
+    mallctl = getattr(process, 'mallctl', None)
+    if mallctl is not None:
+        mallctl.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        mallctl.restype = ctypes.c_int
+        return lambda: mallctl(b'arena.%d.purge' % MALLCTL_ARENAS_ALL, None, None, None, 0)
+    trim = getattr(process, 'malloc_trim', None)
+    if trim is None:
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
-    return trim
+    return lambda: trim(0)
 
 
 class Sweeper:
@@ -60,7 +79,7 @@ class Sweeper:
         self.delay = delay
         self.min_interval = min_interval
         self.sweeps = 0
-        self._trim = _find_malloc_trim()
+        self._give_back = _find_give_back()
         self._scheduled: asyncio.TimerHandle | None = None
         self._running: asyncio.Task[None] | None = None
         self._last = -min_interval
@@ -86,8 +105,8 @@ class Sweeper:
         began = time.perf_counter()
         freed = gc.collect()
         collected = time.perf_counter() - began
-        if self._trim is not None:
-            await asyncio.to_thread(self._trim, 0)
+        if self._give_back is not None:
+            await asyncio.to_thread(self._give_back)
         self.sweeps += 1
         log.info('memory sweep: %d objects freed in %.1f ms', freed, collected * 1000)
 

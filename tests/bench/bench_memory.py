@@ -32,7 +32,7 @@ import httpx
 import psutil
 import socketio
 
-from appliance.ui.memory import SERVER_MEMORY_ENV
+from appliance.ui.memory import server_memory_env
 from tests.bench.bench_tasks import prepare, sign_in
 
 MB = 1024 * 1024
@@ -196,7 +196,7 @@ def main() -> None:
     parser.add_argument('--projects', type=int, default=10)
     parser.add_argument('--big', type=int, default=500)
     parser.add_argument(
-        '--pymalloc', action='store_true', help="serve with CPython's own allocator, not the system's (for comparison)"
+        '--pymalloc', action='store_true', help="serve with CPython's own allocator, not jemalloc (for comparison)"
     )
     args = parser.parse_args()
 
@@ -207,8 +207,8 @@ def main() -> None:
     data_dir.mkdir()
     try:
         seeded = prepare(data_dir, args.tasks, args.projects, args.big)
-        env = {} if args.pymalloc else dict(SERVER_MEMORY_ENV)
-        server = start_server(data_dir, timeout=60, env={'PYTHONMALLOC': '', **env})
+        env = {} if args.pymalloc else server_memory_env()
+        server = start_server(data_dir, timeout=60, env={'PYTHONMALLOC': '', 'LD_PRELOAD': '', **env})
         try:
             pid = server.process.pid
             time.sleep(3.0)
@@ -216,7 +216,7 @@ def main() -> None:
             with server_database(data_dir):
                 cookie, _ = sign_in(server.url, seeded.reader_username)
             board = f'/projects/{seeded.big_project_id}/board'
-            allocator = "CPython's pymalloc" if args.pymalloc else 'PYTHONMALLOC=malloc, as the appliance runs'
+            allocator = 'jemalloc, as the appliance runs' if env else "CPython's allocator (no jemalloc here)"
             print(
                 f'{args.tabs} board tabs (a board of {seeded.big} tasks) opened and closed {args.cycles} times, '
                 f'{args.settle:.0f} s to settle after each close; one process, {allocator}'
