@@ -64,6 +64,7 @@ SYSTEM = frozenset(
         'bench/test_bench_smoke.py',
         'bench/test_bench_backup_smoke.py',
         'bench/test_bench_mixed_smoke.py',  # two workers behind nginx
+        'bench/test_bench_memory_smoke.py',  # a live server and its websockets
         'provisioning/',  # nginx, bundles, the boot loader under qemu, units
     }
 )
