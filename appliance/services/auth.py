@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from appliance.config import get_settings
 from appliance.db import get_database, utcnow
@@ -210,7 +210,13 @@ def resolve_session(*, session: Session, token: str) -> LoginSession | None:
     """
     if not token:
         return None
-    login = session.scalars(select(LoginSession).where(LoginSession.token_hash == token_hash(token))).first()
+    # The user and their roles in the same statement (every page and event asks): one query, not two.
+    stmt = (
+        select(LoginSession)
+        .where(LoginSession.token_hash == token_hash(token))
+        .options(joinedload(LoginSession.user).joinedload(User.roles))
+    )
+    login = session.scalars(stmt).unique().first()
     if login is None or login.ended_at is not None:
         return None
     if _expired(login) or not login.user.is_active:
