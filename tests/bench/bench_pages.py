@@ -2,13 +2,14 @@
 
     python -m tests.bench.bench_pages [--tasks 100000] [--big 2000] [--runs 100] [--only board] [--keep DIR]
 
-A real server (`python -m appliance.main`, one process, SQLite) on the seeded data set; a signed-in member loads
-each page `--runs` times over HTTP, one after another (after a warm-up). The figure is the server process's CPU
-time (user + system, every thread: the event loop and the database threads) per request, the median over five
-batches of those requests; the page's median wall time is printed beside it. The baseline is the raw SQL of that
-page: a second server, started under tests.bench.sqltrace, records every statement one load of the page runs; the
-SELECTs among them are replayed with plain sqlite3 on the same database file (median of `--runs` replays).
-Targets (issue 13): the board of the 2,000-task project at most 15 ms and within 10x of its SQL; home at most 8 ms.
+A real server (`python -m appliance.main`, one process, SQLite, jemalloc as the appliance runs) on the seeded data
+set; a signed-in member loads each page `--runs` times over HTTP, one after another (after a warm-up). The figure is
+the server process's CPU time (user + system, every thread: the event loop and the database threads) per request,
+the median over five batches of those requests; the page's median wall time is printed beside it. The baseline is
+the raw SQL of that page: a second server, started under tests.bench.sqltrace, records every statement one load of
+the page runs; the SELECTs among them are replayed with plain sqlite3 on the same database file (median of `--runs`
+replays). Targets (issue 13): the board of the 2,000-task project at most 15 ms and within 10x of its SQL; home at
+most 8 ms.
 
 Pages: home (/), the board and the list of the big project. A trivial route (/healthz) is the floor of a request.
 Not counted: the deletion of a page's client after it was left (NiceGUI prunes clients that never connected after
@@ -171,8 +172,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--only', default='', help='measure only the pages whose name contains this text')
     parser.add_argument('--keep', type=Path, help='seed into this folder and keep it (reused when it has data)')
     parser.add_argument('--sql', action='store_true', help="print each page's recorded statements")
+    parser.add_argument('--pymalloc', action='store_true', help="serve with CPython's own allocator (to compare)")
     args = parser.parse_args(argv)
 
+    from appliance.ui.memory import server_memory_env
     from tests.livesrv import http_client, server_database, start_server
 
     work = Path(tempfile.mkdtemp(prefix='enclave-bench-pages-'))
@@ -187,7 +190,11 @@ def main(argv: list[str] | None = None) -> None:
             for name, found in statements.items():
                 print(f'--- {name}: {len(found)} statements')
                 print('\n'.join(' '.join(sql.split())[:300] for sql, _params in found))
-        server = start_server(data_dir, timeout=60)
+        # Served as the appliance serves (jemalloc where installed, appliance.ui.memory), the allocator the figures
+        # depend on: glibc's malloc made creating elements about 45% dearer.
+        env = {} if args.pymalloc else server_memory_env()
+        print('allocator:', 'jemalloc, as the appliance runs' if env else "CPython's own (no jemalloc here)")
+        server = start_server(data_dir, timeout=60, env={'PYTHONMALLOC': '', 'LD_PRELOAD': '', **env})
         try:
             with http_client(server.url, timeout=60) as client:
                 costs = {
