@@ -75,7 +75,7 @@ def main_conf(folder: Path) -> Path:
     conf = folder / 'nginx.conf'
     conf.write_text(
         f'{user}worker_processes 1;\npid {folder / "nginx.pid"};\nerror_log {folder / "error.log"};\n'
-        f'events {{ worker_connections 64; }}\n'
+        f'events {{ worker_connections 1024; }}\n'
         f'http {{\n    access_log {folder / "access.log"};\n{temp}    include {folder / "site.conf"};\n}}\n'
     )
     return conf

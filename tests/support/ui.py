@@ -12,12 +12,16 @@ from nicegui import background_tasks
 from nicegui.testing import User as UIUser
 
 SETTLE_SECONDS = 10.0
-LONG_LIVED = ('Outbox.loop', 'Timer._run_in_loop')
-"""Tasks that run for a client's whole life (its outbox, a repeating timer): never waited for."""
+LONG_LIVED = ('Outbox.loop', 'Timer._run_in_loop', 'nicegui_patches._run_in_loop')
+"""Tasks that run for a client's whole life (its outbox, a repeating timer, NiceGUI's own loop or the one
+appliance.ui.nicegui_patches wraps it in): never waited for."""
 
 
 def _short_lived(task: asyncio.Task[object]) -> bool:
-    return not getattr(task.get_coro(), '__qualname__', '').endswith(LONG_LIVED)
+    coroutine = task.get_coro()
+    frame = getattr(coroutine, 'cr_frame', None)  # None once it has finished
+    module = frame.f_globals.get('__name__', '') if frame is not None else ''
+    return not f'{module}.{getattr(coroutine, "__qualname__", "")}'.endswith(LONG_LIVED)
 
 
 async def settled(before: set[asyncio.Task[object]]) -> None:
