@@ -76,3 +76,16 @@ def test_the_appliance_and_make_run_serve_with_the_system_malloc() -> None:
         assert f'Environment={name}={value}\n' in unit
         assert f'{name}={value} ' in run
     assert 'libjemalloc2' in (repo / 'provisioning' / 'bundle.py').read_text()  # the appliance has it
+
+
+def test_it_collects_less_often_once_started() -> None:
+    from appliance.ui.memory import THRESHOLDS, freeze
+
+    before = gc.get_threshold()
+    try:
+        freeze()
+        assert gc.get_threshold() == THRESHOLDS
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
