@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appliance.errors import N_, ValidationError
@@ -86,8 +87,9 @@ def display_name(session: Session, user_id: int | None) -> str:
     """The display name of a user, or '' for none."""
     if user_id is None:
         return ''
-    user = session.get(User, user_id)
-    return user.display_name if user is not None else ''
+    # One column, not the user with its roles: every project page shows the owner's name.
+    name = session.execute(select(User.display_name).where(User.id == user_id)).scalar()
+    return name or ''
 
 
 def project_view(

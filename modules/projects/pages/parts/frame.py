@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from html import escape
 from typing import TypeVar
 
 from fastapi.responses import Response
@@ -93,6 +94,23 @@ def tabs_for(project: ProjectView) -> list[tuple[str, str, str, str]]:
     return [(key, label, icon, path.replace('{id}', str(project.id))) for key, label, icon, path in rows]
 
 
+TAB_CLASSES = 'nicegui-link enclave-icon flex items-center gap-1 px-3 py-2 no-underline text-sm '
+TAB_SELECTED = 'border-b-2 border-primary text-primary font-medium'
+TAB_OTHER = 'text-slate-600'
+
+
+def tabs_html(tabs: list[tuple[str, str, str, str]], active: str) -> tuple[str, tuple[str, ...]]:
+    """The tabs as plain links (`tabs_for`'s rows; `active` is the current tab's key), and their markers
+    (`project-tab:<key>`). Labels come from the modules' declarations and the catalogs, and are escaped all the same."""
+    links = ''.join(
+        f'<a href="{escape(path)}" data-icon="{escape(icon)}" class="{TAB_CLASSES}'
+        + (f'{TAB_SELECTED}" aria-current="page">' if key == active else f'{TAB_OTHER}">')
+        + f'{escape(label)}</a>'
+        for key, label, icon, path in tabs
+    )
+    return links, tuple(f'project-tab:{key}' for key, _label, _icon, _path in tabs)
+
+
 def status_chip(status: str) -> None:
     """The project status as a small coloured badge."""
     ui.badge(_(STATUS_LABELS.get(status, status)), color=STATUS_COLORS.get(status, 'grey')).props('outline').mark(
@@ -109,13 +127,10 @@ def project_frame(ctx: PageContext, project: ProjectView, active: str) -> Iterat
             status_chip(project.status)
             if project.status == 'archived':
                 ui.label(_('Archived: read-only until a manager restores it.')).classes('text-sm text-grey-7')
-        with ui.row().classes('w-full gap-1 border-b border-slate-200 flex-wrap').mark('project-tabs'):
-            # One plain link per tab, its icon drawn by the frame's CSS (`enclave-icon`): a third of the elements of
-            # a link holding an icon and a label, on every project page.
-            for key, label, icon, path in tabs_for(project):
-                selected = key == active
-                ui.link(label, path).classes(
-                    'enclave-icon flex items-center gap-1 px-3 py-2 no-underline text-sm '
-                    + ('border-b-2 border-primary text-primary font-medium' if selected else 'text-slate-600')
-                ).props(f'data-icon={icon}' + (' aria-current=page' if selected else '')).mark(f'project-tab:{key}')
+        # Plain links in one element (their icons drawn by the frame's CSS, `enclave-icon`), each tab's marker on
+        # it: one element instead of one per tab, on every project page.
+        links, markers = tabs_html(tabs_for(project), active)
+        ui.html(links, sanitize=False, tag='nav').classes(
+            'nicegui-row w-full gap-1 border-b border-slate-200 flex-wrap'
+        ).mark('project-tabs', *markers)
         yield
