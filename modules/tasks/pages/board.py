@@ -26,7 +26,8 @@ from modules.projects.views import MemberView, ProjectView
 from modules.tasks import services
 from modules.tasks.pages.parts.card import BoardElement, CardData, CardMaker, ColumnData
 from modules.tasks.pages.parts.display import add_board_css, priority_labels, today_for
-from modules.tasks.pages.parts.filters import filter_query, filters_from_query, with_query
+from modules.tasks.pages.parts.filter_bar import FilterBar, select_field, text_field
+from modules.tasks.pages.parts.filters import filter_query, filters_from_query
 from modules.tasks.views import Board, Column, LabelView, TaskFilter
 
 PER_COLUMN = 50
@@ -71,36 +72,18 @@ async def board_page(ctx: PageContext) -> Response | None:
 
 def filter_bar(project: ProjectView, filters: TaskFilter, people: dict[int, str], labels: dict[int, str]) -> None:
     """Assignee, label, priority and text filters; every change reloads the page with the new query string."""
-    path = f'/projects/{project.id}/board'
     current = filter_query(filters)
-
-    def go(key: str, value: Any) -> None:
-        pairs = dict(current)
-        pairs.pop(key, None)
-        if value not in (None, ''):
-            pairs[key] = str(value)
-        ui.navigate.to(with_query(path, pairs))
-
-    with ui.row().classes('items-center gap-2 w-full'):
-        ui.select({0: _('Anyone'), **people}, label=_('Assignee'), value=filters.assignee_id or 0).props(
-            'dense outlined options-dense'
-        ).classes('w-44').on_value_change(lambda e: go('assignee', e.value or None)).mark('filter-assignee')
-        ui.select({0: _('Any label'), **labels}, label=_('Label'), value=filters.label_id or 0).props(
-            'dense outlined options-dense'
-        ).classes('w-40').on_value_change(lambda e: go('label', e.value or None)).mark('filter-label')
-        ui.select(
-            {'': _('Any priority'), **priority_labels()}, label=_('Priority'), value=filters.priority or ''
-        ).props('dense outlined options-dense').classes('w-40').on_value_change(lambda e: go('priority', e.value)).mark(
-            'filter-priority'
-        )
-        text = ui.input(_('Find'), value=filters.text).props('dense outlined clearable').classes('w-52')
-        text.on('keydown.enter', lambda: go('q', (text.value or '').strip()))
-        text.on('clear', lambda: go('q', ''))
-        text.mark('filter-text')
-        if current:
-            ui.button(_('Clear filters'), icon='filter_alt_off', on_click=lambda: ui.navigate.to(path)).props(
-                'flat dense'
-            ).mark('clear-filters')
+    fields = [
+        select_field('assignee', _('Assignee'), {0: _('Anyone'), **people}, filters.assignee_id or 0, 'w-44'),
+        select_field('label', _('Label'), {0: _('Any label'), **labels}, filters.label_id or 0, 'w-40'),
+        select_field(
+            'priority', _('Priority'), {'': _('Any priority'), **priority_labels()}, filters.priority or '', 'w-40'
+        ),
+        text_field('q', _('Find'), filters.text, 'w-52'),
+    ]
+    FilterBar(f'/projects/{project.id}/board', current, fields, clear=_('Clear filters') if current else '').mark(
+        'board-filters'
+    )
 
 
 def int_arg(args: Any, key: str) -> int | None:

@@ -15,6 +15,7 @@ from modules.projects.models import Member, Project
 from modules.tasks import services
 from modules.tasks.models import Task
 from modules.tasks.pages.parts.card import BoardElement
+from modules.tasks.pages.parts.filter_bar import FilterBar
 from tests.appliance.support import sign_in_url
 from tests.modules.conftest import Team, make_project, make_task, statuses_of
 from tests.modules.tasks.support import handled
@@ -163,6 +164,42 @@ async def test_it_filters_the_board_from_the_query_string(user: UIUser, team: Te
     await user.open(f'/projects/{project.id}/board?q=wall')
     await user.should_see('Paint the wall')
     await user.should_not_see('Urgent server fix')
+
+
+def filter_bar_of(user: UIUser) -> FilterBar:
+    """The board's filter bar (one element: its fields are in its props)."""
+    bar = user.find(marker='board-filters').elements.pop()
+    assert isinstance(bar, FilterBar)
+    return bar
+
+
+async def test_it_reloads_the_board_with_a_changed_filter(user: UIUser, team: Team) -> None:
+    project = board_project(team)
+    path = f'/projects/{project.id}/board'
+    await user.open(sign_in_url('bob', next_path=f'{path}?priority=high'))
+    bar = filter_bar_of(user)
+    fields = {field['key']: field for field in bar.props['fields']}
+    assert [field['label'] for field in bar.props['fields']] == ['Assignee', 'Label', 'Priority', 'Find']
+    assert fields['priority']['value'] == 'high'
+    assert {'value': team.dave.id, 'label': team.dave.display_name} in fields['assignee']['options']
+    assert bar.props['clear'] == 'Clear filters'
+    assert bar.target('assignee', team.dave.id) == f'{path}?priority=high&assignee={team.dave.id}'
+    assert bar.target('priority', '') == path  # "Any priority" drops the filter
+    assert bar.target('q', '  wall ') == f'{path}?priority=high&q=wall'
+    # Only the bar's own fields and, for a select, one of its options.
+    assert bar.target('assignee', 999_999) is None
+    assert bar.target('priority', 'critical') is None
+    assert bar.target('status', 1) is None
+    assert bar.target('q', ['wall']) is None
+    async with handled():
+        user.find(marker='board-filters').trigger('go', {'key': 'q', 'value': 'wall'})
+    await user.should_see(marker='board')
+    assert user.back_history[-1] == f'{path}?priority=high&q=wall'
+    async with handled():
+        user.find(marker='board-filters').trigger('clear')
+    await user.should_see(marker='board')
+    assert user.back_history[-1] == path
+    assert filter_bar_of(user).props['clear'] == ''  # nothing to clear now
 
 
 async def test_it_loads_more_cards_on_request(user: UIUser, team: Team) -> None:
