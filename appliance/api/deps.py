@@ -5,33 +5,25 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from appliance.db import get_database, write_turn
+from appliance.db import get_database, run_write
 from appliance.errors import N_, NotAuthenticated
 from appliance.models import User
 from appliance.services import tokens
 
 
-async def _write_turn(request: Request) -> AsyncIterator[None]:
-    """A writing request waits for its turn on the event loop before its route takes a thread (`write_turn`)."""
-    if request.method in READ_METHODS:
-        yield
-        return
-    async with write_turn():
-        yield
-
-
-def db_session(request: Request, _turn: Annotated[None, Depends(_write_turn, scope='function')]) -> Iterator[Session]:
+def db_session(request: Request) -> Iterator[Session]:
     """The request's session, not yet begun: the route's own call runs its transaction (see `Router`), so that the
     write lock is taken, held and released on one thread. GET and HEAD read a snapshot alongside writers; the
-    other methods hold the write lock from the start."""
+    other methods hold the write lock from the start, on the writer thread."""
     session = get_database().new_session(write=request.method not in READ_METHODS)
     try:
         yield session
@@ -47,13 +39,17 @@ def db_session(request: Request, _turn: Annotated[None, Depends(_write_turn, sco
 FINISHED = 'enclave_finished'
 
 
-def transactional(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a sync route so that its `DB` session's transaction runs inside the route's call, on its thread."""
+def transactional(endpoint: Callable[..., Any], *, write: bool = False) -> Callable[..., Any]:
+    """Wrap a sync route so that its `DB` session's transaction runs inside the route's call, on one thread.
+
+    A reading route runs on FastAPI's thread pool. A writing route (`write`: none of its methods is GET or HEAD)
+    becomes a coroutine that hands the whole call to the writer thread (`appliance.db.run_write`): waiting for its
+    turn costs a future, not a thread, and the writer goes from one write to the next without the event loop.
+    """
     if getattr(endpoint, '__enclave_transactional__', False) or inspect.iscoroutinefunction(endpoint):
         return endpoint
 
-    @functools.wraps(endpoint)
-    def call(*args: Any, **kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
         sessions = [value for value in kwargs.values() if isinstance(value, Session)]
         if not sessions:
             return endpoint(*args, **kwargs)
@@ -62,16 +58,33 @@ def transactional(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         with get_database().transaction(session):
             return endpoint(*args, **kwargs)
 
+    if write:
+
+        @functools.wraps(endpoint)
+        async def call_writer(*args: Any, **kwargs: Any) -> Any:
+            if any(isinstance(value, Session) for value in kwargs.values()):
+                return await run_write(run, *args, **kwargs)
+            return await run_in_threadpool(run, *args, **kwargs)  # no transaction of its own: as FastAPI would
+
+        call_writer.__enclave_transactional__ = True  # type: ignore[attr-defined]
+        return call_writer
+
+    @functools.wraps(endpoint)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return run(*args, **kwargs)
+
     call.__enclave_transactional__ = True  # type: ignore[attr-defined]
     return call
 
 
 class Router(APIRouter):
     """The API's router: a sync route with a `DB` parameter runs that request's transaction in its own call, from
-    BEGIN (IMMEDIATE for writers) to the commit before the response, on the one thread FastAPI gives it."""
+    BEGIN (IMMEDIATE for writers) to the commit before the response, on one thread: FastAPI's for readers, the
+    writer thread for writers."""
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().add_api_route(path, transactional(endpoint), **kwargs)
+        methods = {method.upper() for method in kwargs.get('methods') or ('GET',)}
+        super().add_api_route(path, transactional(endpoint, write=not methods & READ_METHODS), **kwargs)
 
 
 T = TypeVar('T')
@@ -82,7 +95,8 @@ def in_session(fn: Callable[[Session], T], *, write: bool = True) -> T:
     """Run `fn(session)` in one transaction of its own.
 
     For async routes that stream a request body: they cannot hold the DB dependency's transaction while they read
-    it, so they run each database step through this on a database thread: `await run_db(in_session, fn)`.
+    it, so they run each database step through this on a database thread: `await run_write(in_session, fn)` to
+    write, `await run_db(in_session, fn, write=False)` to read.
     """
     with get_database().session(write=write) as session:
         return fn(session)

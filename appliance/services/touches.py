@@ -103,11 +103,11 @@ async def flush_forever() -> None:
     import asyncio
     import logging
 
-    from appliance.db import run_db
+    from appliance.db import run_write
 
     while True:
         await asyncio.sleep(FLUSH_SECONDS)
         try:
-            await run_db(flush_now)
+            await run_write(flush_now)
         except Exception:  # a busy or full database: the times stay pending and go with the next flush
             logging.getLogger('enclave').warning('could not write last-seen times; trying again', exc_info=True)

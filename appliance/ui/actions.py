@@ -3,7 +3,8 @@ session re-checked and errors shown in the reader's language.
 
 Every helper here is a coroutine: `await read(...)` while a page is built, `await act(...)` in a handler (a
 lambda may return it: NiceGUI awaits what a handler returns). The service call and its commit run together on
-one thread of `appliance.db.run_db`; the event loop serves everyone else meanwhile.
+one thread (`appliance.db.run_db` to read, the writer thread of `run_write` to write); the event loop serves
+everyone else meanwhile.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from nicegui import ui
 from sqlalchemy.orm import Session
 
 from appliance import context, i18n
-from appliance.db import get_database, run_db, write_turn
+from appliance.db import get_database, run_db, run_write
 from appliance.errors import NotAuthenticated, ServiceError, infrastructure_error
 from appliance.models import User
 
@@ -40,8 +41,7 @@ async def _run(fn: Callable[[Session, User], T], success: str) -> tuple[bool, T 
 
     context.client_ip.set(_client_ip())
     try:
-        async with write_turn():
-            result = await run_db(_with_actor, session_token(), fn)
+        result = await run_write(_with_actor, session_token(), fn)
     except NotAuthenticated as error:
         ui.notify(i18n.translate_error(error), type='warning')
         ui.navigate.to('/login')
@@ -98,16 +98,14 @@ async def in_session(fn: Callable[[Session], T], *, write: bool = False) -> T:
     login) and reads that need no actor (settings, counts). Read-only unless `write`. Errors propagate."""
     if not write:
         return await run_db(_in_session, fn, False)
-    async with write_turn():
-        return await run_db(_in_session, fn, True)
+    return await run_write(_in_session, fn, True)
 
 
 async def act_anonymous(fn: Callable[[Session], T]) -> T | None:
     """Like `act`, for pages without a session (setup, login); returns None and notifies on error."""
     context.client_ip.set(_client_ip())
     try:
-        async with write_turn():
-            return await run_db(_in_session, fn, True)
+        return await run_write(_in_session, fn, True)
     except ServiceError as error:
         ui.notify(i18n.translate_error(error), type='negative')
         return None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from appliance import i18n
 from appliance.api.deps import DB, BrowserOrApiActor, Id, Router, in_session
 from appliance.api.errors import error_response
-from appliance.db import run_db
+from appliance.db import run_db, run_write
 from appliance.errors import ValidationError
 from appliance.models import User
 from appliance.services.permissions import require
@@ -126,7 +126,7 @@ async def import_preview(project_id: Id, request: Request, actor: BrowserOrApiAc
     def run(session: Session) -> services.Preview:
         return services.parse_import(session, actor, project_id, data)
 
-    preview = await run_db(in_session, run)
+    preview = await run_write(in_session, run)
     rows = [
         ImportRowOut(**{**row.__dict__, 'assignees': list(row.assignees), 'labels': list(row.labels)})
         for row in preview.rows[:MAX_PREVIEW_ROWS]
@@ -157,7 +157,7 @@ async def import_tasks(project_id: Id, request: Request, actor: BrowserOrApiActo
         return services.commit_import(session, actor, project_id, data)
 
     try:
-        count = await run_db(in_session, run)
+        count = await run_write(in_session, run)
     except services.ImportInvalid as error:
         token = i18n.current_language.set(i18n.negotiate(request.headers.get('accept-language')))
         try:

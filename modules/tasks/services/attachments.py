@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from appliance.blobstore import get_blobstore
 from appliance.config import get_settings
-from appliance.db import get_database, run_db, utcnow
+from appliance.db import get_database, run_db, run_write, utcnow
 from appliance.errors import N_, NotFound, ValidationError
 from appliance.models import User
 from appliance.services import audit
@@ -167,7 +167,7 @@ async def receive_upload(
             session.flush()
             return _view(row, people(session, [actor.id]).get(actor.id), can_delete=True)
 
-    return await run_db(record)
+    return await run_write(record)
 
 
 def _view(row: Attachment, uploader: PersonRef | None, *, can_delete: bool) -> AttachmentView:
