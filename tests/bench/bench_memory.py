@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+import aiohttp
 import httpx
 import psutil
 import socketio
@@ -76,25 +77,52 @@ async def open_tab(http: httpx.AsyncClient, base_url: str, path: str) -> Tab:
     """GET the page and connect its websocket, as the browser's nicegui.js does (implicit handshake)."""
     response = await http.get(path)
     response.raise_for_status()
-    found = QUERY.search(response.text)
+    return await connect_tab(http, base_url, response.text)
+
+
+async def connect_tab(
+    http: httpx.AsyncClient,
+    base_url: str,
+    page: str,
+    *,
+    ssl_verify: bool = True,
+    session: aiohttp.ClientSession | None = None,
+) -> Tab:
+    """Connect the websocket of a page already loaded (its HTML), with the browser's cookies, as nicegui.js does.
+
+    `session`: the browser's connections for its websockets, made by `socket_session` with its cookies (else one
+    of the socket's own, and the cookies go in the handshake's header).
+    """
+    found = QUERY.search(page)
     if found is None:
-        raise RuntimeError(f'{path}: no socket query in the page (status {response.status_code})')
+        raise RuntimeError(f'no socket query in the page: {page[:160]!r}')
     query = ast.literal_eval(found.group(1))  # NiceGUI writes the dict as Python prints it
     query.update({'document_id': str(uuid.uuid4()), 'tab_id': str(uuid.uuid4())})
     query = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in query.items()}
-    sio = socketio.AsyncClient(reconnection=False)
+    sio = socketio.AsyncClient(reconnection=False, ssl_verify=ssl_verify, http_session=session)
     tab = Tab(client_id=query['client_id'], socket=sio)
     sio.on('*', lambda event, *_: tab.messages.append(event))
     # The server refuses a socket whose implicit handshake fails (an unknown client id), so a connected socket is
     # a live client on the server.
     await sio.connect(
         f'{base_url}?{urlencode(query)}',
-        headers={'Origin': base_url, 'Cookie': '; '.join(f'{name}={value}' for name, value in http.cookies.items())},
+        headers={'Origin': base_url} if session is not None else {'Origin': base_url, 'Cookie': cookie_header(http)},
         transports=['websocket'],
         socketio_path='/_nicegui_ws/socket.io',
         wait_timeout=30,
     )
     return tab
+
+
+def cookie_header(http: httpx.AsyncClient) -> str:
+    return '; '.join(f'{name}={value}' for name, value in http.cookies.items())
+
+
+def socket_session(http: httpx.AsyncClient) -> aiohttp.ClientSession:
+    """Connections for a browser's websockets that send its cookies as they are. (The socket client moves a Cookie
+    header into aiohttp's jar, which drops cookies of an IP address such as 127.0.0.1 and quotes values with '=':
+    nginx then reads no route cookie and the socket reaches any worker.)"""
+    return aiohttp.ClientSession(headers={'Cookie': cookie_header(http)}, cookie_jar=aiohttp.DummyCookieJar())
 
 
 async def open_tabs(base_url: str, path: str, cookie: str, count: int) -> list[Tab]:

@@ -1,7 +1,7 @@
 """`make bench`: a company at work on the 2-core box, two workers behind the appliance's nginx (issue 13).
 
     python -m tests.bench.bench_mixed [--users 100] [--seconds 300] [--steps 25,50,100,150,200]
-                                      [--step-seconds 60] [--think 3] [--company 500]
+                                      [--step-seconds 60] [--think 3] [--company 500] [--clients 2]
 
 A real stack: the seeded data of a company of `--company` people (20,000 tasks, a project of 500 on the board),
 `enclave serve` with two workers on Unix sockets, and the shipped nginx site in front of them (TLS, the route
@@ -9,7 +9,12 @@ cookie, the upstream block `enclave proxy-config` writes). Each simulated person
 and API token and cookie jar (so nginx keeps them on one worker), and repeats: one action, then a pause of 0 to
 2x `--think` seconds. The actions, by weight: the board page (20) and the list page (15) of the big project, a
 task edit (12), a card move (10), a comment (15), a search (10), an upload of 256 KiB (5), an API read (13).
-A probe calls the trivial route (/healthz) every 50 ms throughout; its p95 idle is measured first.
+A page is viewed as a browser views it: after its HTML, its websocket connects (to the worker that built it, by
+nginx's route cookie) and stays open until that person loads their next page, so the server holds as many live
+pages as people looking at one (the connect is timed as "page socket": its errors and slowest count, not page p95).
+A probe calls the trivial route (/healthz) every 50 ms throughout; its p95 idle is measured first. The people are
+split over `--clients` load processes and the probe has one of its own, so a busy client loop is not counted as the
+server's latency.
 
 First, `--users` people for `--seconds` (the issue's figure: 100 for 5 minutes). Then steps of more and more
 people (`--steps`, `--step-seconds` each). For each: errors (status >= 400 or transport), the slowest request,
@@ -22,16 +27,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
 import shutil
 import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import httpx
 
+from tests.bench.bench_memory import Tab, connect_tab, socket_session
 from tests.bench.bench_tasks import percentile, prepare
 
 PROBE_EVERY = 0.05
@@ -48,6 +57,8 @@ ACTIONS: tuple[tuple[str, str, int], ...] = (
     ('upload', 'api', 5),
     ('API read', 'api', 13),
 )
+SOCKET = 'page socket'
+"""The websocket a page's browser opens after loading it: its errors and slowest count, not the page p95."""
 TARGET_MAX_S, TARGET_PAGE_P95_S, TARGET_API_P95_S, TARGET_PROBE_RATIO = 2.0, 0.5, 0.2, 3.0
 
 
@@ -80,26 +91,67 @@ class World:
     status_ids: list[int]
 
 
-async def _timed(client: httpx.AsyncClient, tally: Tally, kind: str, method: str, url: str, **kwargs: object) -> None:
+async def _timed(
+    client: httpx.AsyncClient, tally: Tally, kind: str, method: str, url: str, **kwargs: object
+) -> httpx.Response | None:
     began = time.perf_counter()
     try:
         response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
     except httpx.HTTPError as error:
         tally.errors.append(f'{kind}: {type(error).__name__}: {error}')
-        return
+        return None
     tally.add(kind, time.perf_counter() - began)
     if response.status_code >= 400:
         tally.errors.append(f'{kind}: {response.status_code} {url}: {response.text[:160]}')
+        return None
+    return response
 
 
-async def _act(client: httpx.AsyncClient, tally: Tally, world: World, rng: random.Random, n: int) -> None:
+@dataclass
+class Browser:
+    """What one person's browser holds: the page they are on, whose websocket stays open until they leave it."""
+
+    base_url: str
+    tab: Tab | None = None
+    sockets: aiohttp.ClientSession | None = None
+
+    async def leave(self) -> None:
+        if self.tab is not None:
+            await self.tab.socket.disconnect()
+            self.tab = None
+
+    async def close(self) -> None:
+        await self.leave()
+        if self.sockets is not None:
+            await self.sockets.close()
+
+    async def view(self, client: httpx.AsyncClient, tally: Tally, name: str, path: str) -> None:
+        """Load the page (its latency is the page's figure), then connect its websocket as nicegui.js does."""
+        await self.leave()
+        response = await _timed(client, tally, name, 'GET', path)
+        if response is None:
+            return
+        if self.sockets is None:  # once its cookies are all set (nginx's route cookie came with the first answer)
+            self.sockets = socket_session(client)
+        began = time.perf_counter()
+        try:
+            self.tab = await connect_tab(client, self.base_url, response.text, ssl_verify=False, session=self.sockets)
+        except Exception as error:  # any failure to connect is an error of the run
+            tally.errors.append(f'{SOCKET}: {type(error).__name__}: {error}')
+            return
+        tally.add(SOCKET, time.perf_counter() - began)
+
+
+async def _act(
+    client: httpx.AsyncClient, browser: Browser, tally: Tally, world: World, rng: random.Random, n: int
+) -> None:
     name = rng.choices([a[0] for a in ACTIONS], weights=[a[2] for a in ACTIONS])[0]
     task = rng.choice(world.task_ids)
     project = world.project_id
     if name == 'board page':
-        await _timed(client, tally, name, 'GET', f'/projects/{project}/board')
+        await browser.view(client, tally, name, f'/projects/{project}/board')
     elif name == 'list page':
-        await _timed(client, tally, name, 'GET', f'/projects/{project}/tasks')
+        await browser.view(client, tally, name, f'/projects/{project}/tasks')
     elif name == 'task edit':
         body = {'priority': rng.choice(('low', 'normal', 'high', 'urgent'))}
         await _timed(client, tally, name, 'PATCH', f'/api/v1/tasks/{task}', json=body)
@@ -136,11 +188,15 @@ def _client(base_url: str, person: Person | None = None) -> httpx.AsyncClient:
 
 async def _person(base_url: str, person: Person, world: World, tally: Tally, stop: float, think: float, n: int) -> None:
     rng = random.Random(n)
+    browser = Browser(base_url)
     async with _client(base_url, person) as client:
-        await asyncio.sleep(rng.uniform(0, 2 * think))  # people do not all click at the same moment
-        while time.perf_counter() < stop:
-            await _act(client, tally, world, rng, n)
-            await asyncio.sleep(rng.uniform(0, 2 * think))
+        try:
+            await asyncio.sleep(rng.uniform(0, 2 * think))  # people do not all click at the same moment
+            while time.perf_counter() < stop:
+                await _act(client, browser, tally, world, rng, n)
+                await asyncio.sleep(rng.uniform(0, 2 * think))
+        finally:
+            await browser.close()
 
 
 async def _probe(base_url: str, tally: Tally, kind: str, stop: float) -> None:
@@ -156,13 +212,35 @@ async def idle_probe(base_url: str, seconds: float) -> list[float]:
     return tally.of('probe')
 
 
-async def run_step(base_url: str, people: list[Person], world: World, seconds: float, think: float) -> Tally:
+async def _people(base_url: str, people: list[tuple[int, Person]], world: World, seconds: float, think: float) -> Tally:
     tally = Tally()
     stop = time.perf_counter() + seconds
-    await asyncio.gather(
-        *(_person(base_url, person, world, tally, stop, think, n) for n, person in enumerate(people)),
-        _probe(base_url, tally, 'probe', stop),
-    )
+    await asyncio.gather(*(_person(base_url, person, world, tally, stop, think, n) for n, person in people))
+    return tally
+
+
+def _load_process(base_url: str, people: list[tuple[int, Person]], world: World, seconds: float, think: float) -> Tally:
+    """One load process: its share of the people (or, with none, the probe) on an event loop of its own."""
+    if not people:
+        tally = Tally()
+        asyncio.run(_probe(base_url, tally, 'probe', time.perf_counter() + seconds))
+        return tally
+    return asyncio.run(_people(base_url, people, world, seconds, think))
+
+
+def run_step(base_url: str, people: list[Person], world: World, seconds: float, think: float, processes: int) -> Tally:
+    """The people, split over `processes` load processes, and the probe in one of its own: one client event loop
+    for a hundred people and their websockets fell behind (62% of a core) and its lag was counted as the
+    server's."""
+    shares = [list(enumerate(people))[i::processes] for i in range(processes)]
+    with ProcessPoolExecutor(max_workers=processes + 1, mp_context=multiprocessing.get_context('spawn')) as pool:
+        futures = [pool.submit(_load_process, base_url, share, world, seconds, think) for share in [[], *shares]]
+        parts = [future.result() for future in futures]
+    tally = Tally()
+    for part in parts:
+        for kind, samples in part.samples.items():
+            tally.samples.setdefault(kind, []).extend(samples)
+        tally.errors.extend(part.errors)
     return tally
 
 
@@ -190,7 +268,7 @@ def judge(label: str, tally: Tally, idle_p95: float) -> bool:
 
 
 def details(tally: Tally) -> None:
-    for name, _kind, _weight in ACTIONS:
+    for name in [*(action[0] for action in ACTIONS), SOCKET]:
         samples = tally.samples.get(name, [])
         if samples:
             print(
@@ -260,6 +338,7 @@ def main() -> None:
     parser.add_argument('--tasks', type=int, default=20_000)
     parser.add_argument('--big', type=int, default=500)
     parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--clients', type=int, default=2, help='load processes the people are split over')
     args = parser.parse_args()
     steps = [int(step) for step in args.steps.split(',') if step.strip()]
     needed = max([args.users, *steps])
@@ -288,12 +367,12 @@ def main() -> None:
                 idle = asyncio.run(idle_probe(base_url, 10.0))
                 idle_p95 = percentile(idle, 95)
                 print(f'trivial route idle: p95 {idle_p95 * 1000:.1f} ms')
-                main_run = asyncio.run(run_step(base_url, everyone[: args.users], world, args.seconds, args.think))
+                main_run = run_step(base_url, everyone[: args.users], world, args.seconds, args.think, args.clients)
                 judge(f'{args.users} people, {args.seconds:.0f} s', main_run, idle_p95)
                 details(main_run)
                 highest = 0
                 for step in steps:
-                    tally = asyncio.run(run_step(base_url, everyone[:step], world, args.step_seconds, args.think))
+                    tally = run_step(base_url, everyone[:step], world, args.step_seconds, args.think, args.clients)
                     if judge(f'{step} people, {args.step_seconds:.0f} s', tally, idle_p95):
                         highest = step
                     else:
