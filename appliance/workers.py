@@ -93,8 +93,13 @@ def proxy_upstream(settings: Settings) -> str:
     nginx's userid module gives every browser a random cookie on its first request; `$uid_got$uid_set` is that
     cookie on every request, the first included (`$uid_set` is what nginx is setting, `$uid_got` what came back), so
     a page and its WebSocket hash alike. A client without cookies (the REST API with a token) is spread out.
+
+    `max_fails=0`: a worker that does not answer (starting, or being restarted) is passed over for the next one on
+    each request, and never struck off. With nginx's default (one failure disables a server for 10 s, counted
+    separately in each nginx process) a box whose workers had all been down answered "502, no live upstreams" for
+    up to 10 s after the first of them was back. A refused connection on a Unix socket costs microseconds.
     """
-    servers = '\n'.join(f'    server {address.nginx_server()};' for address in addresses(settings))
+    servers = '\n'.join(f'    server {address.nginx_server()} max_fails=0;' for address in addresses(settings))
     return (
         f'# Written by `enclave proxy-config` from the settings (workers = {settings.worker_count}); do not edit:\n'
         '# change `workers` in enclave.toml and restart enclave, which writes this again and reloads nginx.\n'

@@ -69,7 +69,8 @@ def test_the_upstream_block_lists_every_worker_and_hashes_the_route_cookie(tmp_p
     block = workers.proxy_upstream(settings(tmp_path, socket='/run/enclave/app.sock', workers=2))
     assert 'upstream enclave_app {' in block
     assert 'hash $uid_got$uid_set consistent;' in block
-    assert 'server unix:/run/enclave/app-1.sock;' in block and 'server unix:/run/enclave/app-2.sock;' in block
+    assert 'server unix:/run/enclave/app-1.sock max_fails=0;' in block
+    assert 'server unix:/run/enclave/app-2.sock max_fails=0;' in block
 
 
 def test_proxy_config_writes_the_file_only_when_it_changed_and_then_reloads(

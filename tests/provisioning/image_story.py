@@ -50,7 +50,7 @@ for i in $(seq 1 300); do [ -S /run/enclave/app-2.sock ] && break; sleep 1; done
   # Two vCPUs: two workers under the supervisor, each on its socket, both in nginx's upstream block.
   main=$(systemctl show -p MainPID --value enclave.service)
   echo "WORKERS $(pgrep -P "$main" -u enclave | grep -c .) $(ls /run/enclave/app-*.sock | grep -c .) \\
-    $(grep -c '^ *server unix:/run/enclave/app-[0-9]*.sock;' /etc/enclave/nginx-upstream.conf)"
+    $(grep -c '^ *server unix:/run/enclave/app-[0-9]*.sock max_fails=0;' /etc/enclave/nginx-upstream.conf)"
   for n in 1 2; do
     echo "WORKER$n $(/opt/enclave/current/venv/bin/python -c "import httpx, sys
 print(httpx.Client(transport=httpx.HTTPTransport(uds=sys.argv[1])).get('http://localhost/healthz').json()['worker'])" \\

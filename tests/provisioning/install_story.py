@@ -110,6 +110,15 @@ def test_the_bundle_installs_offline_twice_and_the_app_answers(debian_root: Path
         # What enclave.service does as root first: nginx's upstream block for the workers (one per core).
         'mkdir -p /run/enclave && chown enclave /run/enclave && '
         '/opt/enclave/current/venv/bin/enclave proxy-config --write /etc/enclave/nginx-upstream.conf && nginx && '
+        # Before the app is up, nginx's own page says the box is starting (nginx reads it from the release).
+        '/opt/enclave/current/venv/bin/python -c "'
+        'import ssl, urllib.error, urllib.request\n'
+        "trust = ssl.create_default_context(cafile='/etc/enclave/tls/ca.crt')\n"
+        'try:\n'
+        "    urllib.request.urlopen('https://localhost/', timeout=5, context=trust)\n"
+        'except urllib.error.HTTPError as answer:\n'
+        "    print('before the app:', answer.code, 'Enclave is starting' in answer.read().decode())\n"
+        '"; '
         'runuser -u enclave -- /opt/enclave/current/venv/bin/enclave serve --no-migrate >/tmp/serve.log 2>&1 & '
         'pid=$!; /opt/enclave/current/venv/bin/python -c "'
         'import ssl, time, urllib.request\n'
@@ -126,6 +135,7 @@ def test_the_bundle_installs_offline_twice_and_the_app_answers(debian_root: Path
         '"; ' + OWNERS + '; kill $pid; nginx -s stop; tail -5 /tmp/serve.log',
         timeout=180,
     )
+    assert 'before the app: 503 True' in serve.stdout, serve.stdout + serve.stderr
     assert '"status":"ok"' in serve.stdout, serve.stdout + serve.stderr
     # The app's process (the venv's python running `enclave serve`) belongs to the enclave user.
     assert 'owner=enclave' in serve.stdout and 'owner=root' not in serve.stdout, serve.stdout

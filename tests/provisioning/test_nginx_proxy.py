@@ -7,13 +7,17 @@ bodies over a location's limit get 413 from nginx, while the upload routes let l
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
 import socket
+import socketserver
 import ssl
 import subprocess
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -118,6 +122,60 @@ def test_a_browser_whose_worker_is_down_is_answered_by_another(stack: Stack) -> 
         worker.wait(10)
         assert answering_worker(browser) == 1
     livesrv.wait_until_healthy(stack.app, 180)  # back for the tests after this one
+
+
+class _JustStarted(http.server.BaseHTTPRequestHandler):
+    """A worker that has just come up: 200 to everything."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header('Content-Length', '2')
+        self.end_headers()
+        self.wfile.write(b'up')
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@contextmanager
+def worker_up(path: Path) -> Iterator[None]:
+    """Something answering HTTP on the worker socket `path` until the body ends."""
+    server = socketserver.ThreadingUnixStreamServer(str(path), _JustStarted)
+    os.chmod(path, 0o777)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_first_worker_back_answers_at_once_and_until_then_a_page_says_the_box_is_starting(
+    tmp_path: Path,
+) -> None:
+    """At boot every worker is down, and each nginx process sees them fail. Whichever process takes the next
+    connection, the first worker back answers it: never nginx's "no live upstreams" for another 10 s (which the
+    image test met: / answered, then /setup got 502 from the other nginx process). Until a worker is up, a browser
+    gets a page in both languages that says the box is starting and asks again."""
+    argv, https_port = nginx.prepare(tmp_path, tmp_path / 'app.sock', WORKERS, processes=2)
+
+    def fresh_get(client: httpx.Client) -> httpx.Response:  # a new browser on a new connection
+        client.cookies.clear()
+        return client.get('/', headers={'Connection': 'close'})
+
+    with (
+        nginx.running(argv, https_port) as https,
+        httpx.Client(base_url=https, verify=False, trust_env=False, timeout=10) as client,  # the test certificate
+    ):
+        for _ in range(10):
+            down = fresh_get(client)
+            assert (down.status_code, down.headers.get('retry-after')) == (503, '5'), down.text
+            assert 'Enclave 正在启动' in down.text and 'Enclave is starting' in down.text
+            assert 'http-equiv="refresh"' in down.text and '502 Bad Gateway' not in down.text
+        with worker_up(tmp_path / 'app-1.sock'):
+            answers = [fresh_get(client).status_code for _ in range(20)]
+    assert answers == [200] * 20
 
 
 def test_a_page_and_its_websocket_work_through_the_proxy(stack: Stack) -> None:

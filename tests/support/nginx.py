@@ -59,6 +59,7 @@ def site(upstream: Path, tls: Path, http_port: int, https_port: int) -> str:
         'listen [::]:443 ssl http2 default_server;': '',
         '/etc/enclave/nginx-upstream.conf': str(upstream),
         '/etc/enclave/tls/': f'{tls}/',
+        '/opt/enclave/current/provisioning/nginx/': f'{SITE.parent}/',
     }
     for old, new in moves.items():
         assert old in text, f'{SITE} no longer has {old!r}: update this test'
@@ -66,15 +67,16 @@ def site(upstream: Path, tls: Path, http_port: int, https_port: int) -> str:
     return text
 
 
-def main_conf(folder: Path) -> Path:
-    """nginx.conf around the site, everything under `folder` (as root the workers stay root to reach the socket)."""
+def main_conf(folder: Path, processes: int = 1) -> Path:
+    """nginx.conf around the site, everything under `folder` (as root the workers stay root to reach the socket);
+    `processes` nginx workers (the appliance has one per core)."""
     temp = ''.join(
         f'    {kind}_temp_path {folder / kind};\n' for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi')
     )
     user = 'user root root;\n' if os.geteuid() == 0 else ''
     conf = folder / 'nginx.conf'
     conf.write_text(
-        f'{user}worker_processes 1;\npid {folder / "nginx.pid"};\nerror_log {folder / "error.log"};\n'
+        f'{user}worker_processes {processes};\npid {folder / "nginx.pid"};\nerror_log {folder / "error.log"};\n'
         f'events {{ worker_connections 1024; }}\n'
         f'http {{\n    access_log {folder / "access.log"};\n{temp}    include {folder / "site.conf"};\n}}\n'
     )
@@ -108,7 +110,7 @@ def upstream_block(app_socket: Path, workers: int) -> str:
     ).stdout
 
 
-def prepare(folder: Path, app_socket: Path, workers: int) -> tuple[list[str], int]:
+def prepare(folder: Path, app_socket: Path, workers: int, processes: int = 1) -> tuple[list[str], int]:
     """nginx's folder (temp paths, certificate, site, upstream): (argv without -g, the HTTPS port)."""
     nginx = shutil.which('nginx') or '/usr/sbin/nginx'
     assert Path(nginx).exists(), 'nginx is missing: make test-system-deps installs it (Debian package nginx)'
@@ -118,7 +120,8 @@ def prepare(folder: Path, app_socket: Path, workers: int) -> tuple[list[str], in
     http_port, https_port = livesrv.free_port(), livesrv.free_port()
     (folder / 'upstream.conf').write_text(upstream_block(app_socket, workers))
     (folder / 'site.conf').write_text(site(folder / 'upstream.conf', folder / 'tls', http_port, https_port))
-    return [nginx, '-p', str(folder), '-c', str(main_conf(folder)), '-e', str(folder / 'error.log')], https_port
+    conf = main_conf(folder, processes)
+    return [nginx, '-p', str(folder), '-c', str(conf), '-e', str(folder / 'error.log')], https_port
 
 
 @contextmanager
