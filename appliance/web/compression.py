@@ -48,10 +48,20 @@ class _TextResponder(GZipResponder):
 
 
 class TextGZipMiddleware(GZipMiddleware):
-    """Starlette's GZipMiddleware, compressing only `compressible` responses (level 6: most of the gain, less CPU)."""
+    """Starlette's GZipMiddleware, compressing only `compressible` responses.
 
-    def __init__(self, app: ASGIApp, minimum_size: int = 500, compresslevel: int = 6) -> None:
-        super().__init__(app, minimum_size=minimum_size, compresslevel=compresslevel)
+    Level 1: a page of the 2,000-task board (65 KiB) takes 0.64 ms at level 1 and 1.31 ms at level 6 (Starlette's
+    default is 9), and comes out 14.1 KiB instead of 12.0: on a company network the bytes cost less than the CPU,
+    which every other request on the box waits for. Bodies from THREAD_MINIMUM_SIZE on are compressed on a thread
+    (zlib lets go of the GIL), not on the event loop (Starlette's default: from 128 KiB).
+    """
+
+    THREAD_MINIMUM_SIZE = 32 * 1024
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 500, compresslevel: int = 1) -> None:
+        super().__init__(
+            app, minimum_size=minimum_size, compresslevel=compresslevel, thread_minimum_size=self.THREAD_MINIMUM_SIZE
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope['type'] != 'http':

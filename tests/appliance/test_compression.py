@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import os
 
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipResponder
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -18,10 +20,23 @@ from appliance.web.compression import TextGZipMiddleware, compressible
 
 TEXT = ('<p>' + 'hello world ' * 400 + '</p>').encode()
 BINARY = os.urandom(200_000)
+BIG_PAGE = ''.join(f'<li data-n="{n}">task {n * 7919 % 100_003}</li>' for n in range(2600)).encode()  # ~80 KiB
+
+
+def running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def page(request: Request) -> Response:
     return Response(TEXT, media_type='text/html; charset=utf-8')
+
+
+def big_page(request: Request) -> Response:
+    return Response(BIG_PAGE, media_type='text/html; charset=utf-8')
 
 
 def data(request: Request) -> Response:
@@ -43,18 +58,43 @@ def streamed(request: Request) -> StreamingResponse:
 
 @pytest.fixture
 def client() -> TestClient:
-    routes = [Route(path, view) for path, view in (('/page', page), ('/data', data), ('/file', attachment))]
+    routes = [
+        Route(path, view)
+        for path, view in (('/page', page), ('/data', data), ('/file', attachment), ('/big', big_page))
+    ]
     routes += [Route('/download.txt', text_download), Route('/stream', streamed)]
     app = Starlette(routes=routes)
     return TestClient(TextGZipMiddleware(app))
 
 
-@pytest.mark.parametrize('path', ['/page', '/data'])
+@pytest.mark.parametrize('path', ['/page', '/data', '/big'])
 def test_it_compresses_text_for_a_browser_that_asks(client: TestClient, path: str) -> None:
     response = client.get(path, headers={'Accept-Encoding': 'gzip'})
     assert response.headers['content-encoding'] == 'gzip'
     assert int(response.headers['content-length']) < len(response.content)  # the body was decoded by the client
     assert response.headers['vary'] == 'Accept-Encoding'
+
+
+def test_a_big_page_is_compressed_off_the_event_loop_and_arrives_whole(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body beyond THREAD_MINIMUM_SIZE is compressed on a thread (zlib lets go of the GIL meanwhile), a small one
+    where it is."""
+    threads: list[str] = []
+    compress = GZipResponder._compress_body
+
+    def recorded(self: GZipResponder, body: bytes, more_body: bool) -> bytes:
+        threads.append('loop' if running_loop() else 'thread')
+        return compress(self, body, more_body)
+
+    monkeypatch.setattr(GZipResponder, '_compress_body', recorded)
+    assert len(BIG_PAGE) > TextGZipMiddleware.THREAD_MINIMUM_SIZE > len(TEXT)
+    response = client.get('/big', headers={'Accept-Encoding': 'gzip'})
+    assert response.content == BIG_PAGE
+    assert threads == ['thread']
+    assert client.get('/page', headers={'Accept-Encoding': 'gzip'}).content == TEXT
+    assert threads == ['thread', 'loop']
+    assert int(response.headers['content-length']) < len(BIG_PAGE) // 3
 
 
 @pytest.mark.parametrize(('path', 'body'), [('/file', BINARY), ('/download.txt', TEXT), ('/stream', BINARY)])

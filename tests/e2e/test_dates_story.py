@@ -19,6 +19,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from sqlalchemy import select
@@ -335,13 +336,17 @@ def chinese_phone(tmp_path_factory: pytest.TempPathFactory, live_server: LiveSer
 
 
 def open_on_phone(page: Page, task_id: int) -> None:
-    """Open the task page on the phone, close the drawer and scroll the Due field into view."""
+    """Open the task page on the phone (the navigation drawer stays closed) and scroll the Due field into view."""
     page.open(f'/tasks/{task_id}')
     field = date_input(page, '截止日期')
-    # The navigation drawer opens over the page on every load at a phone's width: close it, as the user must.
-    for backdrop in page.visible('.q-drawer__backdrop'):  # the dimmed page beside it (the drawer covers its centre)
+    # At a phone's width the navigation starts closed (appliance/ui/frame.py, nav_drawer); the header's menu button
+    # opens it over the page, and a tap on the dimmed page beside it closes it again.
+    assert not page.visible('.q-drawer nav a'), 'the drawer opened over the page on load'
+    page.driver.find_element(By.CSS_SELECTOR, 'header button[aria-label="菜单"]').click()
+    page.wait(lambda _d: page.visible('.q-drawer nav a'), 'the menu button does not open the drawer')
+    for backdrop in page.visible('.q-drawer__backdrop'):  # the drawer covers the backdrop's centre
         page.driver.execute_script('arguments[0].click()', backdrop)
-    page.wait(lambda _d: not page.visible('.q-drawer'), 'the drawer does not close')
+    page.wait(lambda _d: not page.visible('.q-drawer nav a'), 'the drawer does not close')
     page.driver.execute_script('arguments[0].scrollIntoView({block: "center"})', field)
 
 

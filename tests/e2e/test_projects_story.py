@@ -374,12 +374,12 @@ def test_dave_is_notified_of_the_mention(page: Page) -> None:
     sign_out(page)
     sign_in(page, MEMBER)
 
-    bell = 'header button[aria-label="Notifications"] .q-badge'
+    bell = 'header [aria-label="Notifications"] .q-badge'  # a link (appliance/static/frame_header.js)
     page.wait(lambda _d: page.visible(bell), 'the bell shows no unread count')
     count = page.text_of(bell).strip()
     assert count.isdigit() and int(count) >= 1, count
 
-    page.driver.find_element(By.CSS_SELECTOR, 'header button[aria-label="Notifications"]').click()
+    page.driver.find_element(By.CSS_SELECTOR, 'header [aria-label="Notifications"]').click()
     page.wait_for_path('/notifications')
     page.wait_for_text('.q-page .q-list', f'{OWNER_NAME} mentioned you in')
     mention = next(line for line in page.text_of('.q-page .q-list').splitlines() if 'mentioned you' in line)
