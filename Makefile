@@ -49,7 +49,8 @@ system-deps:
 test-system-deps: system-deps
 	@scripts/apt-ensure.sh chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver openssh-server:/usr/sbin/sshd \
 		nginx:/usr/sbin/nginx grub-pc-bin:/usr/lib/grub/i386-pc/boot.img grub-common:/usr/bin/grub-mkimage \
-		fdisk:/usr/sbin/sfdisk qemu-system-x86:/usr/bin/qemu-system-x86_64
+		fdisk:/usr/sbin/sfdisk qemu-system-x86:/usr/bin/qemu-system-x86_64 \
+		fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
 # Everything: services, API, contract, ui, restic, system and e2e (under 15 minutes on an idle 2-core machine).
 test: test-system-deps $(STAMP)

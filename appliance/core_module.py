@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from appliance import search_index
+from appliance.dashboard import CARDS as DASHBOARD_CARDS
 from appliance.errors import N_
 from appliance.extensions import BANNERS, SEAT_GUARD
 from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
@@ -19,13 +20,14 @@ CORE = ModuleSpec(
         Permission('core.search', N_('Use the global search'), roles=('admin', 'member')),
     ),
     nav=(
-        NavItem(N_('Users'), '/admin/users', 'group', 'core.manage_users'),
-        NavItem(N_('Sessions'), '/admin/sessions', 'devices', 'core.manage_sessions'),
-        NavItem(N_('Audit log'), '/admin/audit', 'policy', 'core.view_audit'),
-        NavItem(N_('Organisation'), '/admin/settings', 'tune', 'core.manage_settings'),
-        NavItem(N_('E-mail'), '/admin/mail', 'mail', 'core.manage_settings'),
+        NavItem(N_('Users'), '/admin/users', 'group', 'core.manage_users', 'admin'),
+        NavItem(N_('Sessions'), '/admin/sessions', 'devices', 'core.manage_sessions', 'admin'),
+        NavItem(N_('Audit log'), '/admin/audit', 'policy', 'core.view_audit', 'admin'),
+        NavItem(N_('Organisation'), '/admin/settings', 'tune', 'core.manage_settings', 'admin'),
+        NavItem(N_('E-mail'), '/admin/mail', 'mail', 'core.manage_settings', 'admin'),
     ),
     search=search_people,
+    dashboard_cards=DASHBOARD_CARDS,
     offers=(BANNERS, SEAT_GUARD),
     backup_hooks=BackupHooks(
         tables=(

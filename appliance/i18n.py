@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.pofile import read_po
 
@@ -120,3 +121,10 @@ def format_datetime(value: datetime | None, *, timezone: str | None = None, lang
         return ''
     locale = Locale.parse(lang or language())
     return babel_format_datetime(value.astimezone(zone_info(timezone)), 'medium', locale=locale)
+
+
+def format_day(value: date | None, *, lang: str | None = None) -> str:
+    """A calendar day in the reader's language, e.g. '2026年12月9日' or 'Dec 9, 2026' (no time zone: a day is a day)."""
+    if value is None:
+        return ''
+    return babel_format_date(value, 'medium', locale=Locale.parse(lang or language()))

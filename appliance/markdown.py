@@ -54,3 +54,26 @@ _MD = _build()
 def render(source: str) -> str:
     """Safe HTML for a Markdown text written by a user."""
     return str(_MD.render(source[:MAX_SOURCE]))
+
+
+BLOCK_ENDS = frozenset(
+    {'paragraph_close', 'heading_close', 'list_item_close', 'th_close', 'td_close', 'fence', 'code_block'}
+)
+
+
+def plain_text(source: str) -> str:
+    """The words of a Markdown text without its markup, on one line: for snippets and excerpts, where '**首页设计稿**'
+    and '## 目标' would show their asterisks and hashes. Links keep their text, images their alt text, code its code."""
+    words: list[str] = []
+    for token in _MD.parse(source[:MAX_SOURCE]):
+        if token.type == 'inline':
+            for child in token.children or ():
+                if child.type in ('text', 'code_inline', 'image'):
+                    words.append(child.content)
+                elif child.type in ('softbreak', 'hardbreak'):
+                    words.append(' ')
+        elif token.type in ('fence', 'code_block'):
+            words.append(token.content)
+        if token.type in BLOCK_ENDS:
+            words.append(' ')
+    return ' '.join(''.join(words).split())

@@ -15,6 +15,7 @@ import pkgutil
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from appliance.extensions import Contribution, ExtensionPoint, SearchProvider, Status
@@ -46,20 +47,72 @@ class Permission:
 
 @dataclass(frozen=True)
 class NavItem:
-    """An entry in the left navigation; shown only to users holding `permission`."""
+    """An entry in the left navigation; shown only to users holding `permission`.
+
+    `group` places it: 'work' (daily work, first), 'admin' (Administration) or 'maintenance' (Maintenance).
+    """
 
     label: str
     path: str
     icon: str
     permission: str
+    group: str = 'work'
+
+
+NAV_GROUPS = ('work', 'admin', 'maintenance')
+
+
+@dataclass(frozen=True)
+class CardLine:
+    """A line of a home card: a text, where it leads, a caption under it, a tone ('' | 'red' | 'amber' | 'green')
+    and an optional progress (0..1, drawn as a bar)."""
+
+    text: str
+    href: str = ''
+    caption: str = ''
+    tone: str = ''
+    progress: float | None = None
+
+
+@dataclass(frozen=True)
+class CardContent:
+    """What a home card shows: a title, a sentence under it, its lines (or `empty` when there are none), and a link
+    to the whole list (`href`, labelled `more`)."""
+
+    title: str
+    lines: tuple[CardLine, ...] = ()
+    summary: str = ''
+    tone: str = ''
+    href: str = ''
+    more: str = ''
+    empty: str = ''
+
+
+@dataclass(frozen=True)
+class DashboardCard:
+    """A card on everyone's home page, from a module's `dashboard.py` (`CARDS`).
+
+    `load(session, actor, today)` runs on a database thread in the page's read-only snapshot, in the reader's
+    language, and returns what the card shows (None: nothing to show this reader). Shown to readers holding
+    `permission`; cards are placed by `order` (lower first). One that fails is left out, not the page.
+    """
+
+    name: str
+    permission: str
+    load: Callable[[Session, Any, date], CardContent | None]
+    order: int = 100
 
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """A named check: `run()` answers (Status, a sentence in the reader's language); raising counts as red."""
+    """A named check: `run()` answers (Status, a sentence in the reader's language); raising counts as red.
+
+    `title` is what people read (a msgid, e.g. N_('Restore drill')); `name` is its id in states and logs.
+    """
 
     name: str
     run: Callable[[], tuple[Status, str]]
+    title: str = ''
 
 
 @dataclass(frozen=True)
@@ -110,7 +163,7 @@ class ModuleSpec:
     health_checks: tuple[HealthCheck, ...] = ()
     jobs: tuple[ScheduledJob, ...] = ()
     cli: Callable[[typer.Typer], None] | None = None
-    dashboard_cards: tuple[Callable[..., None], ...] = ()
+    dashboard_cards: tuple[DashboardCard, ...] = ()
     # Pages and API paths the outsider must be refused on (the contract test walks them).
     protected_paths: tuple[str, ...] = ()
     # The typed extension points this module offers (declared in its extensions.py).
@@ -128,6 +181,7 @@ HOOK_FILES: dict[str, tuple[str, str]] = {
     'backup': ('BACKUP', 'backup_hooks'),
     'jobs': ('JOBS', 'jobs'),
     'health': ('CHECKS', 'health_checks'),
+    'dashboard': ('CARDS', 'dashboard_cards'),
     'cli': ('register', 'cli'),
 }
 LAZY_HOOKS = ('pages', 'api', 'cli')
@@ -162,6 +216,11 @@ class Registry:
                 )
         known = names | self.permission_names()
         for item in spec.nav:
+            if item.group not in NAV_GROUPS:
+                raise ModuleError(
+                    f'Nav item "{item.path}" of module "{spec.name}" has group "{item.group}": use one of '
+                    f'{", ".join(NAV_GROUPS)}.'
+                )
             if item.permission not in known:
                 raise ModuleError(
                     f'Nav item "{item.path}" of module "{spec.name}" needs unknown permission "{item.permission}".'

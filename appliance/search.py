@@ -6,12 +6,14 @@ substring test, so a two-character word such as 项目 matches (no tokenizer nee
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from appliance.errors import N_, ValidationError
+from appliance.markdown import plain_text
 from appliance.models import User
 from appliance.modules import current_registry
 from appliance.services.permissions import require
@@ -98,3 +100,12 @@ def search_people(*, session: Session, actor: User, query: str, limit: int) -> l
         )
         for user in session.scalars(stmt)
     ]
+
+
+def snippet(markdown: str, query: str, size: int = 140) -> str:
+    """About `size` characters of a Markdown text around the first place `query` occurs (its start when it does not),
+    as plain words on one line: the markup is dropped, and the match ignores case and full-width forms."""
+    text = plain_text(markdown)
+    at = unicodedata.normalize('NFKC', text).casefold().find(unicodedata.normalize('NFKC', query).casefold())
+    start = max(at - size // 3, 0) if at > 0 else 0
+    return ('…' if start else '') + text[start : start + size] + ('…' if start + size < len(text) else '')

@@ -22,12 +22,12 @@ MODULE = ModuleSpec(
     label=N_('Maintenance'),
     permissions=(Permission(PERMISSION, N_('Run the maintenance console: backups, restores, health, license')),),
     nav=(
-        NavItem(N_('Maintenance'), '/console', 'monitor_heart', PERMISSION),
-        NavItem(N_('Backups'), '/console/backups', 'backup', PERMISSION),
-        NavItem(N_('License'), '/console/license', 'verified', PERMISSION),
-        NavItem(N_('Certificate'), '/console/certificate', 'lock', PERMISSION),
-        NavItem(N_('Logs'), '/console/logs', 'article', PERMISSION),
-        NavItem(N_('Support bundle'), '/console/support', 'support', PERMISSION),
+        NavItem(N_('Health'), '/console', 'monitor_heart', PERMISSION, 'maintenance'),
+        NavItem(N_('Backups'), '/console/backups', 'backup', PERMISSION, 'maintenance'),
+        NavItem(N_('License'), '/console/license', 'verified', PERMISSION, 'maintenance'),
+        NavItem(N_('Certificate'), '/console/certificate', 'lock', PERMISSION, 'maintenance'),
+        NavItem(N_('Logs'), '/console/logs', 'article', PERMISSION, 'maintenance'),
+        NavItem(N_('Support bundle'), '/console/support', 'support', PERMISSION, 'maintenance'),
     ),
     protected_paths=(
         '/console',

@@ -9,11 +9,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
 from appliance import i18n
 from appliance.errors import Busy, DiskFull, ServiceError, TooManyAttempts
+from appliance.web.failures import not_found_page
 
 STATUS_CODES = {
     400: 'bad_request',
@@ -89,7 +90,14 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _api_or_default(app.exception_handlers.get(HTTPException)))
     # NiceGUI answers 404 with its HTML page through a handler keyed by the status code, which Starlette prefers
     # to the class handler above: wrap that one too, or an unknown /api/v1/ route answers in HTML.
-    app.add_exception_handler(404, _api_or_default(app.exception_handlers.get(404)))
+    # Outside /api, an address where nothing is gets our own page (NiceGUI's says "HTTPException: 404: Not Found").
+    app.add_exception_handler(404, _api_or_default(not_found))
+
+
+async def not_found(request: Request, exc: Exception) -> HTMLResponse:
+    """No page at this address: the plain error page in the browser's language, with the way home."""
+    body, _lang = not_found_page(request.scope)
+    return HTMLResponse(body, status_code=404)
 
 
 def _api_or_default(original: Callable[..., Any] | None) -> Callable[[Request, Exception], Awaitable[Any]]:

@@ -15,9 +15,10 @@ from nicegui import context, ui
 from sqlalchemy.orm import Session
 
 from appliance import i18n
+from appliance.errors import N_
 from appliance.extensions import BANNERS
 from appliance.i18n import _
-from appliance.modules import current_registry
+from appliance.modules import NAV_GROUPS, current_registry
 from appliance.ui.actions import in_session
 from appliance.ui.guard import PageContext, sign_out
 
@@ -30,43 +31,93 @@ BANNER_STYLES = {
 }
 
 
-def nav_items(permissions: Collection[str]) -> list[tuple[str, str, str]]:
-    """(label, path, icon) for every nav entry a reader with `permissions` may use, in module order."""
-    items = [(_('Home'), '/', 'home')]
-    for spec in current_registry().modules():
-        items.extend((_(item.label), item.path, item.icon) for item in spec.nav if item.permission in permissions)
+GROUP_LABELS = {'admin': N_('Administration'), 'maintenance': N_('Maintenance')}
+
+
+def nav_items(permissions: Collection[str]) -> list[tuple[str, str, str, str]]:
+    """(label, path, icon, group) for every nav entry a reader with `permissions` may use: daily work first (Home,
+    then the modules' entries in module order), then Administration, then Maintenance."""
+    items = [(_('Home'), '/', 'home', 'work')]
+    for group in NAV_GROUPS:
+        for spec in current_registry().modules():
+            items.extend(
+                (_(item.label), item.path, item.icon, group)
+                for item in spec.nav
+                if item.group == group and item.permission in permissions
+            )
     return items
 
 
 @functools.lru_cache(maxsize=256)
-def nav_html(language: str, permissions: frozenset[str]) -> tuple[str, tuple[str, ...]]:
-    """The navigation's links as HTML, and their markers (`nav:<path>`), for one language and set of permissions.
+def nav_paths(permissions: frozenset[str]) -> tuple[str, ...]:
+    """The paths of the nav entries a reader with `permissions` sees (for `current_entry`, on every page)."""
+    return tuple(path for _label, path, _icon, _group in nav_items(permissions))
 
-    Made once per language and role (the cache is emptied when the app is built again, `install`): every page shows
-    it, and one element holding plain links costs a tenth of one element per link. Labels, paths and icons come
-    from the modules' declarations and the translation catalogs, and are escaped all the same.
+
+def current_entry(paths: Collection[str], path: str) -> str:
+    """The nav entry a page at `path` belongs to: the longest entry path it lies under ('/' only for home)."""
+    under = [p for p in paths if p == path or (p != '/' and path.startswith(p.rstrip('/') + '/'))]
+    return max(under, key=len, default='')
+
+
+@functools.lru_cache(maxsize=512)
+def nav_html(language: str, permissions: frozenset[str], current: str = '') -> tuple[str, tuple[str, ...]]:
+    """The navigation as HTML, and its links' markers (`nav:<path>`), for one language, set of permissions and
+    current entry (marked `aria-current`; its group starts open, the others closed).
+
+    Daily work comes first as plain links; Administration and Maintenance follow as groups a reader opens and
+    closes (`<details>`: no script, no round trip). Made once per language, role and entry: every page shows it,
+    and one element holding plain links costs a tenth of one element per link. Labels, paths and icons come from
+    the modules' declarations and the translation catalogs, and are escaped all the same.
     """
     items = nav_items(permissions)
-    links = ''.join(
-        f'<a href="{escape(path)}" data-icon="{escape(icon)}" class="nicegui-link">{escape(label)}</a>'
-        for label, path, icon in items
-    )
-    return links, tuple(f'nav:{path}' for _label, path, _icon in items)
+
+    def link(label: str, path: str, icon: str) -> str:
+        here = ' aria-current="page"' if path == current else ''
+        return f'<a href="{escape(path)}" data-icon="{escape(icon)}" class="nicegui-link"{here}>{escape(label)}</a>'
+
+    parts = [link(label, path, icon) for label, path, icon, group in items if group == 'work']
+    for group, title in GROUP_LABELS.items():
+        links = [(label, path, icon) for label, path, icon, in_group in items if in_group == group]
+        if not links:
+            continue
+        is_open = ' open' if any(path == current for _label, path, _icon in links) else ''
+        parts.append(
+            f'<details class="enclave-nav-group" data-group="{group}"{is_open}><summary>{escape(_(title))}</summary>'
+            + ''.join(link(*entry) for entry in links)
+            + '</details>'
+        )
+    return ''.join(parts), tuple(f'nav:{path}' for _label, path, _icon, _group in items)
 
 
 BELL_REFRESH_SECONDS = 60.0
 HEADER_JS = Path(__file__).resolve().parent.parent / 'static' / 'frame_header.js'
 NAV_CSS = """<style>
+body { font-family: Roboto, -apple-system, "Helvetica Neue", Helvetica, Arial, "PingFang SC", "Hiragino Sans GB",
+  "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", sans-serif; }
+.q-btn.q-btn { text-transform: none; }
 .enclave-nav a { display: flex; align-items: center; gap: 16px; min-height: 44px; padding: 0 16px;
   color: inherit; text-decoration: none; }
 .enclave-nav a:hover, .enclave-nav a:focus-visible { background: rgba(0, 0, 0, 0.05); }
+.enclave-nav a[aria-current=page] { background: rgba(25, 118, 210, 0.1); color: #1565c0; font-weight: 500; }
+.enclave-nav-group { border-top: 1px solid rgba(0, 0, 0, 0.12); margin-top: 8px; padding-top: 8px; }
+.enclave-nav-group summary { display: flex; align-items: center; min-height: 40px; padding: 0 16px; cursor: pointer;
+  font-size: 0.8rem; font-weight: 500; letter-spacing: 0.03em; color: #616161; list-style: none; }
+.enclave-nav-group summary::-webkit-details-marker { display: none; }
+.enclave-nav-group summary::after { content: 'expand_more'; font-family: 'Material Icons'; font-size: 20px;
+  margin-left: auto; font-feature-settings: 'liga'; transition: transform 0.2s; }
+.enclave-nav-group[open] summary::after { transform: rotate(180deg); }
 .enclave-nav a::before { content: attr(data-icon); font-family: 'Material Icons'; font-size: 24px; width: 24px;
   line-height: 1; color: #616161; font-feature-settings: 'liga'; -webkit-font-smoothing: antialiased; }
 .enclave-icon::before { content: attr(data-icon); font-family: 'Material Icons'; font-size: 1rem; line-height: 1;
   font-feature-settings: 'liga'; -webkit-font-smoothing: antialiased; }
 </style>"""
-"""The navigation's look, added once to every page's head (`install`); `enclave-icon` gives any element with a
-`data-icon` prop that Material icon before its text (one element instead of three for a link with an icon)."""
+"""The font stack and the navigation's look, added once to every page's head (`install`). No font is loaded from
+anywhere: Latin text in Quasar's Roboto (served by NiceGUI) or the system's, Chinese in the system's CJK font, named
+for macOS, Windows and Linux (without them, a browser may pick a Japanese face for Chinese text). Buttons say
+their words as written (Quasar upper-cases them: "ADD" beside "Set parent"). `enclave-icon`
+gives any element with a `data-icon` prop that Material icon before its text (one element instead of three for a
+link with an icon)."""
 
 
 def install() -> None:
@@ -78,6 +129,7 @@ def install() -> None:
 
     nicegui_escape.apply()
     nav_html.cache_clear()  # the registry may be another one (each test builds the app again)
+    nav_paths.cache_clear()
     if NAV_CSS not in Client.shared_head_html:
         ui.add_head_html(NAV_CSS, shared=True)
 
@@ -208,7 +260,11 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
     with drawer:
         # Plain links (their icons drawn by NAV_CSS) in one element, made once per language and role: no event
         # handler, and no element per link; the frame is on every page. Each link's marker is on the element.
-        links, markers = nav_html(i18n.language(), frozenset(ctx.permissions))
+        permissions = frozenset(ctx.permissions)
+        request = context.client.request
+        path = request.url.path if request is not None else ''
+        current = current_entry(nav_paths(permissions), path) if path else ''
+        links, markers = nav_html(i18n.language(), permissions, current)
         ui.html(links, sanitize=False, tag='nav').classes('enclave-nav w-full py-2').mark(*markers)
     with ui.header().classes('items-center px-3 py-1 bg-slate-800'):
         FrameHeader(ctx, drawer).mark('frame-header')

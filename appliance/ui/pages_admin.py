@@ -21,6 +21,13 @@ from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 from appliance.ui.table import paged_table, pager
 
+
+def role_label(role: str) -> str:
+    """A role as the reader reads it ('管理员', not 'admin')."""
+    label = accounts.ROLE_LABELS.get(role)
+    return _(label) if label else role
+
+
 PAGE_SIZE = 25
 
 
@@ -74,7 +81,7 @@ class UsersPage:
                 'id': u.id,
                 'username': u.username,
                 'name': u.display_name,
-                'roles': ', '.join(sorted(u.role_names)),
+                'roles': ', '.join(role_label(role) for role in sorted(u.role_names)),
                 'state': _('active') if u.is_active else _('disabled'),
                 'last': format_datetime(u.last_login_at, timezone=self.ctx.user.timezone),
             }
@@ -108,7 +115,10 @@ class UsersPage:
                 name=ui.input(_('Display name'), value=user.display_name if user else '').mark('new-display-name'),
                 email=ui.input(_('E-mail'), value=user.email if user else '').mark('new-email'),
                 roles=ui.select(
-                    self.roles, multiple=True, label=_('Roles'), value=sorted(user.role_names) if user else ['member']
+                    {role: role_label(role) for role in self.roles},
+                    multiple=True,
+                    label=_('Roles'),
+                    value=sorted(user.role_names) if user else ['member'],
                 ).mark('new-roles'),
                 password=ui.input(_('New password') if user else _('Password'), password=True).mark('new-password'),
             )

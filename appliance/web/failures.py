@@ -25,10 +25,25 @@ INTERNAL = N_(
 TOO_LARGE_NUMBER = N_('A number in the request is too large.')
 CUT_SHORT = N_('The request ended before its body was complete.')
 
+NO_PAGE = N_('There is no page at this address. Check the link, or start again from the home page.')
+
+# The frame's look without its scripts: the header bar, the page's title, the message and a way back. It is also
+# what a box shows when the app itself is in trouble, so it needs nothing but itself (no script, no font, no file).
 PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Enclave: {title}</title></head>
-<body style="font-family:sans-serif;max-width:40em;margin:4em auto;padding:0 1em">
-<h1>{title}</h1><p>{message}</p><p><a href="{back_href}">{back}</a></p></body></html>"""
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · Enclave</title>
+<style>
+body {{ margin: 0; color: #1f2937; background: #fff; font-family: Roboto, -apple-system, "Helvetica Neue", Helvetica,
+  Arial, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }}
+header {{ background: #1e293b; padding: 0 16px; height: 44px; display: flex; align-items: center; }}
+header a {{ color: #fff; font-size: 1.125rem; font-weight: 500; text-decoration: none; }}
+main {{ max-width: 40rem; margin: 0 auto; padding: 24px 16px; }}
+h1 {{ font-size: 1.5rem; font-weight: 500; margin: 8px 0 16px; }}
+p {{ line-height: 1.5; }}
+.back {{ display: inline-block; margin-top: 8px; padding: 8px 16px; border-radius: 4px; background: #1976d2;
+  color: #fff; text-decoration: none; font-weight: 500; }}
+</style></head>
+<body><header><a href="/">Enclave</a></header>
+<main><h1>{title}</h1><p>{message}</p><p><a class="back" href="{back_href}">{back}</a></p></main></body></html>"""
 
 
 def page_html(lang: str, *, title: str, message: str, back: str, back_href: str = '/') -> str:
@@ -40,6 +55,17 @@ def page_html(lang: str, *, title: str, message: str, back: str, back_href: str 
         back=escape(back),
         back_href=escape(back_href),
     )
+
+
+def not_found_page(scope: Scope) -> tuple[bytes, str]:
+    """The page for an address where nothing is (in the browser's language) as (body, language)."""
+    lang = _language(scope)
+    token = i18n.current_language.set(lang)
+    try:
+        title, message, back = (i18n.gettext(text) for text in (N_('Not found'), NO_PAGE, N_('Back to the home page')))
+    finally:
+        i18n.current_language.reset(token)
+    return page_html(lang, title=title, message=message, back=back).encode(), lang
 
 
 def _language(scope: Scope) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from appliance.errors import N_
 from appliance.modules import HealthCheck
 from console.backup import services
 
 CHECKS: tuple[HealthCheck, ...] = (
-    HealthCheck('backups', services.backups),
-    HealthCheck('restore_drill', services.drills),
-    HealthCheck('repositories', services.repositories),
+    HealthCheck('backups', services.backups, N_('Backups')),
+    HealthCheck('restore_drill', services.drills, N_('Restore drill')),
+    HealthCheck('repositories', services.repositories, N_('Backup targets')),
 )

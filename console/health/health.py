@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from appliance.errors import N_
 from appliance.modules import HealthCheck
 from console.health import services
 
-CHECKS: tuple[HealthCheck, ...] = (HealthCheck('scheduler', services.scheduler_alive),)
+CHECKS: tuple[HealthCheck, ...] = (HealthCheck('scheduler', services.scheduler_alive, N_('Scheduler')),)

@@ -10,21 +10,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from appliance.models import User
-from appliance.search import SearchHit, like_pattern, match_score
+from appliance.search import SearchHit, like_pattern, match_score, snippet
 from appliance.services.permissions import has_permission
 from modules.projects.models import Project
 from modules.projects.services import visible_project_ids
 
 SNIPPET = 160
-
-
-def _snippet(description: str, query: str) -> str:
-    text = ' '.join(description.split())
-    at = text.casefold().find(query.casefold())
-    if at < 0 or len(text) <= SNIPPET:
-        return text[:SNIPPET]
-    start = max(0, at - SNIPPET // 3)
-    return ('…' if start else '') + text[start : start + SNIPPET] + '…'
 
 
 def search(*, session: Session, actor: User, query: str, limit: int) -> list[SearchHit]:
@@ -51,7 +42,7 @@ def search(*, session: Session, actor: User, query: str, limit: int) -> list[Sea
             kind='project',
             title=f'{project.key} · {project.name}',
             url=f'/projects/{project.id}',
-            snippet=_snippet(project.description, query),
+            snippet=snippet(project.description, query, SNIPPET),
             score=match_score(query, project.key, project.name, project.description),
         )
         for project in session.scalars(stmt)

@@ -9,9 +9,11 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from appliance.db import Base, utcnow
+from appliance.errors import N_
 
 PRIORITIES = ('low', 'normal', 'high', 'urgent')
-DEFAULT_WORKFLOW = (('To do', False), ('In progress', False), ('Done', True))
+# A new project's columns, named in the organisation's language when they are made (workflow.default_names).
+DEFAULT_WORKFLOW = ((N_('To do'), False), (N_('In progress'), False), (N_('Done'), True))
 
 
 class Status(Base):

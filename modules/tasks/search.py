@@ -9,7 +9,6 @@ A ref such as WEB-42 finds that task first.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from appliance import search_index
 from appliance.models import SearchTerms, User
-from appliance.search import SearchHit, like_pattern, match_score
+from appliance.search import SearchHit, like_pattern, match_score, snippet
 from appliance.services.permissions import has_permission
 from modules.projects.models import Project
 from modules.projects.services import visible_project_ids
@@ -32,21 +31,13 @@ BATCH = 200  # candidates read at a time, most recently indexed first
 MAX_BATCHES = 25  # then give up: a search is a quick look, not a report
 
 
-def _snippet(query: str, description: str) -> str:
-    text = ' '.join(description.split())
-    at = unicodedata.normalize('NFKC', text).casefold().find(unicodedata.normalize('NFKC', query).casefold())
-    start = max(at - SNIPPET // 3, 0) if at > 0 else 0
-    piece = text[start : start + SNIPPET]
-    return ('…' if start else '') + piece + ('…' if start + SNIPPET < len(text) else '')
-
-
 def _hit(query: str, tid: int, ref: str, title: str, description: str, bonus: float = 0.0) -> SearchHit:
     return SearchHit(
         module='tasks',
         kind='task',
         title=f'{ref} {title}',
         url=task_url(tid),
-        snippet=_snippet(query, description),
+        snippet=snippet(description, query, SNIPPET),
         score=max(match_score(query, ref, title, description[:2000]), 0.5) + bonus,
     )
 

@@ -142,7 +142,7 @@ def test_it_mails_a_mention_with_the_right_recipient_subject_and_body(team: Team
     assert message['Subject'] == 'Bob 张伟 mentioned you in WEB-1 Fix the login'
     assert 'enclave@example.lan' in message['From']
     body = message.get_content()
-    assert '@dave can you **check** this?' in body
+    assert '@dave can you check this?' in body  # the words of the comment, without its Markdown
     assert f'https://enclave.example.lan/tasks/{task.id}#comment-{comment_id}' in body
     assert sorted(_states()) == [('', 0), ('sent', 1)]
     assert mail.deliver_pending().sent == 0  # nothing sent twice

@@ -133,3 +133,9 @@ def test_it_stops_the_app_with_a_message_when_a_module_is_missing(
     assert 'Enclave cannot start: Module "ghost" is enabled in the configuration but is not installed.' in (
         capsys.readouterr().err
     )
+
+
+def test_it_refuses_a_nav_item_in_an_unknown_group() -> None:
+    item = NavItem('Tasks', '/tasks', 'task', 'core.search', 'tools')
+    with pytest.raises(ModuleError, match=r'"/tasks" of module "tasks" has group "tools": use one of work, admin'):
+        core_registry().register(spec('tasks', nav=(item,)))

@@ -95,6 +95,26 @@ async def test_the_dashboard_shows_the_checks_links_and_a_month_of_charts(user: 
     assert all(value == 150 for _, value in rss.options['series'][0]['data'])
 
 
+async def test_the_checks_read_as_names_and_words_not_ids_and_colours(user: UIUser, team: Team) -> None:
+    from tests.console.backup_page_support import label_texts
+
+    await user.open(sign_in_url('alice', next_path='/console'))
+    await user.should_see(marker='status:console.restore_drill:amber')  # no drill has proven a restore yet
+    drill = label_texts(user, 'check:console.restore_drill')
+    assert drill[0] == 'Restore drill' and 'console.restore_drill' not in ' '.join(drill)
+    for check, title in (
+        ('console.backups', 'Backups'),
+        ('console.license_seats', 'License seats'),
+        ('disk', 'Disk space'),
+    ):
+        assert label_texts(user, f'check:{check}')[0] == title
+    [chip] = user.find(marker='status:console.restore_drill:amber').elements
+    assert chip.text == 'Needs a look'  # type: ignore[attr-defined]
+    [chip] = user.find(marker='status:database:green').elements
+    assert chip.text == 'Fine'  # type: ignore[attr-defined]
+    await user.should_see('Everything works; something should be looked at.')
+
+
 async def test_the_dashboard_stores_what_it_checked_for_the_banner(user: UIUser, team: Team) -> None:
     _states(**{'gone.check': 'red'})
     await user.open(sign_in_url('alice', next_path='/console'))

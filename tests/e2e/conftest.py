@@ -179,6 +179,15 @@ class Page:
             f'expected to reach {path}, still at {self.path()}',
         )
 
+    def open_nav_group_of(self, label: str) -> None:
+        """Open the navigation group (Administration, Maintenance: a closed <details>) that holds the entry labelled
+        `label`, by clicking its heading as a person does; nothing when the entry is not in a closed group."""
+        for group in self.driver.find_elements(By.CSS_SELECTOR, '.q-drawer nav details:not([open])'):
+            labels = [link.get_attribute('textContent').strip() for link in group.find_elements(By.TAG_NAME, 'a')]
+            if label in labels:
+                group.find_element(By.TAG_NAME, 'summary').click()
+                return
+
     def visible(self, css: str) -> list[WebElement]:
         """The displayed elements matching a CSS selector."""
         return [element for element in self.driver.find_elements(By.CSS_SELECTOR, css) if element.is_displayed()]

@@ -84,7 +84,8 @@ def wait_until(page: Page, condition: Callable[[], object], describe: Callable[[
 
 
 def click_nav(page: Page, label: str) -> None:
-    """Follow the left navigation entry labelled `label`."""
+    """Follow the left navigation entry labelled `label` (opening its group first when it is closed)."""
+    page.open_nav_group_of(label)
 
     def find(_d: object) -> WebElement | None:
         return next((e for e in page.visible(NAV) if e.text.splitlines()[-1:] == [label]), None)

@@ -28,8 +28,8 @@ from console.health import services
 from console.health.services import AMBER, GREEN, RED, Check, Cleanup, Point, cleanup_preview, history, worst
 
 PERMISSION = 'console.manage'
-STATUS = {GREEN: (N_('Green'), 'positive'), AMBER: (N_('Amber'), 'warning'), RED: (N_('Red'), 'negative')}
-CHECK_TITLES = {'database': N_('Database'), 'disk': N_('Disk space'), 'console.scheduler': N_('Scheduler')}
+# Each state as a word in its colour (not the colour's name).
+STATUS = {GREEN: (N_('Fine'), 'positive'), AMBER: (N_('Needs a look'), 'warning'), RED: (N_('Failing'), 'negative')}
 LINKS = (
     (N_('Backups'), '/console/backups', 'backup'),
     (N_('License'), '/console/license', 'verified'),
@@ -151,6 +151,7 @@ def chart_options(chart: Chart, points: list[Point], timezone: str = 'UTC') -> d
 def check_list(checks: list[Check]) -> None:
     """The checks, worst first, each with its chip and sentence."""
     order = {RED: 0, AMBER: 1, GREEN: 2}
+    titles = services.check_titles(current_registry())
     for check in sorted(checks, key=lambda c: order.get(c.status, 0)):
         label, color = STATUS.get(check.status, STATUS[RED])
         with ui.row().classes('w-full items-start gap-3 no-wrap').mark(f'check:{check.name}'):
@@ -158,7 +159,7 @@ def check_list(checks: list[Check]) -> None:
                 f'status:{check.name}:{check.status}'
             )
             with ui.column().classes('gap-0'):
-                title = CHECK_TITLES.get(check.name)
+                title = titles.get(check.name)
                 ui.label(_(title) if title else check.name).classes('font-medium')
                 ui.label(check.message).classes('text-sm')
 
@@ -263,8 +264,8 @@ async def dashboard_page(ctx: PageContext) -> None:
                 overall = worst(state['checks'])
                 summary = {
                     GREEN: _('Everything is fine.'),
-                    AMBER: _('Something needs attention soon.'),
-                    RED: _('Something needs attention now.'),
+                    AMBER: _('Everything works; something should be looked at.'),
+                    RED: _('Something is failing: act now.'),
                 }[overall]
                 ui.label(summary).classes('text-sm text-grey-8').mark(f'overall:{overall}')
                 check_list(state['checks'])

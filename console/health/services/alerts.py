@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from appliance.config import get_settings
 from appliance.db import Database, get_database, utcnow
 from appliance.errors import N_
+from appliance.i18n import gettext
 from appliance.models import User, UserRole
 from appliance.modules import Registry, current_registry
 from appliance.services.notifications import notify, register_messages
-from console.health.services.checks import GREEN, RED, Check, run_checks
+from console.health.services.checks import GREEN, RED, Check, check_titles, run_checks
 from console.models import CheckState
 
 log = logging.getLogger('enclave.alerts')
@@ -98,13 +99,19 @@ def admin_ids(session: Session, registry: Registry) -> list[int]:
     return list(session.scalars(stmt))
 
 
+def check_title(registry: Registry, name: str) -> str:
+    """A check's title in the current language ('Restore drill'), or its name when it has none."""
+    title = check_titles(registry).get(name)
+    return gettext(title) if title else name
+
+
 def _announce(session: Session, change: Change, registry: Registry) -> None:
     notify(
         session,
         user_ids=admin_ids(session, registry),
         module=MODULE,
         kind=KIND_RED if change.is_red else KIND_RECOVERED,
-        title=change.name,
+        title=check_title(registry, change.name),
         body=change.message,
         url='/console',
         dedup_key=f'console.health:{change.name}:{change.after}:{change.since.isoformat()}',

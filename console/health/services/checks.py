@@ -154,6 +154,17 @@ def _guarded(name: str, run: Callable[..., tuple[str, str]]) -> Check:
     return Check(name, Status(status), message)
 
 
+CORE_TITLES = {'database': N_('Database'), 'disk': N_('Disk space')}
+
+
+def check_titles(registry: Registry) -> dict[str, str]:
+    """{check name: its title (a msgid)} for the core's checks and every module's that has one."""
+    titles = dict(CORE_TITLES)
+    for spec in registry.modules():
+        titles.update({f'{spec.name}.{check.name}': check.title for check in spec.health_checks if check.title})
+    return titles
+
+
 def run_checks(*, data_dir: Path, registry: Registry) -> list[Check]:
     """The core's checks, then each module's, in module order."""
     checks = [database(), disk_space(data_dir)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from modules.projects.services.access import LEVEL, is_member, require_project, role_in, visible_project_ids
 from modules.projects.services.activity import record as record_activity
 from modules.projects.services.common import UNSET, Unset, check_year, display_name, project_view
-from modules.projects.services.feed import list_activity, overview, sentence, timeline
+from modules.projects.services.feed import activity_views, list_activity, overview, sentence, timeline
 from modules.projects.services.labels import (
     MILESTONE_STATUS_LABELS,
     ROLE_LABELS,
@@ -50,6 +50,7 @@ __all__ = [
     'UNSET',
     'VISIBILITY_LABELS',
     'Unset',
+    'activity_views',
     'add_member',
     'archive_project',
     'change_role',

@@ -176,6 +176,16 @@ class Checker:
             for s in session.scalars(select(Status).where(Status.project_id == project_id).order_by(Status.position))
         }
         self.first_status = next(iter(self.statuses.values())).name if self.statuses else ''
+        # The default columns answer to their names in every language (a file may come from a colleague whose
+        # projects are in the other language); the project's own names come first.
+        from modules.tasks.services.workflow import default_aliases
+
+        self.status_names = dict(self.statuses)
+        for name, names in default_aliases().items():
+            if name not in self.status_names:
+                found = next((self.statuses[other] for other in names if other in self.statuses), None)
+                if found is not None:
+                    self.status_names[name] = found
         self.members = {
             name.casefold(): (uid, name)
             for uid, name in session.execute(
@@ -219,7 +229,7 @@ class Checker:
 
         title = check('title', clean_title, values.get('title', ''))
         status_name = values.get('status', '').strip()
-        status = self.statuses.get(status_name.casefold()) if status_name else None
+        status = self.status_names.get(status_name.casefold()) if status_name else None
         if status_name and status is None:
             choices = ', '.join(s.name for s in self.statuses.values())
             errors.append(

@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from appliance.errors import N_
+from appliance.markdown import plain_text
 from appliance.models import User
 from appliance.services.notifications import notify, register_messages
 from modules.projects.models import Project
@@ -36,8 +37,8 @@ def headline(project: Project, task: Task) -> str:
 
 
 def excerpt(text: str) -> str:
-    """The start of a comment, on one line, for the notification's body."""
-    flat = ' '.join(text.split())
+    """The start of a comment, on one line and without its Markdown, for the notification's body."""
+    flat = plain_text(text)
     return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1] + '…'
 
 

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from appliance.db import get_database, lock_for_write, session_intent, utcnow
 from appliance.errors import N_, Conflict, NotFound, ValidationError
+from appliance.i18n import LANGUAGES, catalog
 from appliance.models import User
-from appliance.services import audit
+from appliance.services import audit, orgsettings
 from modules.projects.models import Project
 from modules.projects.services import record_activity as record_project_activity
 from modules.projects.services import require_project
@@ -41,6 +42,23 @@ def ensure_workflow(session: Session, project_id: int) -> list[Status]:
     return _create_workflow(session, project_id)
 
 
+def default_names(language: str) -> list[str]:
+    """The default columns' names in `language` (待办 / 进行中 / 已完成 in Chinese)."""
+    words = catalog(language)
+    return [words.get(name) or name for name, _closed in DEFAULT_WORKFLOW]
+
+
+def default_aliases() -> dict[str, set[str]]:
+    """{casefolded name in any language: every casefolded name of that default column in every language}, so that a
+    file written in English finds the columns of a Chinese project, and the other way round."""
+    aliases: dict[str, set[str]] = {}
+    for index, (name, _closed) in enumerate(DEFAULT_WORKFLOW):
+        names = {name.casefold()} | {default_names(language)[index].casefold() for language in LANGUAGES}
+        for each in names:
+            aliases[each] = names
+    return aliases
+
+
 def _create_workflow(session: Session, project_id: int) -> list[Status]:
     stmt = select(Status).where(Status.project_id == project_id).order_by(Status.position)
     # Two first uses at once must not both create it: read again under the write lock.
@@ -48,9 +66,10 @@ def _create_workflow(session: Session, project_id: int) -> list[Status]:
     rows = list(session.scalars(stmt))
     if rows:
         return rows
+    names = default_names(orgsettings.get(session, 'language'))
     rows = [
-        Status(project_id=project_id, name=name, is_closed=closed, position=position)
-        for position, (name, closed) in enumerate(DEFAULT_WORKFLOW)
+        Status(project_id=project_id, name=names[position], is_closed=closed, position=position)
+        for position, (_name, closed) in enumerate(DEFAULT_WORKFLOW)
     ]
     session.add_all(rows)
     session.flush()

@@ -34,6 +34,27 @@ def test_it_still_answers_an_unknown_page_with_html(api: TestClient) -> None:
     assert response.headers['content-type'].startswith('text/html')
 
 
+@pytest.mark.parametrize(
+    ('language', 'words'),
+    [
+        (
+            'en-US,en;q=0.9',
+            ['<html lang="en">', 'Not found', 'There is no page at this address', 'Back to the home page'],
+        ),
+        ('zh-CN,zh;q=0.9', ['<html lang="zh-CN">', '这个地址没有页面', '<a class="back" href="/">']),
+    ],
+)
+def test_an_unknown_address_gets_a_page_in_the_browsers_language_with_the_way_home(
+    api: TestClient, language: str, words: list[str]
+) -> None:
+    response = api.get('/projects/1/no-such-tab/<script>', headers={'Accept-Language': language})
+    assert response.status_code == 404
+    for word in words:
+        assert word in response.text
+    assert 'HTTPException' not in response.text and '<script>' not in response.text
+    assert '<header><a href="/">Enclave</a></header>' in response.text  # the frame's bar, without its scripts
+
+
 def test_it_answers_a_wrong_method_in_the_error_shape(api: TestClient, keys: Keys) -> None:
     assert error_of(api.delete('/api/v1/me', headers=keys.alice), 405)['code'] == 'method_not_allowed'
 

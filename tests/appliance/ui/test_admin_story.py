@@ -101,3 +101,63 @@ async def test_it_pages_the_users_and_the_audit_log_with_the_shared_pager(user: 
     await user.open('/admin/audit')
     await user.should_see(marker='audit-table')
     await user.should_see(marker='next-page')
+
+
+def nav_of(user: UIUser) -> str:
+    """The navigation's HTML (one element; appliance/ui/frame.py, nav_html)."""
+    [nav] = user.find(marker='nav:/').elements
+    return nav.content  # type: ignore[attr-defined]
+
+
+async def test_daily_work_comes_first_and_administration_and_maintenance_are_groups_of_their_own(
+    user: UIUser, people: People
+) -> None:
+    await user.open(sign_in_url('alice', next_path='/admin/users'))
+    await user.should_see(marker='users-table')
+    html = nav_of(user)
+    order = [html.index(f'href="{path}"') for path in ('/', '/projects', '/tasks/mine', '/admin/users', '/console')]
+    assert order == sorted(order)
+    admin = html[html.index('data-group="admin"') - 40 : html.index('</details>')]
+    assert '<details class="enclave-nav-group" data-group="admin" open>' in admin  # the group of this page is open
+    assert '<summary>Administration</summary>' in admin and 'href="/console' not in admin
+    assert '<details class="enclave-nav-group" data-group="maintenance">' in html  # the other one starts closed
+    assert '<a href="/admin/users" data-icon="group" class="nicegui-link" aria-current="page">' in html
+    assert html.count('aria-current') == 1
+
+    await user.open('/console/backups')
+    html = nav_of(user)
+    assert '<details class="enclave-nav-group" data-group="maintenance" open>' in html
+    assert 'href="/console/backups" data-icon="backup" class="nicegui-link" aria-current="page"' in html
+
+    await user.open(sign_in_url('bob'))
+    await user.should_see(marker='welcome')
+    html = nav_of(user)
+    assert '<details' not in html and 'href="/" data-icon="home" class="nicegui-link" aria-current="page"' in html
+
+
+def test_a_page_belongs_to_the_longest_nav_entry_it_lies_under() -> None:
+    from appliance.ui.frame import current_entry
+
+    paths = ['/', '/projects', '/tasks/mine', '/console', '/console/backups']
+    assert current_entry(paths, '/') == '/'
+    assert current_entry(paths, '/projects/12/board') == '/projects'
+    assert current_entry(paths, '/console/backups') == '/console/backups'
+    assert current_entry(paths, '/console/backups/3') == '/console/backups'
+    assert current_entry(paths, '/console') == '/console'
+    assert current_entry(paths, '/consoles') == ''  # a prefix of the name is not a folder
+    assert current_entry(paths, '/search') == ''  # home is only home
+
+
+async def test_roles_read_in_the_readers_language(user: UIUser, people: People) -> None:
+    from appliance.models import User
+
+    with get_database().session() as session:
+        session.get(User, people.alice.id).language = 'zh_CN'  # type: ignore[union-attr]
+    await user.open(sign_in_url('alice', next_path='/admin/users'))
+    await user.should_see(marker='users-table')
+    [grid] = user.find(marker='users-table').elements
+    roles = {row['username']: row['roles'] for row in grid.rows}  # type: ignore[attr-defined]
+    assert roles == {'alice': '管理员', 'bob': '成员', 'charlie': '成员'}
+    user.find(marker='new-user').click()
+    [select] = user.find(marker='new-roles').elements
+    assert select.options == {'admin': '管理员', 'member': '成员'} and select.value == ['member']  # type: ignore[attr-defined]

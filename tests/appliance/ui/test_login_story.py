@@ -74,3 +74,16 @@ async def test_it_audits_a_wrong_password_with_the_browsers_address(user: UIUser
 
     [failure] = audit_rows('login.failure')
     assert (failure.actor_name, failure.ip) == ('bob', '127.0.0.1')
+
+
+async def test_every_page_names_the_chinese_system_fonts_loads_none_and_leaves_buttons_in_their_case(
+    user: UIUser, people: People
+) -> None:
+    """The font stack (appliance/ui/frame.py, NAV_CSS) names the CJK faces of macOS, Windows and Linux."""
+    response = await user.http_client.get('/login')
+    head = response.text.split('</head>')[0]
+    stack = head[head.index('body { font-family:') :].split(';')[0]
+    for face in ('PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'WenQuanYi Micro Hei'):
+        assert f'"{face}"' in stack, stack
+    assert '@font-face' not in head and 'fonts.googleapis' not in head
+    assert '.q-btn.q-btn { text-transform: none; }' in head  # buttons say their words as written, not upper-cased

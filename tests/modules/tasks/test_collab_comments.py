@@ -75,6 +75,13 @@ def test_it_notifies_mentioned_members_and_watchers_but_not_outsiders(setup: tup
         assert session.get(Watcher, (task_id, team.bob.id)) is not None  # the author now watches
 
 
+def test_a_notification_quotes_the_words_of_a_comment_not_its_markdown(setup: tuple[Team, int]) -> None:
+    team, task_id = setup
+    _add(team.bob, task_id, '## 目标\n\n@dave 请看 **首页设计稿**，[链接](/tasks/1)')
+    [note] = _notes(team.dave)
+    assert note.body == '目标 @dave 请看 首页设计稿，链接'
+
+
 def test_it_does_not_notify_a_mentioned_watcher_twice(setup: tuple[Team, int]) -> None:
     team, task_id = setup
     _add(team.dave, task_id, 'I watch now')

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from appliance import search_index
 from appliance.db import get_database
@@ -93,6 +93,30 @@ def test_it_imports_chinese_files_in_utf8_and_gbk(team: Team, project: Project, 
         assert found is not None and session.scalars(found).all() == [task.id]
         (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == 'tasks.import'))
         assert json.loads(event.details)['count'] == 1
+
+
+def test_a_file_names_the_default_columns_in_either_language(team: Team) -> None:
+    """A Chinese project takes "In progress" and "done" for 进行中 and 已完成; an English one takes 待办 for To do."""
+    from appliance.services import orgsettings
+    from modules.tasks.services import ensure_workflow
+
+    chinese = make_project(key='ZH', members={team.bob.id: 'manager'})
+    english = make_project(key='EN', members={team.bob.id: 'manager'})  # with the English default columns
+    with get_database().session() as session:
+        session.execute(delete(Status).where(Status.project_id == chinese.id))
+        orgsettings.put(session, 'language', 'zh_CN')
+    with get_database().session() as session:
+        assert [s.name for s in ensure_workflow(session, chinese.id)] == ['待办', '进行中', '已完成']
+    data = 'title,status\r\nOne,In progress\r\nTwo,done\r\nThree,待办\r\n'.encode()
+    assert _import(team.bob, chinese.id, data) == 3
+    assert _import(team.bob, english.id, data) == 3
+    with get_database().session() as session:
+        for project, names in ((chinese, ['进行中', '已完成', '待办']), (english, ['In progress', 'Done', 'To do'])):
+            statuses = [session.get(Status, task.status_id).name for task in _tasks(project.id)]  # type: ignore[union-attr]
+            assert statuses == names
+    with get_database().session() as session:  # a name of no column in either language is still an error
+        preview = csvio.parse_import(session, _actor(team.bob), chinese.id, b'title,status\r\nFour,Backlog\r\n')
+    assert not preview.ok and preview.errors[0].column == 'status'
 
 
 def test_it_puts_imported_tasks_after_existing_ones(team: Team, project: Project) -> None:

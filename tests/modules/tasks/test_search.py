@@ -79,3 +79,22 @@ def test_it_cuts_to_the_limit(team: Team, web: Project) -> None:
     for n in range(8):
         run(services.create_task, actor=team.bob, project_id=web.id, title=f'项目 {n}')
     assert len(titles(team.dave, '项目', limit=3)) == 3
+
+
+def test_a_snippet_shows_the_words_of_a_description_not_its_markdown(team: Team, web: Project) -> None:
+    description = '## 目标\n\n**首页设计稿** 在 [周五](/tasks/1) 前交给 `design` 组评审。\n\n- 第一稿\n- 第二稿'
+    run(services.create_task, actor=team.bob, project_id=web.id, title='首页', description=description)
+    [hit] = run(search.search, actor=team.dave, query='评审', limit=10)
+    assert hit.snippet == '目标 首页设计稿 在 周五 前交给 design 组评审。 第一稿 第二稿'
+
+
+def test_plain_text_keeps_the_words_of_every_kind_of_markdown() -> None:
+    from appliance.markdown import plain_text
+
+    assert plain_text('# Title\n\nSome *emphasis*, **strong**, ~~gone~~ and `code`.') == (
+        'Title Some emphasis, strong, gone and code.'
+    )
+    assert plain_text('![a diagram](/files/1.png) and [a link](https://example.org)') == 'a diagram and a link'
+    assert plain_text('```\nprint(1)\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |') == 'print(1) a b 1 2'
+    assert plain_text('<script>alert(1)</script>') == '<script>alert(1)</script>'  # text, escaped where shown
+    assert plain_text('') == '' and plain_text('   \n\n ') == ''

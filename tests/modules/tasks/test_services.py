@@ -43,6 +43,18 @@ def test_it_creates_the_default_workflow_on_first_use(team: Team) -> None:
     assert len(run(services.list_statuses, actor=team.alice, project_id=project.id)) == 3
 
 
+def test_a_chinese_organisation_gets_its_default_columns_in_chinese(team: Team) -> None:
+    from appliance.services import orgsettings
+    from modules.projects.models import Project
+
+    with get_database().session() as session:
+        orgsettings.put(session, 'language', 'zh_CN')
+        project = Project(key='ZH', name='中文项目')
+        session.add(project)
+    views = run(services.list_statuses, actor=team.alice, project_id=project.id)
+    assert [(s.name, s.is_closed) for s in views] == [('待办', False), ('进行中', False), ('已完成', True)]
+
+
 def test_it_creates_a_task_numbered_per_project_with_ref_watchers_index_and_activity(team: Team, web: Any) -> None:
     first = run(services.create_task, actor=team.bob, project_id=web.id, title='  Build the  homepage ')
     second = run(
