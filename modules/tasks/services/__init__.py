@@ -49,7 +49,15 @@ from modules.tasks.services.editing import (
 )
 from modules.tasks.services.ical import FeedStatus, create_feed, feed_status, render_feed, revoke_feed
 from modules.tasks.services.notify import due_tomorrow, overdue
-from modules.tasks.services.queries import board, calendar, column_page, list_tasks, my_tasks, resolve_refs
+from modules.tasks.services.queries import (
+    board,
+    calendar,
+    column_page,
+    due_soon,
+    list_tasks,
+    my_tasks,
+    resolve_refs,
+)
 from modules.tasks.services.relations import (
     add_checklist_item,
     add_dependency,
@@ -107,6 +115,7 @@ __all__ = [
     'delete_status',
     'delete_task',
     'delete_time',
+    'due_soon',
     'due_tomorrow',
     'edit_comment',
     'ensure_workflow',

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -337,6 +338,54 @@ def my_tasks(*, session: Session, actor: User, today: date) -> dict[str, list[Ta
         else:
             buckets['later'].append(card)
     return buckets
+
+
+@dataclass(frozen=True)
+class DueTask:
+    """A task of "due soon" on home: enough for a line (no people, no labels)."""
+
+    id: int
+    ref: str
+    title: str
+    due_date: date
+
+
+@dataclass(frozen=True)
+class DueSoon:
+    """The actor's open assigned tasks that are overdue or due within `days`: how many of each, and the first few."""
+
+    overdue: int
+    soon: int
+    tasks: tuple[DueTask, ...]
+
+
+def due_soon(*, session: Session, actor: User, today: date, days: int = 7, limit: int = 8) -> DueSoon:
+    """Overdue first (oldest first), then due within `days`, by due date: one statement, whatever the number of the
+    actor's tasks (my_tasks builds every open task's card, with people and labels, for its page)."""
+    require(actor, 'tasks.use', target='tasks')
+    week_end = today + timedelta(days=days)
+    where = [*_mine(actor), Status.is_closed.is_(False), Task.due_date.is_not(None), Task.due_date <= week_end]
+    # One walk over the actor's tasks: the counts ride along as window functions over every matching row.
+    stmt = (
+        select(
+            Task.id,
+            Project.key,
+            Task.number,
+            Task.title,
+            Task.due_date,
+            func.count(case((Task.due_date < today, 1))).over(),
+            func.count(case((Task.due_date >= today, 1))).over(),
+        )
+        .join(Project, Project.id == Task.project_id)
+        .join(Status, Status.id == Task.status_id)
+        .where(*where)
+        .order_by(Task.due_date, Task.id)
+        .limit(limit)
+    )
+    rows = _rows(session, stmt)
+    overdue, soon = (rows[0][5], rows[0][6]) if rows else (0, 0)
+    tasks = tuple(DueTask(row[0], f'{row[1]}-{row[2]}', row[3], row[4]) for row in rows)
+    return DueSoon(overdue=overdue or 0, soon=soon or 0, tasks=tasks)
 
 
 def calendar(
