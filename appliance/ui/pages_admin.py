@@ -294,7 +294,9 @@ async def audit_page(ctx: PageContext) -> None:
                 }
                 for r in page.rows
             ]
-            ui.table(columns=columns, rows=rows, row_key='id', pagination=0).classes('w-full').mark('audit-table')
+            ui.table(columns=columns, rows=rows, row_key='id', pagination=0).classes('w-full').props(
+                'hide-pagination'
+            ).mark('audit-table')
             offset = int(state['offset'])
             pager(Page(items=page.rows, total=page.total, offset=offset, limit=PAGE_SIZE), move, PAGE_SIZE)
 

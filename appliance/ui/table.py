@@ -39,6 +39,7 @@ def paged_table(
 ) -> ui.table:
     """A full-width table of `rows` (one page of `page`) with the pager under it; returns the table."""
     grid = ui.table(columns=list(columns), rows=rows, row_key=row_key, pagination=0).classes('w-full')
+    grid.props('hide-pagination')  # one pager: ours (Quasar's said "Records per page: All 1-25 of 25" above it)
     if marker:
         grid.mark(marker)
     pager(page, move, size)

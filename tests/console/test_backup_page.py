@@ -458,3 +458,17 @@ async def test_it_refuses_the_page_to_non_admins(user: UIUser, team: Team, who: 
     assert response.status_code == 403
     assert 'You do not have permission to open this page.' in response.text
     assert 'Add target' not in response.text
+
+
+async def test_a_run_without_progress_yet_shows_a_moving_bar_and_no_number(user: UIUser, team: Team) -> None:
+    """Before restic's first progress line the bar moves on its own; it showed a literal "0" in its middle."""
+    from console.models import Run
+
+    with get_database().session() as session:
+        session.add(Run(kind='backup', target_name='usb-disk', status='running'))
+    await user.open(sign_in_url('alice', next_path='/console/backups'))
+    await user.should_see('running since', retries=30)  # the progress box is polled once a second
+    [box] = user.find(marker='progress').elements
+    [bar] = [element for element in box.descendants() if isinstance(element, ui.linear_progress)]
+    assert bar.props.get('indeterminate') is True
+    assert not [child for child in bar.descendants() if isinstance(child, ui.label)]

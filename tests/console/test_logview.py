@@ -371,3 +371,4 @@ async def test_it_keeps_the_filtered_rows_when_the_earlier_read_lands_late(
     await asyncio.sleep(0.3)  # anything still to draw has drawn by now
     assert len(user.find(marker='log-table').elements) == 1
     assert shown(user, 'Old:') == ['Old: March']
+    assert user.find(marker='log-table').elements.pop().props['hide-pagination'] is True  # one pager: ours

@@ -142,7 +142,7 @@ class BackupsPage:
                     )
                 ).classes('text-sm text-gray-600')
             else:
-                ui.linear_progress().props('indeterminate')
+                ui.linear_progress(show_value=False).props('indeterminate')  # no value to show yet (it showed "0")
 
     async def _target_list(self) -> None:
         items = await read(self.ctx.user, lambda s, a: services.list_targets(session=s, actor=a))

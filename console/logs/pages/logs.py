@@ -142,7 +142,7 @@ class LogsPage:
         ]
         rows = [_row(page.offset + i, record, self.timezone) for i, record in enumerate(page.records)]
         grid = ui.table(columns=columns, rows=rows, row_key='id', pagination=0).classes('w-full')
-        grid.props('dense flat wrap-cells').mark('log-table')
+        grid.props('dense flat wrap-cells hide-pagination').mark('log-table')  # one pager: ours
         grid.add_slot(
             'body-cell-message',
             '<q-td :props="props"><div style="white-space:pre-wrap;font-family:monospace;font-size:12px">'

@@ -98,9 +98,12 @@ async def test_it_pages_the_users_and_the_audit_log_with_the_shared_pager(user: 
     await user.should_see('26–33 of 33')
     [grid] = user.find(marker='users-table').elements
     assert len(grid.rows) == 8 and 'temp29' in {row['username'] for row in grid.rows}  # type: ignore[attr-defined]
+    assert grid.props['hide-pagination'] is True  # one pager (ours), not Quasar's as well
     await user.open('/admin/audit')
     await user.should_see(marker='audit-table')
     await user.should_see(marker='next-page')
+    [audit] = user.find(marker='audit-table').elements
+    assert audit.props['hide-pagination'] is True
 
 
 def nav_of(user: UIUser) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from nicegui.testing import User as UIUser
@@ -102,6 +103,22 @@ async def test_it_logs_time_against_the_estimate(user: UIUser, team: Team) -> No
     [entry] = rows(TimeEntry, TimeEntry.task_id == task.id)
     assert (entry.hours, entry.note, entry.user_id) == (Decimal('1.5'), 'First pass', team.bob.id)
     await user.should_see('1.5 h logged')
+    await user.should_see('1.5 h', marker=f'time-{entry.id}')
+
+
+async def test_hours_read_as_hours_in_chinese(user: UIUser, team: Team) -> None:
+    from appliance.models import User
+    from modules.tasks.models import TimeEntry
+
+    project = project_of(team)
+    task = make_task(project=project)
+    with get_database().session() as session:
+        session.get(User, team.bob.id).language = 'zh_CN'  # type: ignore[union-attr]
+        session.add(TimeEntry(task_id=task.id, user_id=team.bob.id, day=date(2026, 12, 1), hours=Decimal('1.5')))
+    await user.open(sign_in_url('bob', next_path=f'/tasks/{task.id}'))
+    [entry] = rows(TimeEntry, TimeEntry.task_id == task.id)
+    await user.should_see('1.5 小时', marker=f'time-{entry.id}')
+    await user.should_not_see('1.5 h')
 
 
 async def test_it_shows_a_viewer_the_task_read_only(user: UIUser, team: Team) -> None:

@@ -71,7 +71,7 @@ def time_section(page: TaskPage, entries: list[TimeEntryView]) -> None:
                 who = entry.person.display_name if entry.person else _('former member')
                 with ui.row().classes('items-center gap-2 w-full no-wrap text-sm').mark(f'time-{entry.id}'):
                     ui.label(entry.day.isoformat()).classes('text-grey-7')
-                    ui.label(f'{hours_text(entry.hours)} h')
+                    ui.label(_('{hours} h', hours=hours_text(entry.hours)))
                     ui.label(who).classes('truncate')
                     ui.label(entry.note).classes('grow truncate text-grey-7')
                     if entry.can_delete:
