@@ -17,7 +17,7 @@ XDIST ?= -n 2 --dist loadgroup
 FAST_TIERS := not ui and not restic and not system and not e2e
 
 .PHONY: run test test-fast check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres bundle bundle-test \
-	image image-test
+	image image-test demo
 
 run: deps
 	$(BIN)/enclave migrate
@@ -25,6 +25,12 @@ run: deps
 
 migrate: deps
 	$(BIN)/enclave migrate
+
+# A demo organisation (星河科技: seven people, four projects with tasks in every state) in a new data dir, for trying
+# the product: make demo && make run. Refused when the data dir is already set up (ENCLAVE_DATA_DIR=... for another);
+# DEMO_PASSWORD sets the accounts' password, otherwise one is made up and printed.
+demo: deps
+	$(BIN)/python scripts/demo.py
 
 deps: system-deps $(STAMP)
 
@@ -70,7 +76,7 @@ test-postgres: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy appliance modules console scripts/boundaries.py scripts/new_module.py
+	$(BIN)/mypy appliance modules console scripts/boundaries.py scripts/new_module.py scripts/demo.py
 	$(BIN)/python scripts/boundaries.py
 	$(BIN)/python scripts/i18n.py check
 	scripts/alembic-check.sh $(BIN)

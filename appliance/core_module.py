@@ -5,7 +5,7 @@ from __future__ import annotations
 from appliance import search_index
 from appliance.dashboard import CARDS as DASHBOARD_CARDS
 from appliance.errors import N_
-from appliance.extensions import BANNERS, SEAT_GUARD
+from appliance.extensions import AUDIT_TEXTS, BANNERS, SEAT_GUARD
 from appliance.modules import BackupHooks, ModuleSpec, NavItem, Permission
 from appliance.search import search_people
 
@@ -28,7 +28,7 @@ CORE = ModuleSpec(
     ),
     search=search_people,
     dashboard_cards=DASHBOARD_CARDS,
-    offers=(BANNERS, SEAT_GUARD),
+    offers=(BANNERS, SEAT_GUARD, AUDIT_TEXTS),
     backup_hooks=BackupHooks(
         tables=(
             'core_settings',

@@ -118,5 +118,15 @@ class SeatGuard(Protocol):
 
 
 # The core's own points (its ModuleSpec offers them).
+@dataclass(frozen=True)
+class AuditText:
+    """The sentence the audit log shows for an action a module records (a msgid: `N_('Created the project
+    {target}')`). Placeholders: {target} (the target without its `kind:` prefix) and the keys of the details."""
+
+    action: str
+    message: str
+
+
 BANNERS: ExtensionPoint[BannerSource] = ExtensionPoint('core.banners', None, owner='core')
 SEAT_GUARD: ExtensionPoint[SeatGuard] = ExtensionPoint('core.seat_guard', None, owner='core')
+AUDIT_TEXTS = ExtensionPoint('core.audit_texts', AuditText, owner='core')

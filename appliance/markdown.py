@@ -40,11 +40,29 @@ def _external_links_safe(state: Any) -> None:
                     child.attrSet('target', '_blank')
 
 
+TASK_BOXES = {'[ ] ': '\u2610 ', '[x] ': '\u2611 ', '[X] ': '\u2611 '}
+
+
+def _task_items(state: Any) -> None:
+    """A list item that starts with `[ ]` or `[x]` (a GitHub task list) shows a ballot box instead (☐, ☑): as text,
+    since the page's sanitizer keeps no form elements."""
+    tokens = state.tokens
+    for index, token in enumerate(tokens[:-2]):
+        if token.type != 'list_item_open' or tokens[index + 2].type != 'inline':
+            continue
+        inline = tokens[index + 2]
+        first = inline.children[0] if inline.children else None
+        if first is not None and first.type == 'text' and first.content[:4] in TASK_BOXES:
+            first.content = TASK_BOXES[first.content[:4]] + first.content[4:]
+            token.attrSet('class', 'enclave-md-task')
+
+
 def _build() -> MarkdownIt:
     md = MarkdownIt('commonmark', {'html': False, 'linkify': False, 'typographer': False}).enable('table')
     md.enable('strikethrough')
     md.core.ruler.push('local_images_only', _local_images_only)
     md.core.ruler.push('external_links_safe', _external_links_safe)
+    md.core.ruler.push('task_items', _task_items)
     return md
 
 

@@ -9,7 +9,7 @@ surface), `pages/` (`register()`), and the hooks with fixed names the loader fin
 from __future__ import annotations
 
 from appliance.errors import N_
-from appliance.extensions import BANNERS, SEAT_GUARD
+from appliance.extensions import AUDIT_TEXTS, BANNERS, SEAT_GUARD, AuditText
 from appliance.modules import ModuleSpec, NavItem, Permission
 from console.health.services import red_banner
 from console.license.services import seat_guard
@@ -37,7 +37,26 @@ MODULE = ModuleSpec(
         '/console/logs',
         '/console/support',
     ),
-    contributes=(BANNERS.contribute(red_banner), SEAT_GUARD.contribute(seat_guard)),
+    contributes=(
+        BANNERS.contribute(red_banner),
+        SEAT_GUARD.contribute(seat_guard),
+        AUDIT_TEXTS.contribute(
+            AuditText('console.backup', N_('Started a backup to {target}')),
+            AuditText('console.forget', N_('Started a retention pass on {target}')),
+            AuditText('console.check', N_('Started a check of the backups on {target}')),
+            AuditText('console.read_data', N_('Started a full check of the backups on {target}')),
+            AuditText('console.drill', N_('Started a restore drill from {target}')),
+            AuditText('console.restore', N_('Restored the box from a backup on {target}')),
+            AuditText('console.target_added', N_('Added the backup target {target}')),
+            AuditText('console.target_changed', N_('Changed the backup target {target}')),
+            AuditText('console.target_removed', N_('Removed the backup target {target}')),
+            AuditText('console.kit_downloaded', N_('Downloaded the recovery kit of {target}')),
+            AuditText('console.support_bundle.download', N_('Downloaded the support bundle {target}')),
+            AuditText('license.install', N_('Installed the license {target}')),
+            AuditText('certificate.install', N_('Installed a certificate')),
+            AuditText('certificate.local', N_('Went back to the local certificate')),
+        ),
+    ),
     # The loader joins the parts' hooks in this order: health first, as the console always listed its checks.
     parts=('health', 'backup', 'license', 'certificate', 'logs'),
 )

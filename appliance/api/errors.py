@@ -10,11 +10,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from appliance import i18n
 from appliance.errors import Busy, DiskFull, ServiceError, TooManyAttempts
+from appliance.services import auth
+from appliance.ui.actions import in_session
 from appliance.web.failures import not_found_page
+from appliance.web.sessions import COOKIE
 
 STATUS_CODES = {
     400: 'bad_request',
@@ -95,9 +99,26 @@ def install(app: FastAPI) -> None:
 
 
 async def not_found(request: Request, exc: Exception) -> HTMLResponse:
-    """No page at this address: the plain error page in the browser's language, with the way home."""
-    body, _lang = not_found_page(request.scope)
+    """No page at this address: the plain error page with the way home, in the reader's language when signed in,
+    else in the browser's."""
+    body, _lang = not_found_page(request.scope, language=await _reader_language(request))
     return HTMLResponse(body, status_code=404)
+
+
+async def _reader_language(request: Request) -> str | None:
+    token = request.cookies.get(COOKIE, '')
+    if not token:
+        return None
+
+    def read(session: Session) -> str | None:
+        login = auth.resolve_session(session=session, token=token)
+        return login.user.language if login is not None else None
+
+    try:
+        return await in_session(read)
+    except Exception:  # the page is still worth showing, in the browser's language
+        log.warning("could not read the reader's language for a 404 page", exc_info=True)
+        return None
 
 
 def _api_or_default(original: Callable[..., Any] | None) -> Callable[[Request, Exception], Awaitable[Any]]:

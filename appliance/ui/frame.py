@@ -21,6 +21,7 @@ from appliance.i18n import _
 from appliance.modules import NAV_GROUPS, current_registry
 from appliance.ui.actions import in_session
 from appliance.ui.guard import PageContext, sign_out
+from appliance.ui.markdown_view import MARKDOWN_CSS
 
 log = logging.getLogger('enclave.ui')
 
@@ -132,6 +133,7 @@ def install() -> None:
     nav_paths.cache_clear()
     if NAV_CSS not in Client.shared_head_html:
         ui.add_head_html(NAV_CSS, shared=True)
+        ui.add_head_html(MARKDOWN_CSS, shared=True)
 
 
 async def _unread(user_id: int) -> int:

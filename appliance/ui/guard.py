@@ -153,8 +153,14 @@ def _page_context(request: Request, path: str, permission: str | None) -> _Found
     return _Found(ctx=ctx, denied=denied, enrol_2fa=enrol)
 
 
+PAGES: dict[str, str | None] = {}
+"""Every page registered with `protected_page`: its path and the permission it needs (the visual e2e pass walks them
+all: tests/e2e/test_visual_pass.py)."""
+
+
 def protected_page(path: str, *, permission: str | None = None, title: str = '') -> Callable[..., Any]:
     """Register a page that needs a signed-in user (and `permission`, when given)."""
+    PAGES[path] = permission
 
     def decorator(build: Callable[[PageContext], Any]) -> Callable[..., Any]:
         # A page waits for its database reads on a thread; under load that may queue longer than NiceGUI's 3 s.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from appliance.i18n import LANGUAGES, _, format_datetime
 from appliance.models import User
 from appliance.modules import current_registry
-from appliance.services import accounts, audit, auth, orgsettings
+from appliance.services import accounts, audit, audit_texts, auth, orgsettings
 from appliance.services.paging import Page
 from appliance.ui.actions import act, in_session, read
 from appliance.ui.frame import frame
@@ -276,27 +277,47 @@ async def audit_page(ctx: PageContext) -> None:
                 for k, label in (
                     ('at', _('Time')),
                     ('actor', _('Actor')),
-                    ('action', _('Action')),
-                    ('target', _('Target')),
+                    ('what', _('What happened')),
                     ('ip', _('IP address')),
-                    ('details', _('Details')),
+                    ('raw', ''),
                 )
             ]
+            known = audit_texts.texts()
+            show = _('Record')
             rows = [
                 {
                     'id': r.id,
                     'at': format_datetime(r.at, timezone=tz),
                     'actor': r.actor_name,
-                    'action': r.action,
-                    'target': r.target,
+                    'what': audit_texts.describe(r.action, r.target, audit_texts.details_of(r.details), known),
                     'ip': r.ip,
-                    'details': r.details,
+                    'show': show,
+                    'record': json.dumps(
+                        {
+                            'action': r.action,
+                            'target': r.target,
+                            'details': audit_texts.details_of(r.details),
+                            'at': r.at.isoformat(),
+                        },
+                        ensure_ascii=False,
+                        indent=2,
+                    ),
                 }
                 for r in page.rows
             ]
-            ui.table(columns=columns, rows=rows, row_key='id', pagination=0).classes('w-full').props(
-                'hide-pagination'
-            ).mark('audit-table')
+            table = (
+                ui.table(columns=columns, rows=rows, row_key='id', pagination=0)
+                .classes('w-full')
+                .props('hide-pagination wrap-cells')
+            )
+            table.mark('audit-table')
+            # The raw record (action id, target, JSON details) one click away; the row's values bind as text.
+            table.add_slot(
+                'body-cell-raw',
+                '<q-td :props="props"><q-btn flat dense no-caps size="sm" color="primary" :label="props.row.show"'
+                ' @click="() => $parent.$emit(\'record\', props.row.record)" /></q-td>',
+            )
+            table.on('record', lambda event: raw_record(str(event.args)))
             offset = int(state['offset'])
             pager(Page(items=page.rows, total=page.total, offset=offset, limit=PAGE_SIZE), move, PAGE_SIZE)
 
@@ -305,6 +326,17 @@ async def audit_page(ctx: PageContext) -> None:
             log.refresh()
 
         await log()
+
+
+def raw_record(text: str) -> None:
+    """A dialog with one audit record as stored (JSON), for those who need the exact action id and details."""
+    with ui.dialog() as dialog, ui.card().classes('max-w-full'):
+        ui.label(_('The record as stored')).classes('text-lg font-medium')
+        ui.label(text).classes('font-mono text-xs whitespace-pre-wrap break-all').mark('audit-record')
+        with ui.row().classes('w-full justify-end'):
+            ui.button(_('Close'), on_click=dialog.close).props('flat')
+    dialog.on('hide', dialog.delete)
+    dialog.open()
 
 
 async def settings_page(ctx: PageContext) -> None:

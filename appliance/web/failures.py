@@ -57,9 +57,9 @@ def page_html(lang: str, *, title: str, message: str, back: str, back_href: str 
     )
 
 
-def not_found_page(scope: Scope) -> tuple[bytes, str]:
-    """The page for an address where nothing is (in the browser's language) as (body, language)."""
-    lang = _language(scope)
+def not_found_page(scope: Scope, *, language: str | None = None) -> tuple[bytes, str]:
+    """The page for an address where nothing is (in `language`, else the browser's) as (body, language)."""
+    lang = language or _language(scope)
     token = i18n.current_language.set(lang)
     try:
         title, message, back = (i18n.gettext(text) for text in (N_('Not found'), NO_PAGE, N_('Back to the home page')))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from appliance.errors import N_
+from appliance.extensions import AUDIT_TEXTS, AuditText
 from appliance.modules import ModuleSpec, NavItem, Permission
 from modules.projects.extensions import ACTIVITY, BEFORE_DELETE, TABS, ActivityText, ProjectTab
 from modules.projects.extensions import STATS as STATS_POINT
@@ -30,7 +31,19 @@ MODULE = ModuleSpec(
         ),
         STATS_POINT.contribute(STATS),
         BEFORE_DELETE.contribute(forget_project),
+        AUDIT_TEXTS.contribute(
+            AuditText('tasks.import', N_('Imported {count} tasks from a CSV file')),
+            AuditText('tasks.task_deleted', N_('Deleted the task {ref} {title}')),
+            AuditText('tasks.status_deleted', N_('Deleted the board column {name}')),
+            AuditText('tasks.comment.edit', N_('Edited a comment on {task}')),
+            AuditText('tasks.comment.delete', N_('Deleted a comment on {task}')),
+            AuditText('tasks.attachment.delete', N_('Deleted the file {filename} from {task}')),
+            AuditText('tasks.calendar_feed.create', N_('Created a private calendar address')),
+            AuditText('tasks.calendar_feed.revoke', N_('Revoked their private calendar address')),
+        ),
         ACTIVITY.contribute(
+            ActivityText('tasks.imported', N_('{actor} imported {count} tasks')),
+            ActivityText('time.deleted', N_('{actor} removed logged time from {ref} {title}')),
             ActivityText('task.created', N_('{actor} created {ref} {title}')),
             ActivityText('task.updated', N_('{actor} changed {ref} {title}')),
             ActivityText('task.moved', N_('{actor} moved {ref} {title} from {from_status} to {to_status}')),

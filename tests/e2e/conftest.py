@@ -1,7 +1,8 @@
 """A live server and a headless Chromium for the end-to-end stories; screenshots and the server log on failure.
 
 Each test module is one story: its tests run in file order against one server and one browser. When a step
-fails, the later steps of that story fail at once, naming it (they build on it).
+fails, the later steps of that story fail at once, naming it (they build on it); steps a story names in its
+`INDEPENDENT` set build on nothing after them and do not stop the rest.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """On failure: remember it for the story, save a screenshot and the page source, attach the server log."""
     report = yield
     assert isinstance(report, pytest.TestReport)
+    independent = getattr(item, 'originalname', item.name) in getattr(getattr(item, 'module', None), 'INDEPENDENT', ())
     if report.failed and report.when in {'setup', 'call'}:
-        _failed_story.setdefault(str(item.fspath), item.name)
+        if not independent:
+            _failed_story.setdefault(str(item.fspath), item.name)
         funcargs = getattr(item, 'funcargs', {})
         driver = funcargs.get('browser')
         if isinstance(driver, WebDriver):

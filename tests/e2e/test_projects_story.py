@@ -361,8 +361,8 @@ def test_bob_assigns_dave_comments_with_a_mention_and_logs_time(page: Page, live
     assert isinstance(box, WebElement)
     box.send_keys(f'@{MEMBER} please review')
     page.button('Comment').click()
-    page.wait_for_text('.q-page .prose', 'please review')
-    assert f'@{MEMBER}' in page.text_of('.q-page .prose')
+    page.wait_for_text('.q-page .enclave-md', 'please review')
+    assert f'@{MEMBER}' in page.text_of('.q-page .enclave-md')
 
     page.type_into('Hours', '1.5')
     page.button('Log time').click()

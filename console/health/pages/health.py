@@ -298,7 +298,7 @@ async def dashboard_page(ctx: PageContext) -> None:
                         'text-sm text-grey-7'
                     ).mark('no-samples')
                     return
-                grid = ui.grid(columns='repeat(auto-fill, minmax(420px, 1fr))').classes('w-full gap-4')
+                grid = ui.grid(columns='repeat(auto-fill, minmax(min(420px, 100%), 1fr))').classes('w-full gap-4')
                 with grid.mark(f'history:{state["range"]}'):
                     for chart in CHARTS:
                         with ui.column().classes('gap-1'):

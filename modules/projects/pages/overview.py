@@ -6,9 +6,9 @@ from fastapi.responses import Response
 from nicegui import ui
 
 from appliance.i18n import _
-from appliance.markdown import render
 from appliance.ui.actions import read
 from appliance.ui.guard import PageContext, path_int
+from appliance.ui.markdown_view import markdown_view
 from modules.projects import services
 from modules.projects.pages.parts.activity import activity_list
 from modules.projects.pages.parts.frame import open_project, project_frame
@@ -24,9 +24,7 @@ async def overview_page(ctx: PageContext) -> Response | None:
     data = await read(ctx.user, lambda s, a: services.overview(session=s, actor=a, project_id=project.id))
     with project_frame(ctx, data.project, 'overview'):
         if data.project.description:
-            ui.html(render(data.project.description), sanitize=True).classes('prose max-w-none').mark(
-                'project-description'
-            )
+            markdown_view(data.project.description).mark('project-description')
         with ui.row().classes('w-full gap-4 items-stretch'):
             with ui.card().classes('grow min-w-64').props('flat bordered'):
                 ui.label(_('Progress')).classes('font-medium')

@@ -36,7 +36,8 @@ OWN_TEXTS = {
     'milestone.updated': N_('{actor} changed the milestone "{name}".'),
     'milestone.deleted': N_('{actor} deleted the milestone "{name}".'),
 }
-FALLBACK_TEXT = N_('{actor} did something ({action}).')
+# An action without a sentence (a module's newer action read by an older feed) never shows its raw id.
+FALLBACK_TEXT = N_('{actor} made a change in the project.')
 # Detail values that are codes: shown as their label in the reader's language.
 CODE_LABELS = {'role': ROLE_LABELS, 'old_role': ROLE_LABELS, 'status': {**STATUS_LABELS, **MILESTONE_STATUS_LABELS}}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar as pycalendar
 from datetime import date, timedelta
 
-from babel.dates import format_date, get_day_names
+from babel.dates import format_skeleton, get_day_names
 from fastapi.responses import Response
 from nicegui import ui
 
@@ -92,13 +92,14 @@ async def project_calendar_page(ctx: PageContext) -> Response | None:
 
 
 def month_grid(path: str, first: date, today: date, days: dict[date, list[TaskCard]], extra: dict[str, str]) -> None:
-    """Weeks from Monday, the month's tasks as small links in their due day; today outlined."""
+    """Weeks from Monday, the month's tasks as small links in their due day, today outlined; on a phone the same
+    month as an agenda (the days that have tasks, in a list), since seven columns of 50 px hold no title."""
     lang = language()
-    with ui.row().classes('items-center gap-2'):
+    with ui.row().classes('items-center gap-2 no-wrap'):
         ui.button(icon='chevron_left', on_click=lambda: ui.navigate.to(month_url(path, shift(first, -1), extra))).props(
             'flat dense round'
         ).mark('previous-month')
-        ui.label(format_date(first, 'LLLL y', locale=lang)).classes('text-lg font-medium w-40 text-center').mark(
+        ui.label(format_skeleton('yMMMM', first, locale=lang)).classes('text-lg font-medium w-40 text-center').mark(
             'month-title'
         )
         ui.button(icon='chevron_right', on_click=lambda: ui.navigate.to(month_url(path, shift(first, 1), extra))).props(
@@ -110,28 +111,50 @@ def month_grid(path: str, first: date, today: date, days: dict[date, list[TaskCa
     names = get_day_names('abbreviated', locale=lang)  # 0 = Monday
     start = first - timedelta(days=first.weekday())
     weeks = len(pycalendar.Calendar(firstweekday=0).monthdayscalendar(first.year, first.month))
-    with ui.element('div').classes('grid grid-cols-7 gap-px w-full bg-slate-200 border').mark('calendar'):
+    with ui.element('div').classes('tk-cal-grid gap-px w-full bg-slate-200 border').mark('calendar'):
         for weekday in range(7):
             ui.label(names[weekday]).classes('bg-white text-center text-xs text-grey-7 py-1')
         for offset in range(weeks * 7):
             day = start + timedelta(days=offset)
             day_cell(day, day.month == first.month, day == today, days.get(day, []))
+    agenda(first, today, days)
 
 
 def day_cell(day: date, in_month: bool, is_today: bool, cards: list[TaskCard]) -> None:
     """One day of the grid."""
-    classes = 'bg-white p-1 min-h-24 flex flex-col gap-0.5 min-w-0' + ('' if in_month else ' opacity-50')
+    classes = 'bg-white p-1 min-h-24 flex flex-col gap-0.5 min-w-0 overflow-hidden' + (
+        '' if in_month else ' opacity-50'
+    )
     if is_today:
         classes += ' tk-cal-today'
     with ui.element('div').classes(classes).mark(f'day-{day.isoformat()}' + (' today' if is_today else '')):
         ui.label(str(day.day)).classes('text-xs' + (' font-bold text-primary' if is_today else ' text-grey-7'))
         for card in cards[:PER_DAY]:
-            link = ui.link(f'{card.ref} {card.title}', task_url(card.id)).classes('text-xs truncate block')
+            link = ui.link(f'{card.ref} {card.title}', task_url(card.id)).classes('text-xs truncate block max-w-full')
             link.mark(f'cal-task-{card.id}')
             if card.closed:
                 link.classes('line-through text-grey-6')
         if len(cards) > PER_DAY:
             ui.label(_('+{count} more', count=len(cards) - PER_DAY)).classes('text-xs text-grey-7')
+
+
+def agenda(first: date, today: date, days: dict[date, list[TaskCard]]) -> None:
+    """The month's days with tasks due, one under the other, every task of the day (shown at phone width)."""
+    lang = language()
+    dated = sorted((day, cards) for day, cards in days.items() if day.year == first.year and day.month == first.month)
+    with ui.element('div').classes('tk-cal-agenda w-full flex-col gap-3').mark('agenda'):
+        if not dated:
+            ui.label(_('Nothing is due this month.')).classes('text-grey-7')
+        for day, cards in dated:
+            with ui.column().classes('w-full gap-1').mark(f'agenda-{day.isoformat()}'):
+                heading = format_skeleton('MMMEd', day, locale=lang)
+                if day == today:
+                    heading = _('{day} (today)', day=heading)
+                ui.label(heading).classes('text-sm font-medium' + (' text-primary' if day == today else ''))
+                for card in cards:
+                    link = ui.link(f'{card.ref} {card.title}', task_url(card.id)).classes('text-sm break-words')
+                    if card.closed:
+                        link.classes('line-through text-grey-6')
 
 
 def month_url(path: str, first: date, extra: dict[str, str]) -> str:

@@ -14,13 +14,13 @@ from fastapi.responses import Response
 from nicegui import ui
 from sqlalchemy.orm import Session
 
-from appliance import markdown
 from appliance.errors import NotFound, PermissionDenied
 from appliance.i18n import _
 from appliance.models import User
 from appliance.ui.actions import act, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, path_int, protected_page
+from appliance.ui.markdown_view import markdown_view
 from modules.projects import services as project_services
 from modules.projects.views import MilestoneView
 from modules.tasks import services
@@ -324,7 +324,7 @@ def description(page: TaskPage) -> None:
                 )
             return
         if text.strip():
-            ui.html(markdown.render(text), sanitize=True).classes('prose max-w-none w-full').mark('description')
+            markdown_view(text).mark('description')
         else:
             ui.label(_('No description.')).classes('text-grey-7').mark('description')
         if page.editable:

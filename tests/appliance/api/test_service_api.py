@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from appliance import __version__
 from appliance.config import get_settings
@@ -53,6 +53,20 @@ def test_an_unknown_address_gets_a_page_in_the_browsers_language_with_the_way_ho
         assert word in response.text
     assert 'HTTPException' not in response.text and '<script>' not in response.text
     assert '<header><a href="/">Enclave</a></header>' in response.text  # the frame's bar, without its scripts
+
+
+def test_a_signed_in_reader_gets_the_unknown_address_page_in_their_own_language(api: TestClient, keys: Keys) -> None:
+    from appliance.models import User
+    from appliance.web.sessions import COOKIE
+    from tests.appliance.support import login
+
+    with get_database().session() as session:
+        session.scalars(select(User).where(User.username == 'bob')).one().language = 'zh_CN'
+    token = login('bob').token
+    response = api.get('/no-such-page', headers={'Accept-Language': 'en-US'}, cookies={COOKIE: token})
+    assert response.status_code == 404 and '这个地址没有页面' in response.text
+    stale = api.get('/no-such-page', headers={'Accept-Language': 'en-US'}, cookies={COOKIE: 'not-a-session'})
+    assert stale.status_code == 404 and 'There is no page at this address' in stale.text
 
 
 def test_it_answers_a_wrong_method_in_the_error_shape(api: TestClient, keys: Keys) -> None:

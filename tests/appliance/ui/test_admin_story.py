@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from nicegui.testing import User as UIUser
 
@@ -104,6 +106,24 @@ async def test_it_pages_the_users_and_the_audit_log_with_the_shared_pager(user: 
     await user.should_see(marker='next-page')
     [audit] = user.find(marker='audit-table').elements
     assert audit.props['hide-pagination'] is True
+
+
+async def test_the_audit_log_reads_as_sentences_with_the_raw_record_one_click_away(
+    user: UIUser, people: People
+) -> None:
+    from appliance.services import audit
+
+    with get_database().session() as session:
+        audit.record(session=session, actor=None, action='user.disable', target='user:bob', actor_name='alice')
+    await user.open(sign_in_url('alice', next_path='/admin/audit'))
+    [table] = user.find(marker='audit-table').elements
+    row = next(r for r in table.rows if r['what'] == 'Disabled the account bob')  # type: ignore[attr-defined]
+    assert 'user.disable' not in str({key: value for key, value in row.items() if key != 'record'})
+    assert json.loads(row['record'])['action'] == 'user.disable'
+    # The row's button sends its record as the table's 'record' event, as the browser does.
+    await trigger(user, 'record', row['record'], marker='audit-table')
+    await user.should_see(marker='audit-record')
+    await user.should_see('"action": "user.disable"')
 
 
 def nav_of(user: UIUser) -> str:

@@ -389,7 +389,7 @@ def test_it_writes_activity_in_the_readers_language_and_survives_bad_details(
         session.add(Activity(project_id=web.id, actor_id=team.dave.id, action='unknown.thing', details='{}'))
     page = call(team.bob, lambda s, a: services.list_activity(session=s, actor=a, project_id=web.id, limit=2))
     assert page.total == 3
-    assert [e.text for e in page.items] == ['Dave 李娜 did something (unknown.thing).', '{actor} {0} {x.y}']
+    assert [e.text for e in page.items] == ['Dave 李娜 made a change in the project.', '{actor} {0} {x.y}']
     older = call(team.bob, lambda s, a: services.list_activity(session=s, actor=a, project_id=web.id, offset=2))
     assert older.items[0].text.startswith('Dave 李娜 moved WEB-1 to Done')
     token = i18n.current_language.set('zh_CN')

@@ -9,6 +9,7 @@ from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User as UIUser
 
 from appliance.db import get_database
+from appliance.models import User
 from modules.projects.models import Project
 from modules.tasks.models import Assignee, CalendarFeed, Status, Task
 from tests.appliance.support import sign_in_url
@@ -113,6 +114,27 @@ async def test_it_shows_a_task_on_its_due_day(user: UIUser, team: Team) -> None:
     next_month = (due.replace(day=28) + timedelta(days=7)).strftime('%Y-%m')
     await user.open(f'/projects/{project.id}/calendar?month={next_month}')
     await user.should_not_see(marker=f'cal-task-{task.id}')
+
+
+async def test_the_month_is_also_an_agenda_for_phones_and_its_title_reads_the_chinese_way(
+    user: UIUser, team: Team
+) -> None:
+    project = team_project(team)
+    due = date.today().replace(day=15)
+    make_task(project=project, title='Pay the invoices', due_date=due)
+    make_task(project=project, title='Close the books', due_date=due)
+    await user.open(sign_in_url('bob', next_path=f'/projects/{project.id}/calendar?month={due:%Y-%m}'))
+    agenda = user.find(marker=f'agenda-{due.isoformat()}').elements.pop()
+    links = [e.text for e in agenda.descendants() if isinstance(e, ui.link)]
+    assert links == ['WEB-1 Pay the invoices', 'WEB-2 Close the books']
+    await user.should_see(due.strftime('%B %Y'))
+    empty = (due.replace(day=28) + timedelta(days=7)).strftime('%Y-%m')
+    await user.open(f'/projects/{project.id}/calendar?month={empty}')
+    await user.should_see('Nothing is due this month.')
+    with get_database().session() as session:
+        session.get(User, team.bob.id).language = 'zh_CN'  # type: ignore[union-attr]
+    await user.open(f'/projects/{project.id}/calendar?month=2026-12')
+    await user.should_see('2026年12月')
 
 
 async def test_it_never_shows_the_outsider_tasks_of_a_members_only_project(user: UIUser, team: Team) -> None:

@@ -19,6 +19,7 @@ from appliance.fsutil import format_size
 from appliance.i18n import _, format_datetime
 from appliance.models import User
 from appliance.ui.actions import act, attempt, read
+from appliance.ui.markdown_view import markdown_html
 from modules.tasks import services
 from modules.tasks.pages.parts.filters import parse_date
 from modules.tasks.views import AttachmentView, CommentView, TimeEntryView
@@ -215,7 +216,7 @@ def comments_section(page: TaskPage, comments: list[CommentView]) -> None:
                         ).props('unelevated dense').mark(f'comment-save-{comment.id}')
                         ui.button(_('Cancel'), on_click=lambda: start_edit(None)).props('flat dense')
                 else:
-                    ui.html(comment.html, sanitize=True).classes('prose max-w-none w-full')
+                    markdown_html(comment.html)
         if not items:
             ui.label(_('No comments yet.')).classes('text-sm text-grey-7')
 
