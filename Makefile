@@ -17,7 +17,7 @@ XDIST ?= -n 2 --dist loadgroup
 FAST_TIERS := not ui and not restic and not system and not e2e
 
 .PHONY: run test test-fast check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres bundle bundle-test \
-	image image-test demo
+	image image-test demo screenshots
 
 run: deps
 	$(BIN)/enclave migrate
@@ -80,6 +80,11 @@ check: $(STAMP)
 	$(BIN)/python scripts/boundaries.py
 	$(BIN)/python scripts/i18n.py check
 	scripts/alembic-check.sh $(BIN)
+
+# The README's screenshot tour (docs/screenshots/), made by the visual pass from the demo organisation.
+screenshots: test-system-deps $(STAMP)
+	ENCLAVE_TOUR_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_visual_pass.py \
+		-k 'seeded or li.ming'
 
 # Speed figures against same-run baselines: projects and tasks (tests/bench/bench_tasks.py, BENCH_ARGS) and
 # backups vs bare restic on ~1 GiB (tests/bench/bench_backup.py, BACKUP_BENCH_ARGS, e.g. --backup-mib 256); server CPU

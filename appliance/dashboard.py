@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from appliance.i18n import _, format_datetime
+from appliance.i18n import _, format_ago
 from appliance.models import User
 from appliance.modules import CardContent, CardLine, DashboardCard
 from appliance.services.notifications import list_views, safe_local_url
@@ -17,9 +17,7 @@ SHOWN = 5
 def unread_notifications(session: Session, actor: User, today: date) -> CardContent:
     """The newest unread notifications, each leading to what it is about."""
     page = list_views(session, user=actor, unread_only=True, limit=SHOWN)
-    lines = tuple(
-        CardLine(view.text, safe_local_url(view.url), format_datetime(view.created_at)) for view in page.items
-    )
+    lines = tuple(CardLine(view.text, safe_local_url(view.url), format_ago(view.created_at)) for view in page.items)
     return CardContent(
         title=_('Unread notifications'),
         lines=lines,

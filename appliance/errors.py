@@ -15,6 +15,30 @@ def N_(message: str) -> str:
     return message
 
 
+class Plural(str):
+    """A message with a plural form: the singular (it is that string), the plural, and the name of the placeholder
+    that holds the number. `gettext` picks the form for the number in the reader's language (Chinese has one)."""
+
+    plural: str
+    number: str
+
+    def __new__(cls, singular: str, plural: str, number: str) -> Plural:
+        made = super().__new__(cls, singular)
+        made.plural = plural
+        made.number = number
+        return made
+
+    def english(self, params: dict[str, Any]) -> str:
+        """The English form for the number in `params` (unfilled)."""
+        return str(self) if params.get(self.number) == 1 else self.plural
+
+
+def NP_(singular: str, plural: str, number: str) -> Plural:
+    """Mark a message with a plural form (extracted by Babel as singular and plural): `NP_('Try again in {seconds}
+    second.', 'Try again in {seconds} seconds.', 'seconds')`; translated with the number when shown."""
+    return Plural(singular, plural, number)
+
+
 class ServiceError(Exception):
     """Base of every error a person can act on."""
 
@@ -22,7 +46,8 @@ class ServiceError(Exception):
     status = 400
 
     def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message.format(**params) if params else message)
+        english = message.english(params) if isinstance(message, Plural) else message
+        super().__init__(english.format(**params) if params else english)
         self.message = message
         self.params = params
 

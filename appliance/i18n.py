@@ -7,9 +7,9 @@ handlers run outside the page's context).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -18,7 +18,10 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_timedelta as babel_format_timedelta
 from babel.messages.pofile import read_po
+
+from appliance.errors import N_, Plural
 
 LANGUAGES = {'en': 'English', 'zh_CN': '简体中文'}
 DEFAULT_LANGUAGE = 'en'
@@ -38,7 +41,22 @@ def catalog(language: str) -> dict[str, str]:
         return {}
     with path.open('rb') as handle:
         po = read_po(handle, locale=language)
-    return {str(msg.id): str(msg.string) for msg in po if msg.id and msg.string and not msg.fuzzy}
+    return {str(msg.id): str(msg.string) for msg in po if isinstance(msg.id, str) and msg.string and not msg.fuzzy}
+
+
+@lru_cache(maxsize=8)
+def plural_catalog(language: str) -> dict[str, tuple[str, ...]]:
+    """singular msgid -> the translated forms, for the messages with a plural (NP_)."""
+    path = resources.files('appliance').joinpath(f'locale/{language}/LC_MESSAGES/messages.po')
+    if not path.is_file():
+        return {}
+    with path.open('rb') as handle:
+        po = read_po(handle, locale=language)
+    return {
+        str(msg.id[0]): tuple(str(form) for form in msg.string)
+        for msg in po
+        if isinstance(msg.id, tuple) and isinstance(msg.string, tuple) and all(msg.string) and not msg.fuzzy
+    }
 
 
 def language() -> str:
@@ -50,9 +68,22 @@ def language() -> str:
 
 
 def gettext(message: str, **params: Any) -> str:
-    """Translate `message` into the current language and fill `{name}` placeholders."""
-    text = catalog(language()).get(message, message) if language() != 'en' else message
+    """Translate `message` into the current language and fill `{name}` placeholders; a `Plural` (NP_) takes the
+    form for the number in its placeholder (one form in Chinese; "1 second" and "2 seconds" in English)."""
+    text = translated(message, params)
     return text.format(**params) if params else text
+
+
+def translated(message: str, params: Mapping[str, Any]) -> str:
+    """`message` in the current language, its placeholders not yet filled (a plural: the form for the number in
+    `params`)."""
+    lang = language()
+    if not isinstance(message, Plural):
+        return catalog(lang).get(message, message) if lang != 'en' else message
+    number = params.get(message.number)
+    forms = (plural_catalog(lang).get(str(message)) if lang != 'en' else None) or (str(message), message.plural)
+    one = isinstance(number, int) and Locale.parse(lang).plural_form(number) == 'one'
+    return forms[0] if len(forms) == 1 or one else forms[1]
 
 
 _ = gettext
@@ -121,6 +152,28 @@ def format_datetime(value: datetime | None, *, timezone: str | None = None, lang
         return ''
     locale = Locale.parse(lang or language())
     return babel_format_datetime(value.astimezone(zone_info(timezone)), 'medium', locale=locale)
+
+
+def format_ago(value: datetime | None, *, now: datetime | None = None, lang: str | None = None) -> str:
+    """How long ago, for lists of recent things: '5 minutes ago' / '5分钟前' within a week, else the day
+    ('2026年11月29日')."""
+    if value is None:
+        return ''
+    now = now or datetime.now(UTC)
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    delta = moment - now
+    if -delta > timedelta(days=7):
+        return format_day(moment.astimezone(zone_info(None)).date(), lang=lang)
+    if -delta < timedelta(minutes=1):  # (or a clock a little ahead)
+        return gettext(N_('just now'))
+    locale = Locale.parse(lang or language())
+    return babel_format_timedelta(delta, add_direction=True, threshold=1.0, locale=locale)
+
+
+def first_day_of_week(lang: str | None = None) -> int:
+    """The first day of the week in the reader's language, as Quasar's date picker counts (0 = Sunday): Monday for
+    Chinese (CLDR), as in the month calendars."""
+    return (Locale.parse(lang or language()).first_week_day + 1) % 7
 
 
 def format_day(value: date | None, *, lang: str | None = None) -> str:

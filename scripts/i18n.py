@@ -31,7 +31,7 @@ TEMPLATE = LOCALE_DIR / 'messages.pot'
 LANGUAGES = ('en', 'zh_CN')
 TRANSLATED = 'zh_CN'
 SOURCE_DIRS = ('appliance', 'console', 'modules')
-KEYWORDS: dict[str, None] = {'_': None, 'N_': None, 'gettext': None}
+KEYWORDS: dict[str, tuple[int, int] | None] = {'_': None, 'N_': None, 'gettext': None, 'NP_': (1, 2)}
 WIDTH = 76  # what pybabel writes, so a later `pybabel update` makes no churn
 
 
@@ -91,9 +91,9 @@ def update_catalog(template: Catalog, path: Path, language: str) -> tuple[Catalo
         catalog = read_catalog(path, language)
     else:
         catalog = Catalog(locale=language, project=template.project, fuzzy=False)
-    before = {str(message.id) for message in catalog if message.id}
+    before = {_key(message.id) for message in catalog if message.id}
     catalog.update(template, no_fuzzy_matching=True)
-    after = {str(message.id) for message in catalog if message.id}
+    after = {_key(message.id) for message in catalog if message.id}
     return catalog, sorted(before - after)
 
 
@@ -124,27 +124,39 @@ def placeholders(text: str) -> Counter[str]:
     return Counter(field for _literal, field, _spec, _conv in string.Formatter().parse(text) if field is not None)
 
 
+def _key(msgid: str | tuple[str, ...]) -> str:
+    """A msgid as one string: a plural message by its singular."""
+    return str(msgid[0] if isinstance(msgid, tuple) else msgid)
+
+
 def problems(template: Catalog, translations: Catalog) -> list[str]:
     """One line per msgid of `template` that `translations` lacks, has fuzzy, or translates with other placeholders."""
     found: list[str] = []
-    for message in sorted(template, key=lambda message: str(message.id)):
+    for message in sorted(template, key=lambda message: _key(message.id)):
         if not message.id:
             continue
-        msgid = str(message.id)
-        entry = translations.get(msgid, message.context)
-        if entry is None or not entry.string:
+        msgid = _key(message.id)
+        entry = translations.get(message.id, message.context)
+        # A plural message (NP_) has a tuple of forms; every form needs the plural msgid's placeholders.
+        forms = [str(form) for form in entry.string] if entry is not None and isinstance(entry.string, tuple) else []
+        if entry is not None and not forms and entry.string:
+            forms = [str(entry.string)]
+        if entry is None or not forms or not all(forms):
             found.append(f'untranslated: {msgid!r}')
             continue
         if entry.fuzzy:
             found.append(f'fuzzy: {msgid!r} -> {entry.string!r}')
             continue
+        source = message.id[-1] if isinstance(message.id, tuple) else message.id
         try:
-            expected, actual = placeholders(msgid), placeholders(str(entry.string))
+            expected = placeholders(str(source))
+            actual = [placeholders(form) for form in forms]
         except ValueError as error:
             found.append(f'malformed braces ({error}): {msgid!r} -> {entry.string!r}')
             continue
-        if expected != actual:
-            found.append(f'placeholders {sorted(expected)} != {sorted(actual)}: {msgid!r} -> {entry.string!r}')
+        wrong = next((form for form in actual if form != expected), None)
+        if wrong is not None:
+            found.append(f'placeholders {sorted(expected)} != {sorted(wrong)}: {msgid!r} -> {entry.string!r}')
     found.extend(
         f'fuzzy: {message.id!r} -> {message.string!r}'
         for message in translations

@@ -13,7 +13,7 @@ from typing import Any
 
 from appliance.errors import N_
 from appliance.extensions import AUDIT_TEXTS
-from appliance.i18n import gettext
+from appliance.i18n import translated
 from appliance.modules import current_registry
 
 CORE_TEXTS = {
@@ -70,7 +70,7 @@ def describe(action: str, target: str, details: dict[str, Any], known: dict[str,
     message = (known if known is not None else texts()).get(action, FALLBACK)
     values = _Lenient({key: _plain(value) for key, value in details.items() if isinstance(key, str)})
     values['target'] = target.split(':', 1)[1] if ':' in target else target
-    text = gettext(message)
+    text = translated(message, values)
     try:
         return string.Formatter().vformat(text, (), values)
     except (IndexError, KeyError, ValueError, AttributeError, TypeError):

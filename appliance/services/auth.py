@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from appliance.config import get_settings
 from appliance.db import get_database, utcnow
-from appliance.errors import N_, NotFound, ServiceError, TooManyAttempts
+from appliance.errors import N_, NP_, NotFound, ServiceError, TooManyAttempts
 from appliance.models import LoginFailure, LoginSession, LoginTicket, User
 from appliance.services import accounts, audit, passwords, twofactor
 from appliance.services.actors import Actor
@@ -71,7 +71,11 @@ def check_throttle(session: Session, *, username: str, ip: str) -> None:
         wait = _delay_for(row.failures) - (now - row.last_failure_at).total_seconds()
         if wait > 0:
             raise TooManyAttempts(
-                N_('Too many failed sign-in attempts. Try again in {seconds} seconds.'),
+                NP_(
+                    'Too many failed sign-in attempts. Try again in {seconds} second.',
+                    'Too many failed sign-in attempts. Try again in {seconds} seconds.',
+                    'seconds',
+                ),
                 retry_after=int(wait) + 1,
                 seconds=int(wait) + 1,
             )

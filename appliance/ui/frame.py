@@ -22,6 +22,7 @@ from appliance.modules import NAV_GROUPS, current_registry
 from appliance.ui.actions import in_session
 from appliance.ui.guard import PageContext, sign_out
 from appliance.ui.markdown_view import MARKDOWN_CSS
+from appliance.ui.upload import PICKER_CSS
 
 log = logging.getLogger('enclave.ui')
 
@@ -134,6 +135,7 @@ def install() -> None:
     if NAV_CSS not in Client.shared_head_html:
         ui.add_head_html(NAV_CSS, shared=True)
         ui.add_head_html(MARKDOWN_CSS, shared=True)
+        ui.add_head_html(PICKER_CSS, shared=True)
 
 
 async def _unread(user_id: int) -> int:

@@ -83,7 +83,7 @@ class UsersPage:
                 'username': u.username,
                 'name': u.display_name,
                 'roles': ', '.join(role_label(role) for role in sorted(u.role_names)),
-                'state': _('active') if u.is_active else _('disabled'),
+                'state': _('Enabled') if u.is_active else _('Disabled'),
                 'last': format_datetime(u.last_login_at, timezone=self.ctx.user.timezone),
             }
             for u in page.items
@@ -108,34 +108,44 @@ class UsersPage:
         """Create a user (None) or edit one: names, e-mail, roles, a new password, enable or disable."""
         with ui.dialog() as dialog, ui.card().classes('w-full max-w-md'):
             ui.label(_('Edit user') if user else _('New user')).classes('text-lg font-medium')
-            username = ui.input(_('Username'), value=user.username if user else '').mark('new-username')
+            # Fields as wide as the dialog: a name or an e-mail address fits, and the form reads as one column.
+            username = ui.input(_('Username'), value=user.username if user else '').classes('w-full')
+            username.mark('new-username')
             if user:
                 username.disable()
             form = UserForm(
                 username=username,
-                name=ui.input(_('Display name'), value=user.display_name if user else '').mark('new-display-name'),
-                email=ui.input(_('E-mail'), value=user.email if user else '').mark('new-email'),
+                name=ui.input(_('Display name'), value=user.display_name if user else '')
+                .classes('w-full')
+                .mark('new-display-name'),
+                email=ui.input(_('E-mail'), value=user.email if user else '').classes('w-full').mark('new-email'),
                 roles=ui.select(
                     {role: role_label(role) for role in self.roles},
                     multiple=True,
                     label=_('Roles'),
                     value=sorted(user.role_names) if user else ['member'],
-                ).mark('new-roles'),
-                password=ui.input(_('New password') if user else _('Password'), password=True).mark('new-password'),
+                )
+                .classes('w-full')
+                .mark('new-roles'),
+                password=ui.input(_('New password') if user else _('Password'), password=True)
+                .classes('w-full')
+                .mark('new-password'),
             )
             if user:
                 # A reset is what an admin does to an account in the wrong hands: say what else it ends.
                 ui.label(
                     _('A new password ends their sessions and revokes their API tokens; they make new ones.')
                 ).classes('text-xs text-grey-7').mark('reset-password-note')
-            with ui.row():
-                ui.button(_('Save'), on_click=lambda: self.saved(dialog, self.save(user, form))).mark('save-user')
+            # Like every dialog: a side action on the left; Cancel, then the primary action, on the right.
+            with ui.row().classes('w-full items-center gap-2'):
                 if user:
                     ui.button(
                         _('Enable') if not user.is_active else _('Disable'),
                         on_click=lambda: self.saved(dialog, self.toggle_active(user)),
-                    ).props('outline color=negative' if user.is_active else 'outline').mark('toggle-user')
+                    ).props('flat color=negative' if user.is_active else 'flat').mark('toggle-user')
+                ui.space()
                 ui.button(_('Cancel'), on_click=dialog.close).props('flat')
+                ui.button(_('Save'), on_click=lambda: self.saved(dialog, self.save(user, form))).mark('save-user')
         dialog.open()
 
     async def saved(self, dialog: ui.dialog, saving: Awaitable[object]) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from nicegui import ui
 
-from appliance.errors import ServiceError
+from appliance.errors import NP_, ServiceError
 from appliance.i18n import _, format_datetime, translate_error
 from appliance.services import mail, notifications
 from appliance.ui.actions import act, read
@@ -39,7 +39,7 @@ async def notifications_page(ctx: PageContext) -> None:
         async def mark_all() -> None:
             count = await act(lambda s, a: notifications.mark_all_read(s, user=a))
             if count is not None:
-                ui.notify(_('{n} marked as read.', n=count), type='positive')
+                ui.notify(_(NP_('{n} marked as read.', '{n} marked as read.', 'n'), n=count), type='positive')
                 listing.refresh()
 
         async def open_one(note_id: int) -> None:

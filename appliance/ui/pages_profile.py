@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from nicegui import ui
 
-from appliance.i18n import LANGUAGES, _, format_datetime
+from appliance.i18n import LANGUAGES, _, format_datetime, language
 from appliance.services import accounts, auth, orgsettings, tokens, twofactor
+from appliance.timezones import zone_options
 from appliance.ui.actions import act, attempt, in_session, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, current_session_id, protected_page
-
-TIMEZONES = sorted(available_timezones() | {'UTC'})
 
 
 def register() -> None:
@@ -41,7 +38,9 @@ def _details_card(ctx: PageContext) -> None:
         email = ui.input(_('E-mail'), value=user.email).classes('w-full').mark('email')
         lang = ui.select(LANGUAGES, value=user.language, label=_('Language')).classes('w-full').mark('language')
         tz = (
-            ui.select(TIMEZONES, value=user.timezone, label=_('Time zone'), with_input=True)
+            ui.select(
+                zone_options(language(), user.timezone), value=user.timezone, label=_('Time zone'), with_input=True
+            )
             .classes('w-full')
             .mark('timezone')
         )
@@ -94,9 +93,9 @@ async def _two_factor_card(ctx: PageContext) -> None:
     user = ctx.user
     with ui.card().classes('w-full max-w-xl'):
         ui.label(_('Two-factor sign-in')).classes('text-lg font-medium')
-        code = ui.input(_('6-digit code')).props('inputmode=numeric').mark('totp-code')
         if user.totp_enabled:
             ui.label(_('Two-factor sign-in is on.')).mark('2fa-on')
+            code = ui.input(_('6-digit code')).props('inputmode=numeric').mark('totp-code')
 
             async def turn_off() -> None:
                 if await attempt(
@@ -113,6 +112,8 @@ async def _two_factor_card(ctx: PageContext) -> None:
         ui.label(_('Scan this code with an authenticator app, then enter the code it shows.'))
         ui.html(twofactor.qr_svg(uri), sanitize=False).mark('2fa-qr')
         ui.label(_('Key: {secret}', secret=secret)).classes('font-mono text-sm').mark('2fa-secret')
+        # The code box comes after the QR code and its instruction: one reads them first.
+        code = ui.input(_('6-digit code')).props('inputmode=numeric').mark('totp-code')
 
         async def enable() -> None:
             if await attempt(
@@ -129,7 +130,19 @@ async def _tokens_card(ctx: PageContext) -> None:
         ui.label(_('API tokens')).classes('text-lg font-medium')
         ui.label(_('A token acts with your permissions. It is shown once; keep it secret.')).classes('text-sm')
         name = ui.input(_('Token name')).mark('token-name')
-        shown = ui.label('').classes('font-mono break-all').mark('new-token')
+        # A new token, once: what it is, the value, and a button that copies it (and says so).
+        fresh = ui.column().classes('w-full gap-1 p-2 bg-green-50 rounded').mark('new-token-box')
+        fresh.set_visibility(False)
+        with fresh:
+            ui.label(_('Your new token. Copy it now: it is not shown again.')).classes('text-sm font-medium')
+            with ui.row().classes('items-center gap-2 w-full no-wrap'):
+                shown = ui.label('').classes('font-mono break-all grow').mark('new-token')
+
+                def copy() -> None:
+                    ui.clipboard.write(shown.text)
+                    ui.notify(_('Token copied.'), type='positive')
+
+                ui.button(_('Copy'), icon='content_copy', on_click=copy).props('flat dense no-caps').mark('copy-token')
 
         @ui.refreshable
         async def token_list() -> None:
@@ -151,6 +164,8 @@ async def _tokens_card(ctx: PageContext) -> None:
             result = await act(lambda s, a: tokens.create_token(session=s, actor=a, name=name.value or ''))
             if result is not None:
                 shown.text = result[1]
+                fresh.set_visibility(True)
+                ui.notify(_('Token "{name}" created.', name=name.value or ''), type='positive')
                 name.value = ''
                 token_list.refresh()
 

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
-from appliance.i18n import _, format_datetime
+from appliance.i18n import _, format_ago
 from appliance.models import User
 from appliance.modules import CardContent, CardLine, DashboardCard
 from modules.projects.models import Activity, Member, Project
@@ -74,7 +74,7 @@ def recent_activity(session: Session, actor: User, today: date) -> CardContent:
         CardLine(
             view.text,
             f'/projects/{view.project_id}/activity',
-            f'{projects[view.project_id]} · {format_datetime(view.created_at)}',
+            f'{projects[view.project_id]} · {format_ago(view.created_at)}',
         )
         for view in activity_views(session, rows)
     )

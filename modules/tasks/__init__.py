@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.errors import N_
+from appliance.errors import N_, NP_
 from appliance.extensions import AUDIT_TEXTS, AuditText
 from appliance.modules import ModuleSpec, NavItem, Permission
 from modules.projects.extensions import ACTIVITY, BEFORE_DELETE, TABS, ActivityText, ProjectTab
@@ -32,7 +32,10 @@ MODULE = ModuleSpec(
         STATS_POINT.contribute(STATS),
         BEFORE_DELETE.contribute(forget_project),
         AUDIT_TEXTS.contribute(
-            AuditText('tasks.import', N_('Imported {count} tasks from a CSV file')),
+            AuditText(
+                'tasks.import',
+                NP_('Imported {count} task from a CSV file', 'Imported {count} tasks from a CSV file', 'count'),
+            ),
             AuditText('tasks.task_deleted', N_('Deleted the task {ref} {title}')),
             AuditText('tasks.status_deleted', N_('Deleted the board column {name}')),
             AuditText('tasks.comment.edit', N_('Edited a comment on {task}')),
@@ -42,7 +45,9 @@ MODULE = ModuleSpec(
             AuditText('tasks.calendar_feed.revoke', N_('Revoked their private calendar address')),
         ),
         ACTIVITY.contribute(
-            ActivityText('tasks.imported', N_('{actor} imported {count} tasks')),
+            ActivityText(
+                'tasks.imported', NP_('{actor} imported {count} task', '{actor} imported {count} tasks', 'count')
+            ),
             ActivityText('time.deleted', N_('{actor} removed logged time from {ref} {title}')),
             ActivityText('task.created', N_('{actor} created {ref} {title}')),
             ActivityText('task.updated', N_('{actor} changed {ref} {title}')),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -13,7 +13,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from appliance import i18n
-from appliance.errors import N_, NotFound, TooManyAttempts, ValidationError
+from appliance.errors import N_, NP_, NotFound, TooManyAttempts, ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,13 +89,14 @@ def test_it_reports_missing_fuzzy_and_mismatched_translations() -> None:
 def test_it_leaves_the_english_catalog_as_identity() -> None:
     with script.po_path('en').open('rb') as handle:
         catalog = read_po(handle, locale='en')
-    assert [message.id for message in catalog if message.id and message.string] == []
+    # (a plural message has a tuple of empty forms)
+    assert [message.id for message in catalog if message.id and any(_forms(message.string))] == []
 
 
 def test_it_keeps_placeholders_in_messages_with_them() -> None:
     translations = _translations()
-    assert translations.get('Too many failed sign-in attempts. Try again in {seconds} seconds.').string == (
-        '登录失败次数过多，请在 {seconds} 秒后重试。'
+    assert translations.get('Too many failed sign-in attempts. Try again in {seconds} second.').string == (
+        '登录失败次数过多，请在 {seconds} 秒后重试。',
     )
 
 
@@ -201,9 +202,7 @@ def test_it_renders_nothing_for_no_time() -> None:
 def test_it_translates_a_service_error_with_params() -> None:
     error = ValidationError(N_('The display name must be at most {n} characters.'), field='display_name', n=128)
     assert i18n.translate_error(error) == '显示名称最多 128 个字符。'
-    throttled = TooManyAttempts(
-        N_('Too many failed sign-in attempts. Try again in {seconds} seconds.'), retry_after=30, seconds=30
-    )
+    throttled = TooManyAttempts(TRY_AGAIN, retry_after=30, seconds=30)
     assert i18n.translate_error(throttled) == '登录失败次数过多，请在 30 秒后重试。'
     assert i18n.translate_error(NotFound(N_('No such user.'))) == '用户不存在。'
 
@@ -252,3 +251,45 @@ def test_it_extracts_into_the_catalogs_keeping_translations_and_never_guessing(t
     before = {path: path.read_bytes() for path in (tmp_path / 'appliance' / 'locale').rglob('*.po*')}
     script.extract(tmp_path)
     assert {path: path.read_bytes() for path in (tmp_path / 'appliance' / 'locale').rglob('*.po*')} == before
+
+
+def test_the_week_starts_on_monday_in_chinese_pickers_and_on_sunday_for_us_english() -> None:
+    assert i18n.first_day_of_week('zh_CN') == 1 and i18n.first_day_of_week('en_US') == 0
+
+
+def _forms(string: str | tuple[str, ...]) -> tuple[str, ...]:
+    return string if isinstance(string, tuple) else (string,)
+
+
+TRY_AGAIN = NP_(
+    'Too many failed sign-in attempts. Try again in {seconds} second.',
+    'Too many failed sign-in attempts. Try again in {seconds} seconds.',
+    'seconds',
+)
+
+
+def test_a_plural_message_takes_the_form_for_its_number_in_english_and_the_one_form_in_chinese() -> None:
+    assert i18n.gettext(TRY_AGAIN, seconds=1) == 'Too many failed sign-in attempts. Try again in 1 second.'
+    assert i18n.gettext(TRY_AGAIN, seconds=30) == 'Too many failed sign-in attempts. Try again in 30 seconds.'
+    assert str(TooManyAttempts(TRY_AGAIN, retry_after=1, seconds=1)).endswith('Try again in 1 second.')
+    token = i18n.current_language.set('zh_CN')
+    try:
+        assert i18n.gettext(TRY_AGAIN, seconds=1) == '登录失败次数过多，请在 1 秒后重试。'
+        assert i18n.gettext(TRY_AGAIN, seconds=30) == '登录失败次数过多，请在 30 秒后重试。'
+    finally:
+        i18n.current_language.reset(token)
+
+
+def test_the_chinese_ui_addresses_people_one_way() -> None:
+    """你 everywhere (a workspace among colleagues), never 您 on one page and 你 on the next."""
+    formal = [message.id for message in _translations() if message.id and '您' in ''.join(_forms(message.string))]
+    assert formal == []
+
+
+def test_recent_things_say_how_long_ago_and_older_ones_their_day() -> None:
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    assert i18n.format_ago(now - timedelta(seconds=20), now=now) == 'just now'
+    assert i18n.format_ago(now + timedelta(seconds=5), now=now) == 'just now'  # a clock a little ahead
+    assert i18n.format_ago(now - timedelta(minutes=5), now=now) == '5 minutes ago'
+    assert i18n.format_ago(now - timedelta(days=2), now=now, lang='zh_CN') == '2天前'
+    assert i18n.format_ago(now - timedelta(days=20), now=now, lang='zh_CN') == '2026年11月17日'

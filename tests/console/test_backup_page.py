@@ -260,18 +260,25 @@ async def test_the_settings_dialog_refuses_a_bad_schedule_and_saves_a_good_one(
     user.find(marker='settings-usb').click()
     await user.should_see(marker='setting-backup_cron')
 
-    user.find(marker='setting-backup_cron').clear().type('every night')
+    [kind] = user.find(marker='setting-backup_cron-kind').elements
+    assert kind.value == 'daily'  # the default 0 2 * * * is shown in the picker, not as a crontab
+    assert user.find(marker='setting-backup_cron-sentence').elements.pop().text == 'Every day at 02:00'
+    kind.set_value('custom')
+    user.find(marker='setting-backup_cron-cron').clear().type('every night')
     user.find(marker='save-settings').click()
     await user.should_see(
         '"every night" is not a schedule: write five fields, minute hour day month weekday, e.g. 0 2 * * *.'
     )
     assert stored_target().backup_cron == before
 
-    user.find(marker='setting-backup_cron').clear().type('30 3 * * *')
+    kind.set_value('weekly')
+    user.find(marker='setting-backup_cron-weekday').elements.pop().set_value(0)
+    user.find(marker='setting-backup_cron-time').elements.pop().set_value('03:30')
+    assert user.find(marker='setting-backup_cron-sentence').elements.pop().text == 'Every Sunday at 03:30'
     user.find(marker='save-settings').click()
     await user.should_see('Saved.')
-    assert stored_target().backup_cron == '30 3 * * *'
-    await user.should_see('Backup "30 3 * * *"', retries=10)
+    assert stored_target().backup_cron == '30 3 * * 0'
+    await user.should_see('Backup: Every Sunday at 03:30', retries=10)
 
 
 # ---- restore ---------------------------------------------------------------------------------------------------

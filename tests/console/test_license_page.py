@@ -13,6 +13,7 @@ from console.license.services.codes import License
 from tests.appliance.support import count, sign_in_url
 from tests.conftest import People
 from tests.console.license_support import code_for, fill_active_users, stored, trust_test_key  # noqa: F401 - fixture
+from tests.support.ui import trigger
 
 PATH = '/console/license'
 
@@ -87,3 +88,24 @@ async def test_it_tells_the_admin_why_a_new_user_needs_a_seat(user: UIUser, peop
     user.find(marker='new-password').type('Long-Secret-Phrase-71')
     user.find(marker='save-user').click()
     await user.should_see('This would make 21 active users; the free limit is 20.', retries=5)
+
+
+async def test_the_file_picker_says_what_to_choose_empties_itself_and_refuses_a_large_file(
+    user: UIUser, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nicegui import ui
+
+    await user.open(sign_in_url('alice', next_path=PATH))
+    upload = user.find(marker='license-file').elements.pop()
+    assert isinstance(upload, ui.upload)
+    header = upload.slots['header'].template or ''
+    assert 'Choose the .lic file' in header and 'uploadSizeLabel' not in header  # no "0.0B / 0.00%"
+    assert '@click="props.pickFiles"' in header  # NiceGUI names a slot's scope `props`
+    assert upload.props['hide-upload-btn'] is True
+    calls: list[str] = []
+    monkeypatch.setattr(upload, 'run_method', lambda name, *args, **kwargs: calls.append(name))
+    await upload.handle_uploads([SmallFileUpload(name='photo.jpg', content_type='image/jpeg', _data=b'\xff\xd8\xff')])
+    await user.should_see('This file is not an activation code. Choose the .lic file the vendor sent.')
+    assert calls == ['reset']  # the refused file does not stay in the picker
+    await trigger(user, 'rejected', [], marker='license-file')  # as the browser says of a file over the limit
+    await user.should_see('This file is too large: at most')

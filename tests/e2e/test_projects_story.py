@@ -276,7 +276,15 @@ def test_bob_adds_dave_as_a_member(page: Page) -> None:
     page.wait_for_text('.q-page', f'@{OWNER}')
     assert f'@{MEMBER}' not in page.text_of('.q-page')
 
-    page.type_into('Username', MEMBER)
+    # A manager picks the person by typing part of their name; the list offers them with their username.
+    page.type_into('Person', MEMBER_NAME.split()[0])
+
+    def option(_d: object) -> WebElement | None:
+        return next((item for item in page.visible('.q-menu .q-item') if f'@{MEMBER}' in item.text), None)
+
+    found = page.wait(option, f'{MEMBER_NAME} is not offered')
+    assert isinstance(found, WebElement)
+    found.click()
     assert 'Member' in page.field('Role').text.splitlines(), page.field('Role').text  # the default role
     page.button('Add member').click()
 

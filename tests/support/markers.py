@@ -75,6 +75,9 @@ SYSTEM_FIXTURES = frozenset({'crashes', 'live_server', 'sshd'})
 # Tests that share something a second worker would trip over run on one worker: the browser stories (one Chromium
 # at a time on 2 cores) and provisioning (nginx, the boot loader under qemu, bundle builds: heavy on 2 cores).
 SERIAL_GROUPS = {
+    # The visual pass has a server and a browser of its own and needs no other story: a group of its own, so that
+    # it can run on the other worker beside the stories (the first matching entry counts).
+    'e2e/test_visual_pass.py': 'chromium-visual',
     'e2e/': 'chromium',
     'provisioning/': 'provisioning',
 }

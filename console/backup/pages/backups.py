@@ -162,20 +162,26 @@ class BackupsPage:
                 ui.label(services.redact(target.repository)).classes('text-sm text-gray-600 break-all')
                 if not target.enabled:
                     ui.badge(_('paused'), color='grey')
-            ui.label(
-                _(
-                    'Backup "{cron}", keep {daily} daily, {weekly} weekly, {monthly} monthly; check "{check}", '
-                    'read {subset} "{read}", drill "{drill}"',
-                    cron=target.backup_cron,
-                    daily=target.keep_daily,
-                    weekly=target.keep_weekly,
-                    monthly=target.keep_monthly,
-                    check=target.check_cron,
-                    subset=target.read_data_subset,
-                    read=target.read_data_cron,
-                    drill=target.drill_cron,
+            with ui.column().classes('gap-0 text-sm').mark(f'schedules-{name}'):
+                describe = services.describe_schedule
+                ui.label(_('Backup: {when}', when=describe(target.backup_cron)))
+                ui.label(
+                    _(
+                        'Keeps {daily} daily, {weekly} weekly and {monthly} monthly snapshots.',
+                        daily=target.keep_daily,
+                        weekly=target.keep_weekly,
+                        monthly=target.keep_monthly,
+                    )
                 )
-            ).classes('text-sm')
+                ui.label(_('Repository check: {when}', when=describe(target.check_cron)))
+                ui.label(
+                    _(
+                        'Read back {subset} of the data: {when}',
+                        subset=target.read_data_subset,
+                        when=describe(target.read_data_cron),
+                    )
+                )
+                ui.label(_('Restore drill: {when}', when=describe(target.drill_cron)))
             self.kit_line(target)
             self.target_actions(name)
 

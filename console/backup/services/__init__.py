@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from console.backup.services.backup import TAG, backup_paths, run_backup
 from console.backup.services.checks import backups, drills, repositories
+from console.backup.services.cronspec import KIND_LABELS, Simple, describe_schedule, parse_simple, weekday_names
 from console.backup.services.kit import recovery_kit
 from console.backup.services.restic import Repository, ResticError, Snapshot
 from console.backup.services.restores import (
@@ -47,6 +48,7 @@ from console.backup.services.targets import (
 
 __all__ = [
     'CRON_FIELDS',
+    'KIND_LABELS',
     'PERMISSION',
     'PROGRESS',
     'TAG',
@@ -55,6 +57,7 @@ __all__ = [
     'ResticError',
     'RestoreRefused',
     'RunView',
+    'Simple',
     'Snapshot',
     'add_target',
     'back_up',
@@ -64,6 +67,7 @@ __all__ = [
     'check_new_target',
     'check_snapshot',
     'choose_target',
+    'describe_schedule',
     'discard',
     'drill',
     'drills',
@@ -71,6 +75,7 @@ __all__ = [
     'history',
     'list_targets',
     'open_repository',
+    'parse_simple',
     'prepare_target',
     'progress_of',
     'record_target',
@@ -87,4 +92,5 @@ __all__ = [
     'test_connection',
     'tick',
     'update_target',
+    'weekday_names',
 ]

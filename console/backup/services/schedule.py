@@ -27,6 +27,7 @@ from appliance.errors import ServiceError
 from appliance.modules import current_registry
 from appliance.services.actors import Operator
 from console.backup.services import runs
+from console.backup.services.cronspec import apscheduler_crontab
 from console.lock import Busy
 from console.models import Target
 
@@ -44,8 +45,8 @@ SCHEDULED = (
 
 
 def trigger(cron: str) -> CronTrigger:
-    """The crontab read in the box's time zone."""
-    return CronTrigger.from_crontab(cron, timezone=tzlocal.get_localzone())
+    """The crontab read in the box's time zone (weekdays the standard cron way: 0 is Sunday)."""
+    return CronTrigger.from_crontab(apscheduler_crontab(cron), timezone=tzlocal.get_localzone())
 
 
 def next_after(cron: str, moment: datetime) -> datetime | None:

@@ -31,6 +31,7 @@ from appliance.secrets import data_encryption_key, keys_dir
 from appliance.services import audit
 from appliance.services.actors import Actor
 from appliance.services.permissions import require
+from console.backup.services.cronspec import apscheduler_crontab
 from console.backup.services.restic import Repository, RepositoryNotFound, ResticError
 from console.models import (
     DEFAULT_BACKUP_CRON,
@@ -146,7 +147,7 @@ def clean_cron(value: str) -> str:
     """A five-field crontab expression such as `0 2 * * *`."""
     text = ' '.join(value.split())
     try:
-        CronTrigger.from_crontab(text)
+        CronTrigger.from_crontab(apscheduler_crontab(text))
     except ValueError as error:
         raise TargetError(
             N_('"{value}" is not a schedule: write five fields, minute hour day month weekday, e.g. 0 2 * * *.'),

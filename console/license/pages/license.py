@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from nicegui import events, ui
 
+from appliance.errors import NP_
 from appliance.i18n import _, format_datetime
 from appliance.ui.actions import act, in_session, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.upload import file_picker
 from console.license import services
 from console.license.services import FREE_SEATS
 
@@ -25,7 +27,9 @@ def _expiry_text(status: services.LicenseStatus) -> str:
         return _('Never')
     if status.expired:
         return _('Expired on {date}: the free limit of {free} seats applies.', date=status.expires, free=FREE_SEATS)
-    return _('{date} (in {days} days)', date=status.expires, days=status.days_left)
+    return _(
+        NP_('{date} (in {days} day)', '{date} (in {days} days)', 'days'), date=status.expires, days=status.days_left
+    )
 
 
 def _status_card(status: services.LicenseStatus) -> None:
@@ -152,7 +156,6 @@ async def license_page(ctx: PageContext) -> None:
 
         async def install_file(event: events.UploadEventArguments) -> None:
             data = await event.file.read()
-            upload.reset()
             try:
                 text = data[: services.MAX_TEXT + 1].decode('utf-8')
             except UnicodeDecodeError:
@@ -172,11 +175,11 @@ async def license_page(ctx: PageContext) -> None:
                 .mark('license-code')
             )
             ui.button(_('Install'), icon='verified', on_click=install_pasted).mark('install-license')
-            ui.label(_('Or choose the .lic file the vendor sent:')).classes('text-sm text-gray-600')
-            upload = (
-                ui.upload(on_upload=install_file, auto_upload=True, max_file_size=services.MAX_TEXT)
-                .props('accept=".lic,text/plain" flat bordered')
-                .classes('w-full')
-                .mark('license-file')
-            )
+            file_picker(
+                install_file,
+                button=_('Choose the .lic file'),
+                hint=_('Or install the file the vendor sent.'),
+                accept='.lic,text/plain',
+                max_file_size=services.MAX_TEXT,
+            ).mark('license-file')
         await history()

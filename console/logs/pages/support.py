@@ -8,7 +8,7 @@ from nicegui import ui
 
 from appliance import context, i18n
 from appliance.config import get_settings
-from appliance.errors import NotAuthenticated, ServiceError
+from appliance.errors import NP_, NotAuthenticated, ServiceError
 from appliance.fsutil import format_size
 from appliance.i18n import _
 from appliance.modules import current_registry
@@ -69,7 +69,9 @@ def support_page(ctx: PageContext) -> None:
 
 def bundle_preview(bundle: services.Bundle, download: Callable[[], Awaitable[None]]) -> None:
     """Every file of the bundle with its first lines, and the download button."""
-    ui.label(_('{count} files in the bundle:', count=len(bundle.files))).classes('font-medium')
+    ui.label(
+        _(NP_('{count} file in the bundle:', '{count} files in the bundle:', 'count'), count=len(bundle.files))
+    ).classes('font-medium')
     for item in bundle.files:
         with ui.card().classes('w-full').mark(f'support-file:{item.name}'):
             with ui.row().classes('items-center gap-2'):

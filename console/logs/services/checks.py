@@ -7,7 +7,7 @@ from pathlib import Path
 
 from appliance.config import get_settings
 from appliance.db import utcnow
-from appliance.errors import N_
+from appliance.errors import N_, NP_
 from appliance.extensions import Status
 from appliance.i18n import gettext
 from appliance.logs import log_dir
@@ -32,4 +32,9 @@ def error_rate(data_dir: Path | None = None, *, amber: int = ERRORS_AMBER, red: 
         return Status.AMBER, gettext(
             N_('{count} errors in the app log in the last hour: look at Maintenance → Logs.'), count=count
         )
-    return Status.GREEN, gettext(N_('{count} errors in the app log in the last hour.'), count=count)
+    return Status.GREEN, gettext(
+        NP_(
+            '{count} error in the app log in the last hour.', '{count} errors in the app log in the last hour.', 'count'
+        ),
+        count=count,
+    )

@@ -28,21 +28,24 @@ async def members_page(ctx: PageContext) -> Response | None:
             )
             with ui.column().classes('w-full gap-1').mark('members'):
                 for member in members:
-                    with ui.row().classes('w-full items-center gap-2').mark(f'member:{member.username}'):
-                        ui.icon('person')
-                        ui.label(member.display_name).classes('grow')
-                        ui.label(f'@{member.username}').classes('text-xs text-grey-7')
+                    # One line each, also on a phone: the name and @username shrink (truncated), the controls not.
+                    row = ui.row().classes('w-full items-center gap-2 no-wrap').mark(f'member:{member.username}')
+                    with row:
+                        ui.icon('person').classes('shrink-0')
+                        with ui.element('div').classes('grow min-w-0 flex flex-wrap items-baseline gap-x-2'):
+                            ui.label(member.display_name).classes('truncate max-w-full')
+                            ui.label(f'@{member.username}').classes('text-xs text-grey-7 truncate max-w-full')
                         if project.can_manage:
                             ui.select(
                                 roles,
                                 value=member.role,
                                 on_change=lambda e, uid=member.user_id: change(uid, e.value),
-                            ).props('dense').classes('w-36').mark(f'role:{member.username}')
+                            ).props('dense').classes('w-28 shrink-0').mark(f'role:{member.username}')
                             ui.button(icon='person_remove', on_click=lambda uid=member.user_id: remove(uid)).props(
                                 'flat dense color=negative'
-                            ).mark(f'remove:{member.username}')
+                            ).classes('shrink-0').mark(f'remove:{member.username}')
                         else:
-                            ui.label(roles.get(member.role, member.role)).classes('text-sm w-36')
+                            ui.label(roles.get(member.role, member.role)).classes('text-sm w-28 shrink-0')
 
         async def change(user_id: int, role: str) -> None:
             await attempt(
@@ -61,9 +64,19 @@ async def members_page(ctx: PageContext) -> Response | None:
             await listing.refresh()
 
         if project.can_manage:
-            with ui.row().classes('items-end gap-2'):
-                username = ui.input(_('Username')).mark('add-username')
-                role = ui.select(roles, value='member', label=_('Role')).classes('w-36').mark('add-role')
+            candidates = await read(
+                ctx.user, lambda s, a: services.member_candidates(session=s, actor=a, project_id=project.id)
+            )
+            with ui.row().classes('items-end gap-2 w-full'):
+                # Pick a person by typing part of their name or username (the list filters as one types).
+                username = (
+                    ui.select(candidates, label=_('Person'), with_input=True)
+                    .props('dense clearable')
+                    .classes('grow min-w-48 max-w-md')
+                    .mark('add-username')
+                )
+                role = ui.select(roles, value='member', label=_('Role')).props('dense').classes('w-36')
+                role.mark('add-role')
 
                 async def add() -> None:
                     added = await act(
@@ -73,9 +86,12 @@ async def members_page(ctx: PageContext) -> Response | None:
                         success=_('Member added.'),
                     )
                     if added is not None:
-                        username.value = ''
+                        username.set_options(
+                            {key: text for key, text in username.options.items() if key != username.value},  # type: ignore[union-attr]
+                            value=None,
+                        )
                         await listing.refresh()
 
-                ui.button(_('Add member'), icon='person_add', on_click=add).mark('add-member')
+                ui.button(_('Add member'), icon='person_add', on_click=add).props('no-wrap').mark('add-member')
         await listing()
     return None

@@ -17,7 +17,7 @@ from modules.projects.services.labels import (
     STATUS_LABELS,
     VISIBILITY_LABELS,
 )
-from modules.projects.services.members import add_member, change_role, list_members, remove_member
+from modules.projects.services.members import add_member, change_role, list_members, member_candidates, remove_member
 from modules.projects.services.milestones import (
     create_milestone,
     delete_milestone,
@@ -69,6 +69,7 @@ __all__ = [
     'list_members',
     'list_milestones',
     'list_projects',
+    'member_candidates',
     'milestone_progress',
     'overview',
     'progress',

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appliance.errors import N_
-from appliance.i18n import gettext
+from appliance.i18n import gettext, translated
 from appliance.models import User
 from appliance.services.paging import Page
 from modules.projects import extensions
@@ -57,7 +57,7 @@ def sentence(message: str, actor_name: str, action: str, details: dict[str, Any]
             values[key] = gettext(labels[values[key]]).lower()
     values['actor'] = actor_name
     values['action'] = action
-    text = gettext(message)
+    text = translated(message, values)
     try:
         return string.Formatter().vformat(text, (), values)
     except (IndexError, KeyError, ValueError, AttributeError, TypeError):

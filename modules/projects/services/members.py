@@ -32,6 +32,23 @@ def list_members(*, session: Session, actor: User, project_id: int) -> list[Memb
     return sorted(views, key=lambda view: (-access.LEVEL[view.role], view.display_name.casefold(), view.user_id))
 
 
+CANDIDATES_LIMIT = 500
+
+
+def member_candidates(*, session: Session, actor: User, project_id: int) -> dict[str, str]:
+    """username -> "Display name (@username)" of the active people who could join (managers), by name; for the
+    "add member" picker, which filters them as the manager types a name or a username."""
+    project = access.require_project(session, actor, project_id, 'manager')
+    inside = select(Member.user_id).where(Member.project_id == project.id)
+    rows = session.execute(
+        select(User.username, User.display_name)
+        .where(User.is_active.is_(True), User.id.not_in(inside))
+        .order_by(User.display_name, User.username)
+        .limit(CANDIDATES_LIMIT)
+    ).all()
+    return {username: f'{name} (@{username})' for username, name in rows}
+
+
 def _find_user(session: Session, *, user_id: int | None, username: str) -> User:
     user: User | None = None
     if user_id is not None:

@@ -12,6 +12,7 @@ from appliance.errors import ServiceError
 from appliance.i18n import _, translate_error
 from appliance.services.paging import Page
 from appliance.ui.actions import act
+from appliance.ui.buttons import download_button
 from appliance.ui.guard import PageContext, path_int, protected_page
 from modules.projects import services as project_services
 from modules.projects.extensions import open_project_with, project_frame
@@ -113,7 +114,7 @@ def list_filters(
         ui.button(_('Clear'), on_click=lambda: ui.navigate.to(path)).props('flat dense').mark('clear-filters')
         ui.space()
         export = with_query('/api/v1/tasks/export.csv', {'project_id': str(project.id), **filter_query(filters)})
-        ui.link(_('Export CSV'), export).props('download').mark('export-csv')
+        download_button(_('Export CSV'), export).mark('export-csv')
         if project.can_edit:
             ui.button(_('Import CSV'), icon='upload_file', on_click=lambda: import_dialog(project.id)).props(
                 'flat dense no-caps'

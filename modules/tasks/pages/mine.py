@@ -6,6 +6,7 @@ from nicegui import ui
 
 from appliance.i18n import _
 from appliance.ui.actions import read
+from appliance.ui.buttons import download_button
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
 from modules.tasks import services
@@ -61,9 +62,7 @@ async def mine_page(ctx: PageContext) -> None:
     today = today_for(ctx.user)
     buckets = await read(ctx.user, lambda s, a: services.my_tasks(session=s, actor=a, today=today))
     with frame(ctx, _('My tasks')):
-        ui.link(_('Export CSV'), '/api/v1/tasks.csv?assignee=me&open_only=true&sort=due').props('download').mark(
-            'export-csv'
-        )
+        download_button(_('Export CSV'), '/api/v1/tasks.csv?assignee=me&open_only=true&sort=due').mark('export-csv')
         if not any(buckets.values()):
             ui.label(_('Nothing is assigned to you. Enjoy the calm.')).classes('text-grey-7').mark('mine-empty')
         for key, title in bucket_titles():

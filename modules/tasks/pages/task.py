@@ -317,11 +317,11 @@ def description(page: TaskPage) -> None:
                     state['editing'] = False
                 body.refresh()
 
-            with ui.row().classes('gap-2'):
-                ui.button(_('Save'), on_click=save).props('unelevated dense').mark('description-save')
+            with ui.row().classes('gap-2 justify-end w-full'):
                 ui.button(_('Cancel'), on_click=lambda: (state.update(editing=False), body.refresh())).props(
                     'flat dense'
                 )
+                ui.button(_('Save'), on_click=save).props('unelevated dense').mark('description-save')
             return
         if text.strip():
             markdown_view(text).mark('description')

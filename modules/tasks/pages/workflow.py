@@ -73,7 +73,7 @@ class WorkflowUI:
                         name.mark(f'status-name-{status.id}')
                         name.on('keydown.enter', lambda sid=status.id, field=name: self.rename(sid, field.value or ''))
                         name.on('blur', lambda sid=status.id, field=name: self.rename(sid, field.value or ''))
-                        ui.switch(_('Closed'), value=status.is_closed).on_value_change(
+                        ui.switch(_('Counts as done'), value=status.is_closed).on_value_change(
                             lambda e, sid=status.id: self.set_closed(sid, bool(e.value))
                         ).mark(f'status-closed-{status.id}')
                         self.arrows(index)
@@ -83,14 +83,14 @@ class WorkflowUI:
                         ).mark(f'status-delete-{status.id}')
                     else:
                         ui.label(status.name).classes('grow')
-                        ui.label(_('closed') if status.is_closed else _('open')).classes('text-sm text-grey-7')
+                        ui.label(_('counts as done') if status.is_closed else _('open')).classes('text-sm text-grey-7')
             if manage:
                 with ui.row().classes('items-center gap-2 w-full no-wrap'):
                     new_name = (
                         ui.input(placeholder=_('New column')).props('dense outlined maxlength=60').classes('grow')
                     )
                     new_name.mark('status-new')
-                    closed = ui.switch(_('Closed')).mark('status-new-closed')
+                    closed = ui.switch(_('Counts as done')).mark('status-new-closed')
                     ui.button(
                         _('Add column'), icon='add', on_click=lambda: self.add(new_name.value or '', bool(closed.value))
                     ).props('unelevated dense no-caps').mark('status-add')

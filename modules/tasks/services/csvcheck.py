@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from appliance.errors import N_, ServiceError, ValidationError
+from appliance.errors import N_, NP_, ServiceError, ValidationError
 from appliance.models import User
 from modules.projects.models import Member
 from modules.tasks.models import PRIORITIES, Label, Status
@@ -112,7 +112,11 @@ class ImportInvalid(ValidationError):
 
     def __init__(self, preview: Preview) -> None:
         super().__init__(
-            N_('The file has {n} errors; nothing was imported. Fix them and try again.'),
+            NP_(
+                'The file has {n} error; nothing was imported. Fix it and try again.',
+                'The file has {n} errors; nothing was imported. Fix them and try again.',
+                'n',
+            ),
             field='file',
             n=len(preview.errors),
         )

@@ -17,6 +17,17 @@ from tests.conftest import People, reload_user
 from tests.support.ui import click
 
 
+async def test_it_offers_time_zones_by_region_and_city_and_saves_the_one_chosen(user: UIUser, people: People) -> None:
+    await user.open(sign_in_url('bob', next_path='/profile'))
+    [select] = user.find(marker='timezone').elements
+    assert isinstance(select, ui.select)
+    assert select.options['Asia/Shanghai'].startswith('Asia · Shanghai · UTC+08:00')  # type: ignore[call-overload]
+    assert 'ROC' not in select.options and 'UCT' not in select.options
+    select.set_value('Asia/Shanghai')
+    await click(user, marker='save-profile')
+    assert reload_user(people.bob.id).timezone == 'Asia/Shanghai'
+
+
 async def test_it_keeps_the_language_chosen_on_the_profile(user: UIUser, people: People) -> None:
     await user.open(sign_in_url('bob', next_path='/profile'))
     user.find(marker='language').click()
@@ -36,10 +47,15 @@ async def test_it_shows_a_new_token_once_and_the_token_works(user: UIUser, peopl
     [shown] = user.find(marker='new-token').elements
     raw = shown.text  # type: ignore[attr-defined]
     assert raw.startswith('enc_')
+    await user.should_see('Token "backup script" created.')
+    await user.should_see('Your new token. Copy it now: it is not shown again.')
+    user.find(marker='copy-token').click()
+    await user.should_see('Token copied.')
     response = await user.http_client.get('/api/v1/me', headers=bearer(raw))
     assert response.json()['username'] == 'bob'
     await user.open('/profile')
     await user.should_not_see(raw)
+    await user.should_not_see(marker='copy-token')
 
 
 async def test_it_signs_out_from_the_user_menu(user: UIUser, people: People) -> None:

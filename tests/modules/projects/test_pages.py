@@ -42,7 +42,11 @@ async def test_it_lets_bob_create_a_project_add_dave_and_see_the_overview(user: 
         project = session.query(Project).one()
     assert (project.key, project.name, project.owner_id) == ('WEB', 'Website 网站', team.bob.id)
     await user.open(f'/projects/{project.id}/members')
-    user.find(marker='add-username').type('dave')
+    [picker] = user.find(marker='add-username').elements
+    assert isinstance(picker, ui.select)
+    assert picker.options['dave'] == 'Dave 李娜 (@dave)'  # type: ignore[call-overload]  # found by name
+    assert 'bob' not in picker.options and 'erin' in picker.options  # not who is in already
+    picker.set_value('dave')
     user.find(marker='add-member').click()
     await user.should_see('Member added.')
     await user.should_see(marker='member:dave')
@@ -134,6 +138,8 @@ async def test_it_lets_a_manager_add_a_milestone_and_see_the_timeline(user: UIUs
     user.find(marker='new-milestone').click()
     user.find(marker='milestone-name').type('Launch 上线')
     user.find(marker='milestone-due').type('2030-02-15')
+    [picker] = [e for e in user.find(marker='milestone-due').elements.pop().descendants() if isinstance(e, ui.date)]
+    assert picker.props['first-day-of-week'] == '1'  # Monday, as the month calendars
     user.find(marker='save-milestone').click()
     await user.should_see('Milestone created.')
     await user.should_see(marker='milestone:Launch 上线')
@@ -218,3 +224,14 @@ async def test_it_pages_the_activity_feed(user: UIUser, team: Team, web: Project
     await user.should_see('1–50 of 55')
     user.find(marker='next-page').click()
     await user.should_see('Someone created the milestone "Goal 0".')
+
+
+def test_the_workload_chart_keeps_items_and_hours_on_axes_of_their_own() -> None:
+    from modules.projects.pages.parts.gantt import workload_options
+
+    options = workload_options(['Bob', 'Dave'], [3, 1], [12.5, 0.0])
+    bottom, top = options['xAxis']
+    assert (bottom['name'], bottom['position'], top['name'], top['position']) == ('Items', 'bottom', 'Hours', 'top')
+    items, hours = options['series']
+    assert items.get('xAxisIndex', 0) == 0 and hours['xAxisIndex'] == 1
+    assert hours['data'] == [12.5, 0.0]

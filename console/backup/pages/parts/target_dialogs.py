@@ -8,12 +8,13 @@ from typing import Any, TypeVar
 
 from nicegui import run, ui
 
-from appliance.errors import ServiceError
+from appliance.errors import NP_, ServiceError
 from appliance.i18n import _, translate_error
 from appliance.models import User
 from appliance.ui.actions import act, attempt, read
 from appliance.ui.guard import current_actor
 from console.backup import services
+from console.backup.pages.parts.schedule_picker import SchedulePicker
 from console.backup.services import CRON_FIELDS
 
 T = TypeVar('T')
@@ -47,9 +48,10 @@ class AddTargetDialog:
             self._credentials()
             self.repo.on_value_change(self.on_repo_change)
             self.result = ui.label('').classes('text-sm').mark('connection-result')
-            with ui.row().classes('justify-end w-full gap-2'):
-                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat')
+            with ui.row().classes('w-full gap-2 items-center'):
                 ui.button(_('Test connection'), on_click=self.test).props('outline').mark('test-connection')
+                ui.space()
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat')
                 ui.button(_('Save'), on_click=self.save).mark('save-target')
         self.dialog.open()
 
@@ -103,7 +105,11 @@ class AddTargetDialog:
             return
         if found is None:
             return
-        count = ' ' + _('{count} snapshots.', count=found.snapshots) if found.exists else ''
+        count = (
+            ' ' + _(NP_('{count} snapshot.', '{count} snapshots.', 'count'), count=found.snapshots)
+            if found.exists
+            else ''
+        )
         self.result.text = _(found.message) + count
         self.result.classes(replace='text-sm text-positive')
 
@@ -170,9 +176,7 @@ class SettingsDialog:
         target = await read(self.user, lambda s, a: services.get_target(session=s, actor=a, name=self.name))
         with ui.dialog() as self.dialog, ui.card().classes('w-[32rem] max-w-full'):
             ui.label(_('Target "{name}"', name=self.name)).classes('text-lg font-medium')
-            ui.label(_("Schedules use cron syntax in the box's time zone: minute hour day month weekday.")).classes(
-                'text-sm text-gray-600'
-            )
+            ui.label(_("Times are in the box's time zone.")).classes('text-sm text-gray-600')
             self.inputs = self._fields(target)
             with ui.row().classes('justify-between w-full'):
                 ui.button(_('Remove target'), on_click=self.remove).props('flat color=negative').mark('remove-target')
@@ -189,8 +193,7 @@ class SettingsDialog:
             'drill_cron': _('Restore drill'),
         }
         inputs: dict[str, Any] = {
-            key: ui.input(labels[key], value=getattr(target, key)).props('dense').mark(f'setting-{key}')
-            for key in CRON_FIELDS
+            key: SchedulePicker(labels[key], getattr(target, key), f'setting-{key}') for key in CRON_FIELDS
         }
         inputs['read_data_subset'] = (
             ui.input(_('Share of data read back'), value=target.read_data_subset)

@@ -121,6 +121,7 @@ def _chart(
             'max': ms(high),
             'position': 'top',
             'splitLine': {'show': True, 'lineStyle': {'color': '#eee'}},
+            'axisLabel': {'hideOverlap': True},  # a phone's narrow axis shows fewer dates instead of a pile
         },
         'yAxis': {
             'type': 'category',
@@ -170,19 +171,24 @@ def gantt_height(items: int, milestones: int) -> int:
 
 
 def workload_options(names: list[str], open_items: list[int], open_hours: list[float]) -> dict[str, Any]:
-    """A horizontal bar chart: open items (and estimated open hours) per person."""
+    """A horizontal bar chart: open items per person on the bottom axis, their estimated open hours on an axis of
+    their own at the top (a count and hours never share one scale)."""
     return {
         'animation': False,
-        'grid': {'left': 10, 'right': 30, 'top': 30, 'bottom': 10, 'containLabel': True},
-        'legend': {'top': 0},
+        'grid': {'left': 10, 'right': 40, 'top': 40, 'bottom': 40, 'containLabel': True},
+        'legend': {'bottom': 0},
         'tooltip': {'trigger': 'axis', 'axisPointer': {'type': 'shadow'}},
-        'xAxis': {'type': 'value', 'minInterval': 1},
+        'xAxis': [
+            {'type': 'value', 'name': _('Items'), 'position': 'bottom', 'minInterval': 1},
+            {'type': 'value', 'name': _('Hours'), 'position': 'top', 'splitLine': {'show': False}},
+        ],
         'yAxis': {'type': 'category', 'data': names, 'inverse': True},
         'series': [
             {'type': 'bar', 'name': _('Open items'), 'data': open_items, 'itemStyle': {'color': '#3b82f6'}},
             {
                 'type': 'bar',
                 'name': _('Open hours'),
+                'xAxisIndex': 1,
                 'data': [round(h, 1) for h in open_hours],
                 'itemStyle': {'color': '#a855f7'},
             },

@@ -6,8 +6,10 @@ from typing import Any
 
 from nicegui import events, ui
 
+from appliance.errors import NP_
 from appliance.i18n import _
 from appliance.ui.actions import act
+from appliance.ui.upload import file_picker
 from modules.tasks import services
 from modules.tasks.pages.parts.display import priority_labels
 
@@ -78,7 +80,9 @@ def import_dialog(project_id: int) -> None:
                         ui.label(_('Line {line}: {reason}', line=error.line, reason=reason)).classes(
                             'text-sm text-negative'
                         ).mark('import-error')
-                ui.label(_('{count} tasks in the file.', count=len(preview.rows))).mark('import-count')
+                ui.label(
+                    _(NP_('{count} task in the file.', '{count} tasks in the file.', 'count'), count=len(preview.rows))
+                ).mark('import-count')
                 if preview.new_labels:
                     ui.label(_('New labels: {names}', names=', '.join(preview.new_labels))).classes('text-sm')
                 if preview.rows:
@@ -92,12 +96,18 @@ def import_dialog(project_id: int) -> None:
                 lambda s, a: services.commit_import(session=s, actor=a, project_id=project_id, data=data),
             )
             if count is not None:
-                ui.notify(_('{count} tasks imported.', count=count), type='positive')
+                ui.notify(
+                    _(NP_('{count} task imported.', '{count} tasks imported.', 'count'), count=count), type='positive'
+                )
                 dialog.close()
                 ui.navigate.reload()
 
         with holder:
-            ui.upload(on_upload=received, auto_upload=True, max_file_size=MAX_IMPORT_BYTES).props(
-                'accept=".csv,text/csv" flat bordered'
-            ).classes('w-full').mark('import-file')
+            file_picker(
+                received,
+                button=_('Choose a CSV file'),
+                hint=_('A preview follows; nothing is imported before you press Import.'),
+                accept='.csv,text/csv',
+                max_file_size=MAX_IMPORT_BYTES,
+            ).mark('import-file')
     dialog.open()

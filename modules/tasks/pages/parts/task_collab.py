@@ -167,9 +167,14 @@ def attachments_section(page: TaskPage, files: list[AttachmentView]) -> None:
         body()
         if page.editable:
             url = json.dumps(services.upload_url(page.task_id))
-            status = ui.label().classes('text-xs text-grey-7')
+            # A button opens the browser's file chooser (no native "Choose Files / No file chosen" box on the page).
+            picker = ui.element('input').props('type=file multiple hidden').mark('attachment-input')
+            with ui.row().classes('items-center gap-2'):
+                ui.button(_('Add files'), icon='attach_file').props('flat dense no-caps color=primary').on(
+                    'click', js_handler=f'() => document.getElementById({json.dumps(picker.html_id)}).click()'
+                ).mark('attachment-add')
+                status = ui.label().classes('text-xs text-grey-7')
             status_id = json.dumps(status.html_id)
-            picker = ui.element('input').props('type=file multiple').classes('text-sm w-full').mark('attachment-input')
             picker.on(
                 'change',
                 uploaded,
@@ -210,11 +215,11 @@ def comments_section(page: TaskPage, comments: list[CommentView]) -> None:
                 if editing['id'] == comment.id:
                     area = ui.textarea(value=comment.body).props('outlined autogrow').classes('w-full')
                     area.mark(f'comment-edit-input-{comment.id}')
-                    with ui.row().classes('gap-2'):
+                    with ui.row().classes('gap-2 justify-end w-full'):
+                        ui.button(_('Cancel'), on_click=lambda: start_edit(None)).props('flat dense')
                         ui.button(
                             _('Save'), on_click=lambda cid=comment.id, box=area: save(cid, box.value or '')
                         ).props('unelevated dense').mark(f'comment-save-{comment.id}')
-                        ui.button(_('Cancel'), on_click=lambda: start_edit(None)).props('flat dense')
                 else:
                     markdown_html(comment.html)
         if not items:

@@ -102,8 +102,8 @@ def links_section(page: TaskPage) -> None:
                 parent = ui.input(placeholder=_('Task id, e.g. WEB-12')).props('dense outlined').classes('grow')
                 parent.mark('parent-ref')
                 ui.button(_('Set parent'), on_click=lambda: set_parent(page, parent.value or '')).props(
-                    'flat dense no-caps'
-                ).mark('parent-set')
+                    'flat dense no-caps no-wrap'
+                ).classes('shrink-0').mark('parent-set')
         ui.label(_('Subtasks')).classes('font-medium')
         for link in detail.subtasks:
             link_row(link, marker=f'subtask-{link.id}')
@@ -137,8 +137,8 @@ def links_section(page: TaskPage) -> None:
                     .mark('dependency-ref')
                 )
                 ui.button(_('Add'), on_click=lambda: add_dependency(page, str(kind.value), ref.value or '')).props(
-                    'flat dense'
-                ).mark('dependency-add')
+                    'flat dense no-wrap'
+                ).classes('shrink-0').mark('dependency-add')
 
 
 async def add_subtask(page: TaskPage, title: str) -> None:
