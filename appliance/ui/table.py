@@ -15,7 +15,10 @@ PAGE_SIZE = 25
 
 
 def pager(page: Page[Any], move: Callable[[int], None], size: int = PAGE_SIZE) -> None:
-    """'1–50 of 120' with previous / next buttons calling `move(-size)` / `move(size)`."""
+    """'1–50 of 120' with previous / next buttons calling `move(-size)` / `move(size)`; nothing for an empty list
+    (the table says it is empty; "0–0 of 0" with two dead arrows says nothing more)."""
+    if page.total == 0 and page.offset == 0:
+        return
     with ui.row().classes('items-center gap-2'):
         first, last = min(page.total, page.offset + 1), page.offset + len(page.items)
         ui.label(_('{first}–{last} of {total}', first=first, last=last, total=page.total))

@@ -12,7 +12,7 @@ from appliance.models import AuditEvent
 from appliance.services import accounts, auth, tokens
 from tests.appliance.support import count, login, sign_in_url
 from tests.conftest import People, make_token, reload_user
-from tests.support.ui import trigger
+from tests.support.ui import click, trigger
 
 ADMIN_PAGES = ['/admin/users', '/admin/sessions', '/admin/audit', '/admin/settings']
 
@@ -184,3 +184,12 @@ async def test_roles_read_in_the_readers_language(user: UIUser, people: People) 
     user.find(marker='new-user').click()
     [select] = user.find(marker='new-roles').elements
     assert select.options == {'admin': '管理员', 'member': '成员'} and select.value == ['member']  # type: ignore[attr-defined]
+
+
+
+async def test_an_empty_list_has_no_pager(user: UIUser, people: People) -> None:
+    await user.open(sign_in_url('alice', next_path='/admin/audit'))
+    await user.should_see(marker='next-page')
+    user.find(marker='audit-actor').type('nobody-at-all')
+    await click(user, marker='audit-filter')
+    await user.should_not_see(marker='next-page')  # no "0–0 of 0" with two dead arrows
