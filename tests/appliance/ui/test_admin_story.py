@@ -186,7 +186,6 @@ async def test_roles_read_in_the_readers_language(user: UIUser, people: People) 
     assert select.options == {'admin': '管理员', 'member': '成员'} and select.value == ['member']  # type: ignore[attr-defined]
 
 
-
 async def test_an_empty_list_has_no_pager(user: UIUser, people: People) -> None:
     await user.open(sign_in_url('alice', next_path='/admin/audit'))
     await user.should_see(marker='next-page')
