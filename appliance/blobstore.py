@@ -218,6 +218,14 @@ class BlobStore(BlobMaintenance):
         fsync_dir(path.parent)
 
     @contextmanager
+    def no_removals(self) -> Iterator[None]:
+        """While held, the collector removes no blob file (writers go on): a snapshot holds it from its database
+        copy to its last link, so every blob the copy references is still there to be linked."""
+        self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        with self._locked(exclusive=False):
+            yield
+
+    @contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:

@@ -24,6 +24,7 @@ MODULE = ModuleSpec(
     nav=(
         NavItem(N_('Health'), '/console', 'monitor_heart', PERMISSION, 'maintenance'),
         NavItem(N_('Backups'), '/console/backups', 'backup', PERMISSION, 'maintenance'),
+        NavItem(N_('Snapshots'), '/console/snapshots', 'history', PERMISSION, 'maintenance'),
         NavItem(N_('License'), '/console/license', 'verified', PERMISSION, 'maintenance'),
         NavItem(N_('Certificate'), '/console/certificate', 'lock', PERMISSION, 'maintenance'),
         NavItem(N_('Logs'), '/console/logs', 'article', PERMISSION, 'maintenance'),
@@ -32,6 +33,7 @@ MODULE = ModuleSpec(
     protected_paths=(
         '/console',
         '/console/backups',
+        '/console/snapshots',
         '/console/license',
         '/console/certificate',
         '/console/logs',
@@ -47,6 +49,9 @@ MODULE = ModuleSpec(
             AuditText('console.read_data', N_('Started a full check of the backups on {target}')),
             AuditText('console.drill', N_('Started a restore drill from {target}')),
             AuditText('console.restore', N_('Restored the box from a backup on {target}')),
+            AuditText('console.snapshot', N_('Took the snapshot {target}')),
+            AuditText('console.snapshot_deleted', N_('Deleted the snapshot {target}')),
+            AuditText('console.snapshot_restore', N_('Restored the box to the snapshot {target}')),
             AuditText('console.target_added', N_('Added the backup target {target}')),
             AuditText('console.target_changed', N_('Changed the backup target {target}')),
             AuditText('console.target_removed', N_('Removed the backup target {target}')),

@@ -258,15 +258,10 @@ def backup_kit(target: TargetOption = '') -> None:
         )
 
 
-def restore_command(
-    target: Annotated[str, typer.Option('--target', help='The target to restore from.')],
-    snapshot: Annotated[str, typer.Option('--snapshot', help='A snapshot id from "enclave backup list", or latest.')],
-    yes: Annotated[bool, typer.Option('--yes', help='Replace the data without asking.')] = False,
-    json_output: JsonOption = False,
-) -> None:
-    """Replace this box's data with a snapshot; the current data is moved aside, never deleted. Stop Enclave first."""
+def _stopped_and_confirmed(yes: bool, what: str) -> Any:
+    """The settings, once the app is known to be stopped and the operator said yes (or gave --yes)."""
     from appliance.config import get_settings
-    from appliance.operator import OPERATOR, fail, operator_session
+    from appliance.operator import fail
     from console.backup import services
 
     settings = get_settings()
@@ -276,10 +271,22 @@ def restore_command(
         fail(str(error))
     if not yes:
         typer.confirm(
-            f'Replace the data in {settings.data_dir} with snapshot {snapshot} of target {target}? '
-            'The current data is moved aside.',
-            abort=True,
+            f'Replace the data in {settings.data_dir} with {what}? The current data is moved aside.', abort=True
         )
+    return settings
+
+
+def restore_command(
+    target: Annotated[str, typer.Option('--target', help='The target to restore from.')],
+    snapshot: Annotated[str, typer.Option('--snapshot', help='A snapshot id from "enclave backup list", or latest.')],
+    yes: Annotated[bool, typer.Option('--yes', help='Replace the data without asking.')] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Replace this box's data with a snapshot; the current data is moved aside, never deleted. Stop Enclave first."""
+    from appliance.operator import OPERATOR, operator_session
+    from console.backup import services
+
+    settings = _stopped_and_confirmed(yes, f'snapshot {snapshot} of target {target}')
     with operator_session() as session:
         chosen = services.get_target(session=session, actor=OPERATOR, name=target)
         session.expunge(chosen)
@@ -327,7 +334,107 @@ def restore_command(
             )
 
 
+snapshot_app = typer.Typer(
+    help='Local snapshots: a copy of the box on its own disk, taken in seconds (see the Snapshots page).',
+    no_args_is_help=True,
+)
+
+
+def _snapshot_line(item: Any) -> str:
+    from console.backup.services import SNAPSHOT_REASONS
+
+    proof = {'ok': 'proven', 'failed': 'FAILED its proof', '': 'not proven yet'}.get(item.proof, item.proof)
+    size = format_size(item.freed_bytes) if item.freed_bytes >= 0 else '?'
+    return (
+        f'{item.id:<34} {item.created_at[:19].replace("T", " ")} UTC  {SNAPSHOT_REASONS[item.reason]:<18} '
+        f'{item.app_version:<10} {size:>10}  {proof}'
+    )
+
+
+@snapshot_app.command('take')
+def snapshot_take(json_output: JsonOption = False) -> None:
+    """Take a snapshot now (online: Enclave keeps running)."""
+    from appliance.config import get_settings
+    from appliance.operator import OPERATOR
+    from console.backup import services
+
+    made = _operate(lambda: services.take_snapshot(settings=get_settings(), registry=_registry(), actor=OPERATOR))
+    if json_output:
+        _echo_json(made.as_dict())
+        return
+    typer.echo(f'Snapshot {made.id} taken in {made.took_seconds:.2f} s ({made.blob_files} files pinned).')
+
+
+@snapshot_app.command('list')
+def snapshot_list(json_output: JsonOption = False) -> None:
+    """The snapshots, newest first, with what deleting each would free."""
+    from appliance.config import get_settings
+    from appliance.operator import OPERATOR
+    from console.backup import services
+
+    found = _operate(lambda: services.list_snapshots(settings=get_settings(), actor=OPERATOR))
+    if json_output:
+        _echo_json([item.as_dict() for item in found])
+        return
+    if not found:
+        typer.echo('No snapshots yet: enclave snapshot take')
+    for item in found:
+        typer.echo(_snapshot_line(item))
+
+
+@snapshot_app.command('prove')
+def snapshot_prove(snapshot_id: Annotated[str, typer.Argument(metavar='ID')]) -> None:
+    """Prove a snapshot: the database against its manifest, every pinned file against its checksum."""
+    from appliance.config import get_settings
+    from appliance.operator import OPERATOR
+    from console.backup import services
+
+    item = _operate(lambda: services.prove_snapshot(settings=get_settings(), actor=OPERATOR, snapshot_id=snapshot_id))
+    if item.proof == 'ok':
+        typer.echo(f'Snapshot {item.id} proven: {item.blob_files} files and the database match its manifest.')
+        return
+    typer.echo(f'Snapshot {item.id} does not match its manifest:', err=True)
+    for finding in item.findings:
+        typer.echo(f'  {finding}', err=True)
+    raise typer.Exit(1)
+
+
+@snapshot_app.command('restore')
+def snapshot_restore(
+    snapshot_id: Annotated[str, typer.Argument(metavar='ID')],
+    yes: Annotated[bool, typer.Option('--yes', help='Replace the data without asking.')] = False,
+) -> None:
+    """Bring the box back to a snapshot; the current data is moved aside, never deleted. Stop Enclave first."""
+    from appliance.operator import OPERATOR
+    from console.backup import services
+
+    settings = _stopped_and_confirmed(yes, f'snapshot {snapshot_id}')
+    item = _operate(
+        lambda: services.restore_snapshot(
+            settings=settings, registry=_registry(), actor=OPERATOR, snapshot_id=snapshot_id
+        )
+    )
+    typer.echo(f'Restored snapshot {item.id}; the previous data is in {settings.data_dir}/before-restore-*.')
+
+
+@snapshot_app.command('delete')
+def snapshot_delete(
+    snapshot_id: Annotated[str, typer.Argument(metavar='ID')],
+    yes: Annotated[bool, typer.Option('--yes', help='Do not ask.')] = False,
+) -> None:
+    """Delete a snapshot (the files it alone pins are freed)."""
+    from appliance.config import get_settings
+    from appliance.operator import OPERATOR
+    from console.backup import services
+
+    if not yes:
+        typer.confirm(f'Delete snapshot {snapshot_id}?', abort=True)
+    _operate(lambda: services.delete_snapshot(settings=get_settings(), actor=OPERATOR, snapshot_id=snapshot_id))
+    typer.echo(f'Snapshot {snapshot_id} deleted.')
+
+
 def register(app: typer.Typer) -> None:
-    """Add `backup` and `restore` to the `enclave` app."""
+    """Add `backup`, `restore` and `snapshot` to the `enclave` app."""
     app.add_typer(backup_app, name='backup')
     app.command('restore')(restore_command)
+    app.add_typer(snapshot_app, name='snapshot')

@@ -10,4 +10,5 @@ CHECKS: tuple[HealthCheck, ...] = (
     HealthCheck('backups', services.backups, N_('Backups')),
     HealthCheck('restore_drill', services.drills, N_('Restore drill')),
     HealthCheck('repositories', services.repositories, N_('Backup targets')),
+    HealthCheck('snapshots', services.snapshot_health, N_('Snapshots')),
 )

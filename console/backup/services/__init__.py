@@ -7,6 +7,20 @@ from console.backup.services.backup import TAG, backup_paths, run_backup
 from console.backup.services.checks import backups, drills, repositories
 from console.backup.services.cronspec import KIND_LABELS, Simple, describe_schedule, parse_simple, weekday_names
 from console.backup.services.kit import recovery_kit
+from console.backup.services.local_snapshots import REASONS as SNAPSHOT_REASONS
+from console.backup.services.local_snapshots import (
+    LocalSnapshot,
+    SnapshotRefused,
+    get_snapshot,
+    list_snapshots,
+    needed_bytes,
+)
+from console.backup.services.local_snapshots import delete as delete_snapshot
+from console.backup.services.local_snapshots import health as snapshot_health
+from console.backup.services.local_snapshots import prove as prove_snapshot
+from console.backup.services.local_snapshots import restore as restore_snapshot
+from console.backup.services.local_snapshots import scheduled as scheduled_snapshot
+from console.backup.services.local_snapshots import take as take_snapshot
 from console.backup.services.restic import Repository, ResticError, Snapshot
 from console.backup.services.restores import (
     RestoreRefused,
@@ -26,7 +40,7 @@ from console.backup.services.runs import (
     progress_of,
     running,
 )
-from console.backup.services.schedule import tick
+from console.backup.services.schedule import SCHEDULER, tick
 from console.backup.services.targets import (
     CRON_FIELDS,
     PERMISSION,
@@ -51,7 +65,10 @@ __all__ = [
     'KIND_LABELS',
     'PERMISSION',
     'PROGRESS',
+    'SCHEDULER',
+    'SNAPSHOT_REASONS',
     'TAG',
+    'LocalSnapshot',
     'PreparedTarget',
     'Repository',
     'ResticError',
@@ -59,6 +76,7 @@ __all__ = [
     'RunView',
     'Simple',
     'Snapshot',
+    'SnapshotRefused',
     'add_target',
     'back_up',
     'backup_paths',
@@ -67,17 +85,22 @@ __all__ = [
     'check_new_target',
     'check_snapshot',
     'choose_target',
+    'delete_snapshot',
     'describe_schedule',
     'discard',
     'drill',
     'drills',
+    'get_snapshot',
     'get_target',
     'history',
+    'list_snapshots',
     'list_targets',
+    'needed_bytes',
     'open_repository',
     'parse_simple',
     'prepare_target',
     'progress_of',
+    'prove_snapshot',
     'record_target',
     'recovery_kit',
     'redact',
@@ -86,9 +109,13 @@ __all__ = [
     'repositories',
     'restore',
     'restore_choices',
+    'restore_snapshot',
     'run_backup',
     'running',
+    'scheduled_snapshot',
+    'snapshot_health',
     'ssh_public_key',
+    'take_snapshot',
     'test_connection',
     'tick',
     'update_target',

@@ -63,10 +63,7 @@ def stage_and_back_up(
     staging = settings.data_dir / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     (settings.data_dir / 'blobs').mkdir(exist_ok=True)
-    for spec in registry.modules():
-        if spec.backup_hooks and spec.backup_hooks.before_backup:
-            with get_database().session(write=True) as session:
-                spec.backup_hooks.before_backup(session=session)
+    before_copy(registry)
     manifest = stage(
         database=settings.data_dir / 'enclave.db',
         blob_root=settings.data_dir / 'blobs',
@@ -82,6 +79,15 @@ def stage_and_back_up(
         backup_paths(settings, config_file), tags=[TAG], excludes=excluded(settings), on_progress=on_progress
     )
     return manifest, summary
+
+
+def before_copy(registry: Registry) -> None:
+    """The modules' before-backup hooks (e.g. flushing a cache into the database), before a backup or a snapshot
+    copies the database."""
+    for spec in registry.modules():
+        if spec.backup_hooks and spec.backup_hooks.before_backup:
+            with get_database().session(write=True) as session:
+                spec.backup_hooks.before_backup(session=session)
 
 
 def run_backup(

@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from appliance.services import audit, mail, twofactor
 from appliance.services.actors import Actor
 from appliance.services.permissions import require
 from appliance.web import maintenance
-from console.backup.services import backup, pgdump
+from console.backup.services import backup, local_snapshots, pgdump
 from console.backup.services.restic import Repository, Snapshot
 from console.backup.services.snapshot import DATABASE, Finding, Manifest
 from console.backup.services.targets import PERMISSION
@@ -170,62 +171,44 @@ def restore(
             _refuse_unusable(manifest, proof.findings)
             _refuse_other_database(manifest, settings)
             data_root = backup.find_data_root(scratch / 'r')
-            stamp = utcnow().strftime('%Y%m%d-%H%M%S')
-            with maintenance.during('A backup is being restored. Enclave will be back in a few minutes.') as mode:
-                get_database().dispose()
-                aside = _move_aside(data_dir, stamp)
-                if manifest.config_file:
-                    kept = scratch / 'r' / manifest.config_file.lstrip('/')
-                    if kept.is_file():
-                        shutil.copy2(kept, aside / 'restored-config.toml')
-                try:
-                    _move_in(data_root, data_dir, database=settings.is_sqlite)
-                    if not settings.is_sqlite:
-                        pgdump.replace(
-                            get_database().engine,
-                            settings.sqlalchemy_url,
-                            data_root / backup.STAGING / pgdump.DUMP,
-                            aside,
-                        )
-                except (OSError, ServiceError):
-                    _put_back(aside, data_dir)
-                    raise
-                database = init_database(settings.sqlalchemy_url)
-                before = schema_state(database.engine).current or ''
-                upgrade(database.engine)
-                _record_restore(
-                    database,
-                    registry=registry,
-                    actor=actor,
-                    run=Run(
-                        target_name=target_name,
-                        kind='restore',
-                        trigger=trigger,
-                        actor=actor.username,
-                        status='ok',
-                        finished_at=utcnow(),
-                        snapshot_id=chosen.short_id,
-                        files_total=manifest.blob_files,
-                        bytes_total=manifest.blob_bytes,
-                        message=f'Restored the snapshot of {manifest.created_at}; the old data is in {aside.name}.',
-                        details=json.dumps(
-                            {
-                                'aside': str(aside),
-                                'backup_created_at': manifest.created_at,
-                                'backup_version': manifest.app_version,
-                                'migrated_from': before if before != manifest.schema_revision else '',
-                            }
-                        ),
+            kept = scratch / 'r' / manifest.config_file.lstrip('/') if manifest.config_file else None
+            if kept is not None and not kept.is_file():
+                kept = None
+            local_snapshots.take_before(settings=settings, registry=registry, actor=actor, reason='restore')
+
+            def run_of(aside: Path, before: str) -> Run:
+                return Run(
+                    target_name=target_name,
+                    kind='restore',
+                    trigger=trigger,
+                    actor=actor.username,
+                    status='ok',
+                    finished_at=utcnow(),
+                    snapshot_id=chosen.short_id,
+                    files_total=manifest.blob_files,
+                    bytes_total=manifest.blob_bytes,
+                    message=f'Restored the snapshot of {manifest.created_at}; the old data is in {aside.name}.',
+                    details=json.dumps(
+                        {
+                            'aside': str(aside),
+                            'backup_created_at': manifest.created_at,
+                            'backup_version': manifest.app_version,
+                            'migrated_from': before if before != manifest.schema_revision else '',
+                        }
                     ),
-                    details={'snapshot': chosen.short_id, 'aside': aside.name},
                 )
-                # The restored keys replace this box's: what was derived from the old ones is derived again.
-                mail.forget_key()
-                twofactor.forget_key()
-                # Other workers still hold the old database open: the supervisor restarts them all, and lifts
-                # maintenance mode once they have stopped.
-                if workers.reopen_all_workers():
-                    mode.keep()
+
+            aside, before = swap_in(
+                settings=settings,
+                registry=registry,
+                actor=actor,
+                data_root=data_root,
+                config_copy=kept,
+                run_of=run_of,
+                action='console.restore',
+                details={'snapshot': chosen.short_id},
+                reason=N_('A backup is being restored. Enclave will be back in a few minutes.'),
+            )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     log.warning('restored snapshot %s of %s; previous data kept in %s', chosen.short_id, manifest.created_at, aside)
@@ -237,6 +220,62 @@ def restore(
         migrated_from=before if before != schema_state(get_database().engine).head else '',
         checks=run_checks(data_dir=data_dir, registry=registry),
     )
+
+
+def swap_in(
+    *,
+    settings: Settings,
+    registry: Registry,
+    actor: Actor,
+    data_root: Path,
+    config_copy: Path | None,
+    run_of: Callable[[Path, str], Run],
+    action: str,
+    details: dict[str, str],
+    reason: str,
+) -> tuple[Path, str]:
+    """Steps 2 to 4 of a restore, for a proven copy in `data_root` (`backup-staging/`, `blobs/`, `keys/`) on the data
+    volume, whose pieces are moved into place. The caller holds the maintenance lock. Returns the aside folder and
+    the schema revision the copy had before it was migrated.
+    """
+    data_dir = settings.data_dir
+    stamp = utcnow().strftime('%Y%m%d-%H%M%S')
+    with maintenance.during(reason) as mode:
+        get_database().dispose()
+        aside = _move_aside(data_dir, stamp)
+        if config_copy is not None:
+            shutil.copy2(config_copy, aside / 'restored-config.toml')
+        try:
+            _move_in(data_root, data_dir, database=settings.is_sqlite)
+            if not settings.is_sqlite:
+                pgdump.replace(
+                    get_database().engine,
+                    settings.sqlalchemy_url,
+                    data_root / backup.STAGING / pgdump.DUMP,
+                    aside,
+                )
+        except (OSError, ServiceError):
+            _put_back(aside, data_dir)
+            raise
+        database = init_database(settings.sqlalchemy_url)
+        before = schema_state(database.engine).current or ''
+        upgrade(database.engine)
+        _record_restore(
+            database,
+            registry=registry,
+            actor=actor,
+            run=run_of(aside, before),
+            action=action,
+            details={**details, 'aside': aside.name},
+        )
+        # The restored keys replace this box's: what was derived from the old ones is derived again.
+        mail.forget_key()
+        twofactor.forget_key()
+        # Other workers still hold the old database open: the supervisor restarts them all, and lifts
+        # maintenance mode once they have stopped.
+        if workers.reopen_all_workers():
+            mode.keep()
+    return aside, before
 
 
 def _refuse_other_database(manifest: Manifest, settings: Settings) -> None:
@@ -251,7 +290,9 @@ def _refuse_other_database(manifest: Manifest, settings: Settings) -> None:
         )
 
 
-def _record_restore(database: Database, *, registry: Registry, actor: Actor, run: Run, details: dict[str, str]) -> None:
+def _record_restore(
+    database: Database, *, registry: Registry, actor: Actor, run: Run, action: str, details: dict[str, str]
+) -> None:
     """In the restored database: the modules' after-restore hooks, everyone signed out, the run and the audit."""
     with database.session(write=True) as session:
         for spec in registry.modules():
@@ -261,7 +302,7 @@ def _record_restore(database: Database, *, registry: Registry, actor: Actor, run
         session.execute(delete(LoginSession))
         session.execute(delete(LoginTicket))
         session.add(run)
-        audit.record(session=session, actor=actor, action='console.restore', target=run.target_name, details=details)
+        audit.record(session=session, actor=actor, action=action, target=run.target_name, details=details)
 
 
 def _put_back(aside: Path, data_dir: Path) -> None:
