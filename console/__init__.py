@@ -63,5 +63,5 @@ MODULE = ModuleSpec(
         ),
     ),
     # The loader joins the parts' hooks in this order: health first, as the console always listed its checks.
-    parts=('health', 'backup', 'license', 'certificate', 'logs'),
+    parts=('health', 'backup', 'license', 'certificate', 'logs', 'upgrade'),
 )

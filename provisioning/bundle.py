@@ -5,7 +5,9 @@ The bundle is one tarball, `dist/enclave-<version>-bundle.tar`, holding a folder
   (downloaded with `--no-deps --require-hashes` against requirements.lock, then checked to be complete);
 - `debs/`: the Debian packages a minimal Debian 12 root lacks for Enclave (python3-venv, restic, nginx, ...), with
   everything they depend on, computed against that root's dpkg status (`--debs-from`: a debootstrap'd root);
-- `systemd/`, `provisioning/` (first boot, nginx), `install.sh`, `VERSION`, `README.md`;
+- `systemd/`, `provisioning/` (first boot, nginx), `install.sh`, `VERSION`, `README.md`, `CHANGELOG.md`;
+- `RELEASE.json`: the version, the oldest version it upgrades from (`UPGRADE_FROM`, a required stop) and the
+  database schema heads it migrates to, read by `enclave upgrade check`;
 - `MANIFEST` (sha256 of every other file) and `MANIFEST.sig` (Ed25519 over MANIFEST).
 `install.sh` carries the public key that must have signed the manifest and checks it before anything else.
 The vendor's signing key is kept outside the repository; the tests sign with the key under tests/provisioning/keys.
@@ -44,6 +46,9 @@ DEBS = (
     'ca-certificates',
     'libjemalloc2',  # the app's allocator (appliance/ui/memory.py)
 )
+# The oldest version this release upgrades from (a required stop): raise it when a release can no longer migrate
+# the data of an older one (README: "The release process").
+UPGRADE_FROM = '0.1.0'
 SUITE = 'bookworm'
 MIRROR = os.environ.get('ENCLAVE_DEBIAN_MIRROR', 'http://deb.debian.org/debian')
 PLATFORMS = ('manylinux_2_28_x86_64', 'manylinux_2_17_x86_64', 'manylinux2014_x86_64', 'linux_x86_64', 'any')
@@ -184,6 +189,18 @@ def _not_shipped(folder: str, names: list[str]) -> set[str]:
     return {n for n in names if n == '__pycache__' or (top and (n.endswith(('.py', '.pem')) or n == 'install.sh'))}
 
 
+def release_json() -> str:
+    """What an upgrade reads before it changes anything: the version, the required stop, the schema heads."""
+    import json
+
+    from alembic.script import ScriptDirectory
+
+    from appliance.migrate import alembic_config
+
+    heads = sorted(ScriptDirectory.from_config(alembic_config('sqlite://')).get_heads())
+    return json.dumps({'version': version(), 'upgrade_from': UPGRADE_FROM, 'schema_heads': heads}, indent=2) + '\n'
+
+
 def public_pem(key: Ed25519PrivateKey) -> str:
     """The public half of the signing key, as PEM."""
     return (
@@ -234,6 +251,8 @@ def assemble(*, out: Path, key: Ed25519PrivateKey, debs_from: Path | None, wheel
         shutil.copytree(REPO / 'provisioning', folder / 'provisioning', ignore=_not_shipped)
         shutil.copy2(REPO / 'README.md', folder / 'README.md')
         (folder / 'VERSION').write_text(version() + '\n')
+        (folder / 'RELEASE.json').write_text(release_json())
+        shutil.copy2(REPO / 'CHANGELOG.md', folder / 'CHANGELOG.md')
         installer = (REPO / 'provisioning' / 'install.sh').read_text()
         installer = installer.replace('@PUBLIC_KEY@', public_pem(key).strip())
         installer = installer.replace('@BOOTSTRAP@', bootstrap(folder))
@@ -256,9 +275,11 @@ def minimal_root(root: Path, mirror: str = MIRROR) -> Path:
 
 def warn_unless_release_key(key: Ed25519PrivateKey) -> None:
     """Say so when the key is not the release key (tests sign with the key under tests/provisioning/keys)."""
-    release = (REPO / 'provisioning' / 'release-public.pem').read_text().strip()
+    release = (REPO / 'appliance' / 'data' / 'release-public.pem').read_text().strip()
     if public_pem(key).strip() != release:
-        print('warning: signed with a key other than the release key (provisioning/release-public.pem): for tests only')
+        print(
+            'warning: signed with a key other than the release key (appliance/data/release-public.pem): for tests only'
+        )
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ run by `make bundle-test`: it needs debootstrap and a few minutes.)"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tarfile
@@ -83,3 +84,19 @@ def test_it_refuses_a_tampered_bundle_before_changing_anything(
     assert result.returncode == 1
     assert message in result.stderr and 'Nothing was installed' in result.stderr
     assert 'verified' not in result.stdout
+
+
+def test_the_app_reads_a_real_bundle_as_an_upgrade_would(built: Path) -> None:
+    """A bundle `make bundle` makes passes every check of `enclave upgrade check` up to the versions: signature,
+    checksums, RELEASE.json with the required stop and the schema heads, the changelog."""
+    from appliance.migrate import head_revision
+    from console.upgrade.services import BundleRefused, check_bundle
+
+    key = signing_key().public_key()
+    with pytest.raises(BundleRefused, match=f'upgrades from {bundle.UPGRADE_FROM} or newer'):
+        check_bundle(built, running='0.0.1', public_key=key)
+    with pytest.raises(BundleRefused, match='already running'):
+        check_bundle(built, running=bundle.version(), public_key=key)
+    with tarfile.open(built) as archive:
+        release = json.loads(archive.extractfile(f'enclave-{bundle.version()}/RELEASE.json').read())  # type: ignore[union-attr]
+    assert release['schema_heads'] == [head_revision()]

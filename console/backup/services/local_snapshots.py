@@ -25,6 +25,7 @@ on demand stay until deleted. Retention never removes the only snapshot of a rel
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
 import logging
@@ -296,18 +297,29 @@ def _link_blobs(blob_root: Path, target: Path, listing: Path) -> int:
 
 
 def _sync_tree(folder: Path) -> None:
-    """fsync the files written (the database copy, the descriptions) and every folder, before the rename."""
-    for current, folders, files in os.walk(folder):
-        for name in files:
-            path = Path(current) / name
-            if path.suffix in ('.db', '.json', '.txt', '.pgdump'):
-                fd = os.open(path, os.O_RDONLY)
+    """Make the snapshot durable before it is renamed into place: the files written (the database copy, the
+    descriptions, the keys) fsynced one by one, then the file system's metadata (the link folders) with one
+    syncfs: an fsync per folder costs seconds on a store of many thousand folders."""
+    for place in (folder, folder / backup.STAGING, folder / 'keys'):
+        for entry in os.scandir(place) if place.is_dir() else ():
+            if entry.is_file(follow_symlinks=False):
+                fd = os.open(entry.path, os.O_RDONLY)
                 try:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-        del folders  # walked by os.walk itself
-        fsync_dir(Path(current))
+    _syncfs(folder)
+
+
+def _syncfs(path: Path) -> None:
+    """syncfs(2) on the file system holding `path` (sync(2) where libc has none)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if not hasattr(libc, 'syncfs') or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def needed_bytes(settings: Settings) -> int:
