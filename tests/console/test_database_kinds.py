@@ -37,3 +37,26 @@ def test_it_backs_up_proves_and_restores_on_this_database(team: Team, tmp_path: 
     assert after['blobs'] == before['blobs']
     if not get_settings().is_sqlite:
         assert (result.aside / 'enclave-before-restore.pgdump').is_file()
+
+
+def test_a_local_snapshot_is_taken_proven_and_restored_on_this_database(team: Team) -> None:
+    from console.backup.services import local_snapshots
+
+    arrange(team)
+    settings = get_settings()
+    snapshot = local_snapshots.take(settings=settings, registry=current_registry(), actor=Operator())
+    assert (snapshot.path / 'backup-staging' / ('enclave.db' if settings.is_sqlite else 'enclave.pgdump')).is_file()
+    assert local_snapshots.prove(settings=settings, actor=Operator(), snapshot_id=snapshot.id).proof == 'ok'
+    before = export()
+    with get_database().session() as session:
+        session.delete(session.scalars(select(Project)).one())
+
+    local_snapshots.restore(settings=settings, registry=current_registry(), actor=Operator(), snapshot_id=snapshot.id)
+
+    after = export()
+    changed = {'core_sessions', 'core_login_tickets', 'console_runs', 'core_audit', 'console_state'}
+    assert {k: v for k, v in after['rows'].items() if k not in changed} == {
+        k: v for k, v in before['rows'].items() if k not in changed
+    }
+    with get_database().session() as session:
+        assert session.scalars(select(Project)).one().name == '备份演练 Backup drill'
