@@ -7,6 +7,7 @@ handlers run outside the page's context).
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
@@ -87,6 +88,25 @@ def translated(message: str, params: Mapping[str, Any]) -> str:
 
 
 _ = gettext
+
+
+class _Lenient(dict[str, Any]):
+    """format_map values where a missing placeholder shows as nothing instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return ''
+
+
+def fill_leniently(message: str, values: Mapping[str, Any]) -> str:
+    """`message` translated and filled from `values`, for sentences made from stored records (audit, activity),
+    whose details may lack a placeholder or hold odd values: a missing placeholder shows as nothing, and a message
+    that cannot be filled at all is shown as written. Never raises."""
+    lenient = _Lenient(values)
+    text = translated(message, lenient)
+    try:
+        return string.Formatter().vformat(text, (), lenient)
+    except (IndexError, KeyError, ValueError, AttributeError, TypeError):
+        return text
 
 
 def translate_error(error: Exception) -> str:

@@ -14,11 +14,29 @@ from dataclasses import dataclass, field
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from appliance.errors import N_, ValidationError
 
 # Form fields other than the file (a browser may send a few), and the multipart framing around it.
 FRAMING_BYTES = 256 * 1024
+
+
+def too_large_response(request: Request, error: ValidationError) -> JSONResponse:
+    """413 with the error's sentence in the caller's language (uploads answer before any page sets one)."""
+    from appliance import i18n
+    from appliance.api.errors import error_response
+
+    token = i18n.current_language.set(i18n.negotiate(request.headers.get('accept-language')))
+    try:
+        return error_response(413, 'too_large', i18n.translate_error(error), field='file')
+    finally:
+        i18n.current_language.reset(token)
+
+
+def is_too_large(error: ValidationError) -> bool:
+    """True when a ValidationError of an upload means "over the size limit" (answered with 413)."""
+    return error.field == 'file' and 'max_bytes' in error.params
 
 
 class BodyTooLarge(Exception):

@@ -8,12 +8,11 @@ id, target, JSON details) stays one click away on the audit page.
 from __future__ import annotations
 
 import json
-import string
 from typing import Any
 
 from appliance.errors import N_
 from appliance.extensions import AUDIT_TEXTS
-from appliance.i18n import translated
+from appliance.i18n import fill_leniently
 from appliance.modules import current_registry
 
 CORE_TEXTS = {
@@ -42,13 +41,6 @@ CORE_TEXTS = {
 FALLBACK = N_('Another action; see its details')
 
 
-class _Lenient(dict[str, Any]):
-    """format_map values where a missing placeholder shows as nothing instead of raising."""
-
-    def __missing__(self, key: str) -> str:
-        return ''
-
-
 def texts() -> dict[str, str]:
     """Every described action: the core's and the contributions of the loaded modules."""
     contributed = {text.action: text.message for text in current_registry().contributions(AUDIT_TEXTS)}
@@ -68,13 +60,9 @@ def describe(action: str, target: str, details: dict[str, Any], known: dict[str,
     """The action as a sentence in the current language, filled from the target (without its `kind:` prefix) and
     the details; never raises on a missing or malformed placeholder."""
     message = (known if known is not None else texts()).get(action, FALLBACK)
-    values = _Lenient({key: _plain(value) for key, value in details.items() if isinstance(key, str)})
+    values = {key: _plain(value) for key, value in details.items() if isinstance(key, str)}
     values['target'] = target.split(':', 1)[1] if ':' in target else target
-    text = translated(message, values)
-    try:
-        return string.Formatter().vformat(text, (), values)
-    except (IndexError, KeyError, ValueError, AttributeError, TypeError):
-        return text
+    return fill_leniently(message, values)
 
 
 def _plain(value: Any) -> str:

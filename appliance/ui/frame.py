@@ -22,7 +22,7 @@ from appliance.modules import NAV_GROUPS, current_registry
 from appliance.ui.actions import in_session
 from appliance.ui.guard import PageContext, sign_out
 from appliance.ui.markdown_view import MARKDOWN_CSS
-from appliance.ui.upload import PICKER_CSS
+from appliance.ui.upload import PICKER_CSS, UPLOAD_JS
 
 log = logging.getLogger('enclave.ui')
 
@@ -136,6 +136,7 @@ def install() -> None:
         ui.add_head_html(NAV_CSS, shared=True)
         ui.add_head_html(MARKDOWN_CSS, shared=True)
         ui.add_head_html(PICKER_CSS, shared=True)
+        ui.add_head_html(UPLOAD_JS, shared=True)
 
 
 async def _unread(user_id: int) -> int:

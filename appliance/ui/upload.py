@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import html
 import inspect
+import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 from nicegui import events, ui
 
@@ -23,6 +26,8 @@ PICKER_CSS = """<style>
 .enclave-file-picker .q-uploader__header { background: transparent !important; color: inherit !important; }
 .enclave-file-picker { width: 100%; max-height: none; }
 </style>"""
+# In every page's head too: the script that streams files chosen with `upload_button`.
+UPLOAD_JS = '<script>' + (Path(__file__).resolve().parent.parent / 'static' / 'upload.js').read_text() + '</script>'
 
 
 def file_picker(
@@ -60,3 +65,42 @@ def file_picker(
         '</div>',
     )
     return picker
+
+
+def upload_button(
+    label: str,
+    url: str,
+    on_done: Callable[[dict[str, Any]], Awaitable[None] | None],
+    *,
+    marker: str,
+    accept: str = '',
+    multiple: bool = False,
+    icon: str = 'upload_file',
+) -> None:
+    """A button that opens the browser's file chooser and streams each chosen file by PUT to `url?filename=...`
+    (the raw body, any size, with the session cookie), showing the progress beside it; then calls `on_done` with
+    `{'count': n, 'failed': [{'name', 'message'}], 'done': [the JSON answers]}`. Markers: `<marker>-input` (the
+    hidden file input) and `<marker>-add` (the button)."""
+    # A button opens the browser's file chooser (no native "Choose Files / No file chosen" box on the page).
+    props = 'type=file hidden' + (' multiple' if multiple else '')
+    props += f' accept="{html.escape(accept)}"' if accept else ''
+    picker = ui.element('input').props(props).mark(f'{marker}-input')
+    with ui.row().classes('items-center gap-2'):
+        ui.button(label, icon=icon).props('flat dense no-caps color=primary').on(
+            'click', js_handler=f'() => document.getElementById({json.dumps(picker.html_id)}).click()'
+        ).mark(f'{marker}-add')
+        status = ui.label().classes('text-xs text-grey-7')
+
+    async def finished(event: events.GenericEventArguments) -> None:
+        result = on_done(event.args if isinstance(event.args, dict) else {})
+        if inspect.isawaitable(result):
+            await result
+
+    picker.on(
+        'change',
+        finished,
+        js_handler=(
+            f'(e) => window.enclave.upload(e.target, {json.dumps(url)}, {json.dumps(status.html_id)})'
+            '.then((r) => emit(r))'
+        ),
+    )

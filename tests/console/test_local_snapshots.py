@@ -214,17 +214,23 @@ def test_a_snapshot_killed_midway_leaves_nothing_half_made(team: Team) -> None:
     env = {**os.environ, 'ENCLAVE_DATA_DIR': str(get_settings().data_dir)}
     root = get_settings().data_dir / 'snapshots'
     command = [sys.executable, '-m', 'appliance.cli', 'snapshot', 'take']
-    started = time.monotonic()
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
-    whole = time.monotonic() - started  # start-up, then the take: the kills land across both
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)  # one whole snapshot
     rng = random.Random(7)
     partials = 0
-    for _ in range(5):
+    for attempt in range(5):
+        before = {item.name for item in root.iterdir()}
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5 * whole, whole))
+        # Wait for this take to begin (a new hidden folder appears: the last one's leftover is cleared first),
+        # then kill it at once or a little later.
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            if any(item.name.startswith('.partial-') and item.name not in before for item in root.iterdir()):
+                break
+            time.sleep(0.002)
+        time.sleep(0 if attempt == 0 else rng.uniform(0, 0.2))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        partials += any(item.name.startswith('.partial-') for item in root.iterdir())
+        partials += any(item.name.startswith('.partial-') and item.name not in before for item in root.iterdir())
         # Either a whole snapshot or a hidden partial one; never a listed one without its description.
         for item in root.iterdir():
             assert item.name.startswith('.partial-') or (item / 'snapshot.json').is_file()

@@ -56,6 +56,7 @@ ADMIN_ONLY: dict[str, str] = {
     '/admin/': 'the administration pages',
     '/console': "the operator's console (backups, license, certificate, logs, support)",
     '/api/v1/users': 'managing accounts (everyone reads themselves at /api/v1/me)',
+    '/api/v1/console/': "the operator's console API (uploading an upgrade bundle)",
 }
 
 # (method, path) that bob, a project manager, may not use on alice's objects, each with its reason.

@@ -9,6 +9,7 @@ from console.backup.services.cronspec import KIND_LABELS, Simple, describe_sched
 from console.backup.services.kit import recovery_kit
 from console.backup.services.local_snapshots import REASONS as SNAPSHOT_REASONS
 from console.backup.services.local_snapshots import (
+    RELEASES,
     LocalSnapshot,
     SnapshotRefused,
     get_snapshot,
@@ -37,6 +38,7 @@ from console.backup.services.runs import (
     choose_target,
     drill,
     history,
+    last_run,
     progress_of,
     running,
 )
@@ -65,6 +67,7 @@ __all__ = [
     'KIND_LABELS',
     'PERMISSION',
     'PROGRESS',
+    'RELEASES',
     'SCHEDULER',
     'SNAPSHOT_REASONS',
     'TAG',
@@ -93,6 +96,7 @@ __all__ = [
     'get_snapshot',
     'get_target',
     'history',
+    'last_run',
     'list_snapshots',
     'list_targets',
     'needed_bytes',

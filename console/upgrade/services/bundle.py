@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from appliance.errors import N_, ServiceError
 
 MAX_BYTES = 4 * 2**30
+# The public half of the vendor's release key, shipped with the app.
+RELEASE_KEY_PATH = files('appliance') / 'data' / 'release-public.pem'
 MAX_SMALL = 2**20  # MANIFEST, VERSION, RELEASE.json, CHANGELOG.md are small
 SIGNATURE = 'MANIFEST.sig'
 _VERSION = re.compile(r'(\d+(?:\.\d+){0,3})(?:\+[0-9A-Za-z.]+)?')
@@ -77,7 +79,7 @@ def release_key(pem: bytes | None = None) -> Ed25519PublicKey:
     """The key Enclave releases are signed with (shipped with the app as appliance/data/release-public.pem), or the
     Ed25519 public key in `pem`; ValueError when that is not one."""
     if pem is None:
-        pem = (files('appliance') / 'data' / 'release-public.pem').read_bytes()
+        pem = Path(str(RELEASE_KEY_PATH)).read_bytes()
     key = load_pem_public_key(pem)
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError('not an Ed25519 public key')

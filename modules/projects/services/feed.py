@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import string
 from datetime import date
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appliance.errors import N_
-from appliance.i18n import gettext, translated
+from appliance.i18n import fill_leniently, gettext
 from appliance.models import User
 from appliance.services.paging import Page
 from modules.projects import extensions
@@ -42,26 +41,15 @@ FALLBACK_TEXT = N_('{actor} made a change in the project.')
 CODE_LABELS = {'role': ROLE_LABELS, 'old_role': ROLE_LABELS, 'status': {**STATUS_LABELS, **MILESTONE_STATUS_LABELS}}
 
 
-class _Lenient(dict[str, Any]):
-    """format_map values where a missing placeholder shows as nothing instead of raising."""
-
-    def __missing__(self, key: str) -> str:
-        return ''
-
-
 def sentence(message: str, actor_name: str, action: str, details: dict[str, Any]) -> str:
     """Translate `message` now and fill it with the actor and the details; never raises on a bad placeholder."""
-    values = _Lenient({key: value for key, value in details.items() if isinstance(key, str)})
+    values = {key: value for key, value in details.items() if isinstance(key, str)}
     for key, labels in CODE_LABELS.items():
         if isinstance(values.get(key), str) and values[key] in labels:
             values[key] = gettext(labels[values[key]]).lower()
     values['actor'] = actor_name
     values['action'] = action
-    text = translated(message, values)
-    try:
-        return string.Formatter().vformat(text, (), values)
-    except (IndexError, KeyError, ValueError, AttributeError, TypeError):
-        return text
+    return fill_leniently(message, values)
 
 
 def _texts() -> dict[str, str]:

@@ -11,24 +11,14 @@ from fastapi import Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
-from appliance import i18n
 from appliance.api import uploads
 from appliance.api.deps import DB, BrowserOrApiActor, Id, Router, in_session
-from appliance.api.errors import error_response
 from appliance.db import run_db
 from appliance.errors import ValidationError
 from modules.tasks import services
 from modules.tasks.api.collab_models import AttachmentOut
 
 router = Router(prefix='/api/v1', tags=['tasks'])
-
-
-def _too_large(request: Request, error: ValidationError) -> JSONResponse:
-    token = i18n.current_language.set(i18n.negotiate(request.headers.get('accept-language')))
-    try:
-        return error_response(413, 'too_large', i18n.translate_error(error), field='file')
-    finally:
-        i18n.current_language.reset(token)
 
 
 def _declared_too_large(request: Request) -> ValidationError | None:
@@ -56,7 +46,7 @@ async def upload_raw(
     """Stream the raw body into the blob store and attach it to the task."""
     declared = _declared_too_large(request)
     if declared is not None:
-        return _too_large(request, declared)
+        return uploads.too_large_response(request, declared)
     try:
         view = await services.receive_upload(
             actor=actor,
@@ -67,7 +57,7 @@ async def upload_raw(
         )
     except ValidationError as error:
         if services.validation_is_too_large(error):
-            return _too_large(request, error)
+            return uploads.too_large_response(request, error)
         raise
     return JSONResponse(AttachmentOut.of(view).model_dump(mode='json'), status_code=201)
 
@@ -107,7 +97,7 @@ async def upload_form(task_id: Id, request: Request, actor: BrowserOrApiActor) -
     limit = services.max_upload_bytes()
     length = request.headers.get('content-length', '')
     if length.isdigit() and int(length) > limit + uploads.FRAMING_BYTES:
-        return _too_large(request, services.too_large(limit))
+        return uploads.too_large_response(request, services.too_large(limit))
     try:
         form = await uploads.form_file(request, name='file', max_body=limit + uploads.FRAMING_BYTES)
         view = await services.receive_upload(
@@ -118,10 +108,10 @@ async def upload_form(task_id: Id, request: Request, actor: BrowserOrApiActor) -
             chunks=form.chunks,
         )
     except uploads.BodyTooLarge:
-        return _too_large(request, services.too_large(limit))
+        return uploads.too_large_response(request, services.too_large(limit))
     except ValidationError as error:
         if services.validation_is_too_large(error):
-            return _too_large(request, error)
+            return uploads.too_large_response(request, error)
         raise
     return JSONResponse(AttachmentOut.of(view).model_dump(mode='json'), status_code=201)
 

@@ -7,12 +7,11 @@ after a change, then redraws.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from nicegui import events, ui
+from nicegui import ui
 from sqlalchemy.orm import Session
 
 from appliance.fsutil import format_size
@@ -20,6 +19,7 @@ from appliance.i18n import _, format_datetime
 from appliance.models import User
 from appliance.ui.actions import act, attempt, read
 from appliance.ui.markdown_view import markdown_html
+from appliance.ui.upload import upload_button
 from modules.tasks import services
 from modules.tasks.pages.parts.filters import parse_date
 from modules.tasks.views import AttachmentView, CommentView, TimeEntryView
@@ -122,7 +122,6 @@ def time_section(page: TaskPage, entries: list[TimeEntryView]) -> None:
 
 def attachments_section(page: TaskPage, files: list[AttachmentView]) -> None:
     """Files with download links, delete for their uploader, and an upload control streaming each file by PUT."""
-    ui.add_head_html('<script src="/tasks-static/upload.js"></script>')
     shown = {'files': files}
 
     async def reload() -> None:
@@ -153,8 +152,7 @@ def attachments_section(page: TaskPage, files: list[AttachmentView]) -> None:
         ):
             await reload()
 
-    async def uploaded(event: events.GenericEventArguments) -> None:
-        result = event.args if isinstance(event.args, dict) else {}
+    async def uploaded(result: dict[str, Any]) -> None:
         for failure in result.get('failed', []):
             name, message = str(failure.get('name', '')), str(failure.get('message', ''))
             ui.notify(_('{name} was not uploaded: {reason}', name=name, reason=message), type='negative')
@@ -166,19 +164,13 @@ def attachments_section(page: TaskPage, files: list[AttachmentView]) -> None:
         ui.label(_('Files')).classes('font-medium')
         body()
         if page.editable:
-            url = json.dumps(services.upload_url(page.task_id))
-            # A button opens the browser's file chooser (no native "Choose Files / No file chosen" box on the page).
-            picker = ui.element('input').props('type=file multiple hidden').mark('attachment-input')
-            with ui.row().classes('items-center gap-2'):
-                ui.button(_('Add files'), icon='attach_file').props('flat dense no-caps color=primary').on(
-                    'click', js_handler=f'() => document.getElementById({json.dumps(picker.html_id)}).click()'
-                ).mark('attachment-add')
-                status = ui.label().classes('text-xs text-grey-7')
-            status_id = json.dumps(status.html_id)
-            picker.on(
-                'change',
+            upload_button(
+                _('Add files'),
+                services.upload_url(page.task_id),
                 uploaded,
-                js_handler=f'(e) => window.enclaveTasks.upload(e.target, {url}, {status_id}).then((r) => emit(r))',
+                marker='attachment',
+                multiple=True,
+                icon='attach_file',
             )
 
 

@@ -1,10 +1,12 @@
-// Attachment upload: each chosen file is PUT as the raw request body (the browser streams it, any size), with
-// the session cookie of this origin. Progress goes into the element `statusId`. Resolves with the failures.
-window.enclaveTasks = window.enclaveTasks || {};
-window.enclaveTasks.upload = function (input, url, statusId) {
+// Uploads by PUT (appliance/ui/upload.py, upload_button): each chosen file is sent as the raw request body (the
+// browser streams it, any size) to `url?filename=...` with the session cookie of this origin. Progress goes into
+// the element `statusId`. Resolves with the count, the failures and the answers of the files that arrived.
+window.enclave = window.enclave || {};
+window.enclave.upload = function (input, url, statusId) {
   const files = Array.from(input.files || []);
   const status = document.getElementById(statusId);
   const failed = [];
+  const done = [];
   const send = (file) =>
     new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
@@ -17,7 +19,13 @@ window.enclaveTasks.upload = function (input, url, statusId) {
         }
       };
       xhr.onload = () => {
-        if (xhr.status >= 300) {
+        if (xhr.status < 300) {
+          try {
+            done.push(JSON.parse(xhr.responseText));
+          } catch (error) {
+            done.push({});
+          }
+        } else {
           let message = "";
           try {
             message = JSON.parse(xhr.responseText).error.message;
@@ -39,6 +47,6 @@ window.enclaveTasks.upload = function (input, url, statusId) {
     .then(() => {
       input.value = "";
       if (status) status.textContent = "";
-      return { count: files.length, failed: failed };
+      return { count: files.length, failed: failed, done: done };
     });
 };
