@@ -35,29 +35,30 @@ timezone_resolver: Callable[[], str | None] | None = None
 
 
 @lru_cache(maxsize=8)
-def catalog(language: str) -> dict[str, str]:
-    """msgid -> translation for one language (empty translations are left out)."""
+def _messages(language: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """The language's .po file, read once: its singular messages and its plural ones."""
     path = resources.files('appliance').joinpath(f'locale/{language}/LC_MESSAGES/messages.po')
     if not path.is_file():
-        return {}
+        return {}, {}
     with path.open('rb') as handle:
         po = read_po(handle, locale=language)
-    return {str(msg.id): str(msg.string) for msg in po if isinstance(msg.id, str) and msg.string and not msg.fuzzy}
-
-
-@lru_cache(maxsize=8)
-def plural_catalog(language: str) -> dict[str, tuple[str, ...]]:
-    """singular msgid -> the translated forms, for the messages with a plural (NP_)."""
-    path = resources.files('appliance').joinpath(f'locale/{language}/LC_MESSAGES/messages.po')
-    if not path.is_file():
-        return {}
-    with path.open('rb') as handle:
-        po = read_po(handle, locale=language)
-    return {
+    singular = {str(msg.id): str(msg.string) for msg in po if isinstance(msg.id, str) and msg.string and not msg.fuzzy}
+    plural = {
         str(msg.id[0]): tuple(str(form) for form in msg.string)
         for msg in po
         if isinstance(msg.id, tuple) and isinstance(msg.string, tuple) and all(msg.string) and not msg.fuzzy
     }
+    return singular, plural
+
+
+def catalog(language: str) -> dict[str, str]:
+    """msgid -> translation for one language (empty translations are left out)."""
+    return _messages(language)[0]
+
+
+def plural_catalog(language: str) -> dict[str, tuple[str, ...]]:
+    """singular msgid -> the translated forms, for the messages with a plural (NP_)."""
+    return _messages(language)[1]
 
 
 def language() -> str:

@@ -294,27 +294,7 @@ async def audit_page(ctx: PageContext) -> None:
             ]
             known = audit_texts.texts()
             show = _('Record')
-            rows = [
-                {
-                    'id': r.id,
-                    'at': format_datetime(r.at, timezone=tz),
-                    'actor': r.actor_name,
-                    'what': audit_texts.describe(r.action, r.target, audit_texts.details_of(r.details), known),
-                    'ip': r.ip,
-                    'show': show,
-                    'record': json.dumps(
-                        {
-                            'action': r.action,
-                            'target': r.target,
-                            'details': audit_texts.details_of(r.details),
-                            'at': r.at.isoformat(),
-                        },
-                        ensure_ascii=False,
-                        indent=2,
-                    ),
-                }
-                for r in page.rows
-            ]
+            rows = [_audit_row(r, audit_texts.details_of(r.details), known, show, tz) for r in page.rows]
             table = (
                 ui.table(columns=columns, rows=rows, row_key='id', pagination=0)
                 .classes('w-full')
@@ -372,3 +352,21 @@ async def settings_page(ctx: PageContext) -> None:
                     success=_('Saved.'),
                 ),
             ).mark('save-settings')
+
+
+def _audit_row(event: Any, details: dict[str, Any], known: dict[str, str], show: str, tz: str | None) -> dict[str, Any]:
+    """One row of the audit table: the sentence, and the stored record behind the "Record" button (the details
+    parsed once for both)."""
+    return {
+        'id': event.id,
+        'at': format_datetime(event.at, timezone=tz),
+        'actor': event.actor_name,
+        'what': audit_texts.describe(event.action, event.target, details, known),
+        'ip': event.ip,
+        'show': show,
+        'record': json.dumps(
+            {'action': event.action, 'target': event.target, 'details': details, 'at': event.at.isoformat()},
+            ensure_ascii=False,
+            indent=2,
+        ),
+    }

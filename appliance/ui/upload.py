@@ -54,13 +54,16 @@ def file_picker(
 
     picker = ui.upload(on_upload=received, on_rejected=rejected, auto_upload=True, max_file_size=max_file_size)
     picker.props(f'accept="{html.escape(accept)}" flat bordered hide-upload-btn').classes('enclave-file-picker')
-    # The header replaces Quasar's (size and percentage); our texts are escaped before they enter the template.
+    # The header replaces Quasar's (size and percentage). The texts enter the template as string literals bound
+    # as data (`:label`, `v-text`), never as template text: a `{{ }}` in a translation is shown, not evaluated.
+    label_literal = html.escape(json.dumps(button))
+    hint_literal = html.escape(json.dumps(hint))
     picker.add_slot(
         'header',
         '<div class="row no-wrap items-center q-pa-sm q-gutter-sm full-width">'
         f'<q-btn v-if="props.canAddFiles" type="a" flat dense no-caps color="primary" icon="upload_file"'
-        f' label="{html.escape(button)}" @click="props.pickFiles"><q-uploader-add-trigger /></q-btn>'
-        f'<div class="col text-caption text-grey-8">{html.escape(hint)}</div>'
+        f' :label="{label_literal}" @click="props.pickFiles"><q-uploader-add-trigger /></q-btn>'
+        f'<div class="col text-caption text-grey-8" v-text="{hint_literal}"></div>'
         '<q-spinner v-if="props.isUploading" color="primary" size="1.25em" />'
         '</div>',
     )

@@ -101,6 +101,8 @@ async def test_the_file_picker_says_what_to_choose_empties_itself_and_refuses_a_
     header = upload.slots['header'].template or ''
     assert 'Choose the .lic file' in header and 'uploadSizeLabel' not in header  # no "0.0B / 0.00%"
     assert '@click="props.pickFiles"' in header  # NiceGUI names a slot's scope `props`
+    # The texts are bound as string literals, never template text a translation's {{ }} could run in.
+    assert ':label="&quot;Choose the .lic file&quot;"' in header and 'v-text="&quot;' in header
     assert upload.props['hide-upload-btn'] is True
     calls: list[str] = []
     monkeypatch.setattr(upload, 'run_method', lambda name, *args, **kwargs: calls.append(name))

@@ -59,8 +59,8 @@ class SnapshotsPage:
             ).classes('text-sm max-w-3xl')
             ui.label(
                 _(
-                    'One is taken every day and the last 7 are kept; one is taken before every upgrade and every '
-                    'restore, and the last 3 of each are kept. The ones you take stay until you delete them.'
+                    'One is taken every day and the last 7 are kept; one is taken before every restore and the last 3 '
+                    'of those are kept. The ones you take stay until you delete them.'
                 )
             ).classes('text-sm text-gray-600 max-w-3xl').mark('snapshot-retention')
             with ui.row().classes('items-center gap-3'):

@@ -301,13 +301,16 @@ def _sync_tree(folder: Path) -> None:
     descriptions, the keys) fsynced one by one, then the file system's metadata (the link folders) with one
     syncfs: an fsync per folder costs seconds on a store of many thousand folders."""
     for place in (folder, folder / backup.STAGING, folder / 'keys'):
-        for entry in os.scandir(place) if place.is_dir() else ():
-            if entry.is_file(follow_symlinks=False):
-                fd = os.open(entry.path, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+        if not place.is_dir():
+            continue
+        with os.scandir(place) as entries:
+            written = [entry.path for entry in entries if entry.is_file(follow_symlinks=False)]
+        for path in written:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
     _syncfs(folder)
 
 
