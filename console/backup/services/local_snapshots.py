@@ -325,8 +325,9 @@ def _syncfs(path: Path) -> None:
         os.close(fd)
 
 
-def needed_bytes(settings: Settings) -> int:
-    """What a snapshot writes: the database copy, the keys, the config and the folders that hold the links."""
+def needed_bytes(settings: Settings, folders: int | None = None) -> int:
+    """What a snapshot writes: the database copy, the keys, the config and the folders that hold the links
+    (`folders`: their count, when the caller has counted them already)."""
     data_dir = settings.data_dir
     if settings.is_sqlite:
         database = sum(_size(data_dir / name) for name in (DATABASE, f'{DATABASE}-wal'))
@@ -334,7 +335,8 @@ def needed_bytes(settings: Settings) -> int:
         with get_database().session(write=False) as session:
             database = int(session.execute(text('SELECT pg_database_size(current_database())')).scalar_one())
     keys = sum(_size(path) for path in (data_dir / 'keys').glob('*'))
-    folders = _blob_folders(data_dir / 'blobs')
+    if folders is None:
+        folders = _blob_folders(data_dir / 'blobs')
     return int(database * _SPACE_MARGIN) + keys + _size(config_file()) + (folders + 8) * _DIR_BYTES
 
 
@@ -358,7 +360,8 @@ def _blob_folders(blob_root: Path) -> int:
 
 
 def _refuse_short_space(settings: Settings, root: Path) -> None:
-    need = needed_bytes(settings)
+    folders = _blob_folders(settings.data_dir / 'blobs')  # one walk of the store's folders for both checks
+    need = needed_bytes(settings, folders)
     room = space(root)
     keep = 2 * room.reserve
     if room.free - need < keep:
@@ -372,7 +375,7 @@ def _refuse_short_space(settings: Settings, root: Path) -> None:
             keep=format_size(keep),
         )
     stats = os.statvfs(root)
-    folders = _blob_folders(settings.data_dir / 'blobs') + 100
+    folders += 100
     if stats.f_files and stats.f_favail < folders:
         raise SnapshotRefused(
             N_(

@@ -88,10 +88,8 @@ async def receive_bundle(
     await run_db(require, actor, PERMISSION)  # a refusal is audited: database work, off the event loop
     name = check_name(filename)
     check_room(settings, declared)
-    folder = upgrades_dir(settings)
-    _remove_stale(folder)
-    partial = folder / f'{INCOMING}{secrets.token_hex(8)}'
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    # Folder work, file creation and every fsync in worker threads: never on the event loop.
+    folder, fd, partial = await asyncio.to_thread(_open_partial, settings)
     size = 0
     try:
         try:
@@ -103,8 +101,7 @@ async def receive_bundle(
             await asyncio.to_thread(os.fsync, fd)
         finally:
             os.close(fd)
-        os.replace(partial, folder / name)
-        fsync_dir(folder)
+        await asyncio.to_thread(_publish, partial, folder / name)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -117,6 +114,20 @@ async def receive_bundle(
 
     await run_write(record)
     return Received(name=name, size=size)
+
+
+def _open_partial(settings: Settings) -> tuple[Path, int, Path]:
+    """The upgrades folder (stale partial uploads removed) and a new hidden file in it, open for writing."""
+    folder = upgrades_dir(settings)
+    _remove_stale(folder)
+    partial = folder / f'{INCOMING}{secrets.token_hex(8)}'
+    return folder, os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640), partial
+
+
+def _publish(partial: Path, target: Path) -> None:
+    """The whole bundle, under its own name."""
+    os.replace(partial, target)
+    fsync_dir(target.parent)
 
 
 def _remove_stale(folder: Path) -> None:
