@@ -17,7 +17,7 @@ XDIST ?= -n 2 --dist loadgroup
 FAST_TIERS := not ui and not restic and not system and not e2e
 
 .PHONY: run test test-fast check bench i18n system-deps test-system-deps deps clean lock migrate test-postgres bundle bundle-test \
-	image image-test demo screenshots
+	image image-test upgrade-test demo screenshots
 
 run: deps
 	$(BIN)/enclave migrate
@@ -114,6 +114,12 @@ bundle: $(STAMP)
 bundle-test: $(STAMP)
 	@scripts/apt-ensure.sh debootstrap:/usr/sbin/debootstrap
 	$(BIN)/pytest -q tests/provisioning/install_story.py
+
+# Upgrades with real bundles in a fresh Debian 12 root with no network: N -> N+1 with a migration, a failing migration
+# rolled back by itself, a hard stop at a random step recovered, and "Roll back" on request (as root).
+upgrade-test: $(STAMP)
+	@scripts/apt-ensure.sh debootstrap:/usr/sbin/debootstrap
+	$(BIN)/pytest -q -s tests/provisioning/upgrade_story.py
 
 # The appliance image (as root): dist/enclave-<version>.qcow2 and .ova, the bundle they were installed from and
 # SHA256SUMS. Without RELEASE_KEY the bundle inside is signed with the test key (a build for tests only).

@@ -58,6 +58,20 @@ def _load_registry(settings: Settings) -> None:
     build_registry(settings.enabled_modules)
 
 
+def open_for_replacement() -> Settings:
+    """The settings, with the database opened and the registry built but the schema left unchecked: for a command
+    that replaces the database (a snapshot restored by an older release, rolling back an upgrade whose migrations
+    ran, finds a schema it does not know, and must still put its own data back)."""
+    settings = cli_settings()
+    try:
+        check_data_dir(settings)
+        init_database(settings.sqlalchemy_url)
+        _load_registry(settings)
+    except (StartupError, ModuleError) as error:
+        fail(f'Enclave cannot run this command: {error}', 2)
+    return settings
+
+
 @contextmanager
 def operator_session() -> Iterator[Session]:
     """One transaction on a database whose schema is current; any error rolls it back and ends the command."""

@@ -1,6 +1,10 @@
 #!/bin/sh
 # Install Enclave from this offline bundle on a Debian 12 server (x86_64), as root, with no network.
 #   sh install.sh            install or update to this bundle's version, then start the services
+#   sh install.sh --release-only
+#                            only check the bundle, add missing Debian packages and install the release in
+#                            /opt/enclave/releases/<version>/ beside the running one (what an upgrade from the console
+#                            does first: console/upgrade/root_helper.py switches to it and rolls back on failure)
 # It checks the bundle's signature and every file's checksum before it changes anything, installs the Debian
 # packages it needs from debs/, creates the system user `enclave`, puts the app in
 # /opt/enclave/releases/<version>/ (its own venv) with /opt/enclave/current pointing at it, keeps data in
@@ -14,6 +18,12 @@ say() { printf 'enclave install: %s\n' "$*"; }
 die() { printf 'enclave install: ERROR: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run me as root (sudo sh install.sh)"
+release_only=no
+case ${1:-} in
+  --release-only) release_only=yes ;;
+  "") ;;
+  *) die "unknown option $1 (sh install.sh, or sh install.sh --release-only)" ;;
+esac
 cd "$here"
 version=$(cat VERSION)
 
@@ -93,8 +103,15 @@ if [ ! -e "$release/.complete" ]; then
   "$release/venv/bin/pip" install --quiet --no-index --find-links wheels "enclave==$version" \
     || die "the app could not be installed from wheels/"
   cp -R systemd provisioning README.md VERSION "$release/"
+  # The key this bundle was verified with: an upgrade must be signed with it (console/upgrade/root_helper.py).
+  cp "$work/key.pem" "$release/release-key.pem"
+  chmod 0644 "$release/release-key.pem"
   touch "$release/.complete"
   say "installed Enclave $version in $release"
+fi
+if [ $release_only = yes ]; then
+  say "release $version installed beside the running one"
+  exit 0
 fi
 if [ "$(readlink "/opt/enclave/current" 2>/dev/null || true)" != "releases/$version" ]; then
   ln -sfn "releases/$version" "/opt/enclave/current.new"
@@ -108,8 +125,9 @@ chmod 0750 "/var/lib/enclave"
 
 # 5. Services: the units and nginx's site, copied only when they differ.
 copy_if_changed() { cmp -s "$1" "$2" 2>/dev/null || { cp "$1" "$2"; say "updated $2"; }; }
-units="enclave.service enclave-firstboot.service enclave-tls.service enclave-tls.timer enclave-tls-request.path"
-shipped="$units enclave-tls-request.service"
+units="enclave.service enclave-firstboot.service enclave-tls.service enclave-tls.timer enclave-tls-request.path
+  enclave-upgrade-request.path enclave-upgrade-recover.service"
+shipped="$units enclave-tls-request.service enclave-upgrade-request.service"
 for unit in $shipped; do copy_if_changed "systemd/$unit" "/etc/systemd/system/$unit"; done
 if [ -d "/etc/nginx/sites-available" ]; then
   # The site includes the workers' upstream block, which enclave.service writes at every start; until the first,
@@ -137,7 +155,8 @@ if [ -d /run/systemd/system ] && [ "$(stat -c %d:%i /)" = "$(stat -c %d:%i /proc
 fi
 if [ $booted = yes ]; then
   systemctl daemon-reload
-  systemctl start enclave-firstboot.service enclave-tls.service enclave-tls.timer enclave-tls-request.path
+  systemctl start enclave-firstboot.service enclave-tls.service enclave-tls.timer enclave-tls-request.path \
+    enclave-upgrade-request.path
   systemctl restart nginx.service
   systemctl start enclave.service
   say "started; open https://$(hostname -I 2>/dev/null | cut -d' ' -f1)/ to finish the setup"

@@ -29,6 +29,7 @@ from appliance.modules import current_registry, register_builtins, reset_registr
 from appliance.secrets import data_encryption_key
 from appliance.services import accounts, passwords, tokens
 from appliance.services.touches import touches
+from appliance.web import maintenance
 from tests.support import markers
 
 PASSWORD = 'Correct-Horse-Battery-42'
@@ -99,6 +100,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     registry = reset_registry()
     register_builtins(registry)
     touches.clear()  # last-seen times noted by an earlier test's database
+    # Maintenance mode's flag file goes in this test's data dir: not in the dir of an app an earlier test built (a
+    # snapshot restored here would otherwise put a module-wide app, tests/test_contract.py's, in maintenance).
+    maintenance.use_data_dir(directory)
     yield directory
     touches.clear()
     get_database().dispose()

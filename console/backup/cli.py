@@ -352,13 +352,22 @@ def _snapshot_line(item: Any) -> str:
 
 
 @snapshot_app.command('take')
-def snapshot_take(json_output: JsonOption = False) -> None:
+def snapshot_take(
+    json_output: JsonOption = False,
+    reason: Annotated[
+        str, typer.Option('--reason', help='manual, or upgrade (kept with the last three upgrade snapshots).')
+    ] = 'manual',
+) -> None:
     """Take a snapshot now (online: Enclave keeps running)."""
     from appliance.config import get_settings
-    from appliance.operator import OPERATOR
+    from appliance.operator import OPERATOR, fail
     from console.backup import services
 
-    made = _operate(lambda: services.take_snapshot(settings=get_settings(), registry=_registry(), actor=OPERATOR))
+    if reason not in ('manual', 'upgrade'):
+        fail(f'A snapshot taken from the shell is manual or upgrade, not {reason!r}.')
+    made = _operate(
+        lambda: services.take_snapshot(settings=get_settings(), registry=_registry(), actor=OPERATOR, reason=reason)
+    )
     if json_output:
         _echo_json(made.as_dict())
         return
@@ -405,15 +414,19 @@ def snapshot_restore(
     yes: Annotated[bool, typer.Option('--yes', help='Replace the data without asking.')] = False,
 ) -> None:
     """Bring the box back to a snapshot; the current data is moved aside, never deleted. Stop Enclave first."""
-    from appliance.operator import OPERATOR
+    from appliance.operator import OPERATOR, fail, open_for_replacement
     from console.backup import services
 
-    settings = _stopped_and_confirmed(yes, f'snapshot {snapshot_id}')
-    item = _operate(
-        lambda: services.restore_snapshot(
+    _stopped_and_confirmed(yes, f'snapshot {snapshot_id}')
+    # Not `_operate`: the database being replaced may have a schema this release does not know (the rollback of
+    # an upgrade whose migrations ran restores the snapshot taken before them with the old release).
+    settings = open_for_replacement()
+    try:
+        item = services.restore_snapshot(
             settings=settings, registry=_registry(), actor=OPERATOR, snapshot_id=snapshot_id
         )
-    )
+    except ServiceError as error:
+        fail(str(error))
     typer.echo(f'Restored snapshot {item.id}; the previous data is in {settings.data_dir}/before-restore-*.')
 
 

@@ -2,7 +2,7 @@
 measured on the same data in the same run.
 
     python -m tests.bench.bench_backup [--backup-mib 1024] [--tasks 20000] [--projects 50] [--big 1000] [--runs 20]
-                                       [--no-scheduled]
+                                       [--no-scheduled] [--no-upgrade]
 
 The data: a migrated database seeded by tests/bench/seed.py, plus `--backup-mib` of task attachments written
 through the blob store (a few large files of tens of MB, many 1 MB files, many files of a few KB; half of them
@@ -21,6 +21,10 @@ Figures:
   through `run.io_bound`; the server runs with its scheduler on, so this waits for the first tick, ~60 s), and
   once while `enclave backup run` backs up in its own process. Each is a full backup into a fresh repository,
   sampled from its run row saying 'running' until it finishes. `--no-scheduled` leaves the first one out.
+- local snapshot vs SQLite's online backup plus a hard link per blob, target <= 1.5x and under 10 s;
+- upgrade (tests/console/upgrade_support.py: the root helper with releases in a folder, a real server stopped and
+  started): Enclave's downtime in an upgrade without a migration vs a bare restart, target under 30 s; and the
+  automatic rollback after a failed migration (stop, switch back, restore the snapshot, start), target under 60 s.
 Retention is left out of the backup figures (`retention=False`): two backups a few seconds apart make
 `forget --prune` drop the first one, which a daily schedule never does; it is its own recorded run anyway.
 Compare ratios, not absolute times.
@@ -554,6 +558,47 @@ def bench_snapshot(work: Path, data_dir: Path) -> list[Figure]:
     ]
 
 
+def bench_upgrade(work: Path) -> list[Figure]:
+    """The root helper's upgrade without a migration, and its rollback after a failed one, on the box as seeded, in
+    a folder standing in for /opt/enclave (tests/console/upgrade_support.py); baseline: a bare restart of the app
+    (stop, start, /healthz answers) in the same place."""
+    from tests.console.upgrade_support import installed
+
+    box = installed(work / 'upgrade-root', deadline_seconds=300)
+    try:
+        began = time.perf_counter()
+        box.service('stop')
+        box.service('start')
+        while not box.answers():
+            time.sleep(0.1)
+        restart = time.perf_counter() - began
+        box.ask(action='upgrade', bundle=box.bundle('0.2.0'), by='bench')
+        began = time.perf_counter()
+        box.helper()
+        whole = time.perf_counter() - began
+        upgraded = box.history()[-1]
+        assert upgraded['state'] == 'done', upgraded
+        box.ask(action='upgrade', bundle=box.bundle('0.3.0', broken=True), by='bench')
+        box.helper()
+        failed = box.history()[-1]
+        assert failed['state'] == 'rolled_back', failed
+    finally:
+        box.service('stop')
+    downtime, rollback = float(upgraded['downtime_seconds']), float(failed['rollback_seconds'])  # type: ignore[arg-type]
+    print(
+        f'upgrade: {whole:.1f} s in all, Enclave unavailable {downtime:.1f} s (a bare restart: {restart:.1f} s); '
+        f'rollback after a failed migration {rollback:.1f} s'
+    )
+    return [
+        Figure(
+            'upgrade downtime, no migration', downtime, restart, 's', downtime / restart, 'under 30 s', downtime < 30
+        ),
+        Figure(
+            'rollback after a failed migration', rollback, restart, 's', rollback / restart, 'under 60 s', rollback < 60
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--backup-mib', type=int, default=int(os.environ.get('ENCLAVE_BENCH_BACKUP_MIB', '1024')))
@@ -566,6 +611,7 @@ def main() -> None:
         action='store_true',
         help="skip the page figure during the scheduler's backup (it waits for the scheduler's first tick, ~60 s)",
     )
+    parser.add_argument('--no-upgrade', action='store_true', help='skip the upgrade and rollback figures')
     args = parser.parse_args()
     if shutil.which('restic') is None:
         sys.exit('restic is not installed: run `make test-system-deps` (Debian package "restic").')
@@ -584,6 +630,7 @@ def main() -> None:
         )
         figures = bench_backups(work, data_dir, seeded, blobs.bytes)
         figures += bench_snapshot(work, data_dir)
+        figures += [] if args.no_upgrade else bench_upgrade(work)
         figures += bench_pages(work, data_dir, seeded, args.runs, scheduled=not args.no_scheduled)
         report(figures)
     finally:

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -278,3 +279,38 @@ def test_the_cli_takes_lists_proves_and_deletes(team: Team) -> None:
     assert wrong.returncode == 1 and 'There is no snapshot "nope"' in wrong.stderr
     gone = cli('delete', ident, '--yes')
     assert gone.returncode == 0 and ident not in cli('list').stdout
+
+
+def test_the_cli_restores_a_snapshot_over_a_database_a_newer_release_migrated(team: Team) -> None:
+    """The rollback of an upgrade whose migrations ran: the old release restores the snapshot taken before them,
+    over a database at a schema revision it does not know."""
+    arrange(team, tasks=1)
+    before = kept_rows(export())
+    made = take(reason='upgrade')
+    with get_database().session() as session:
+        session.delete(session.scalars(select(Project)).one())
+    with sqlite3.connect(get_settings().data_dir / 'enclave.db') as connection:
+        connection.execute("update alembic_version set version_num = 'a5e1c0de0111'")  # a newer release's head
+        connection.execute('create table added_by_a_newer_release (id integer primary key)')
+    get_database().dispose()
+    env = {**os.environ, 'ENCLAVE_DATA_DIR': str(get_settings().data_dir)}
+    stopped = subprocess.run(
+        [sys.executable, '-m', 'appliance.cli', 'health'], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert stopped.returncode != 0 and 'does not know' in stopped.stderr  # what the old release sees otherwise
+
+    restored = subprocess.run(
+        [sys.executable, '-m', 'appliance.cli', 'snapshot', 'restore', made.id, '--yes'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    get_database().dispose()
+    assert kept_rows(export()) == before
+    with sqlite3.connect(get_settings().data_dir / 'enclave.db') as connection:
+        tables = {row[0] for row in connection.execute("select name from sqlite_master where type='table'")}
+    assert 'added_by_a_newer_release' not in tables

@@ -4,6 +4,7 @@ the sentence that refuses it; bob (member) is kept out."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -141,3 +142,154 @@ async def test_bob_may_not_upload_a_bundle(user: UIUser, team: Team) -> None:
     assert not (get_settings().data_dir / 'upgrades').exists() or not any(
         (get_settings().data_dir / 'upgrades').iterdir()
     )
+
+
+# "Upgrade now", the rollback offer and the history (the root side itself: tests/console/test_upgrade_helper.py).
+
+
+@pytest.fixture(name='upgrade_service')
+def upgrade_service_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This box has the root side installed (its request watcher's unit file exists)."""
+    from console.upgrade.services import requesting
+
+    unit = tmp_path / 'enclave-upgrade-request.path'
+    unit.write_text('[Path]\n')
+    monkeypatch.setattr(requesting, 'PATH_UNIT', unit)
+    monkeypatch.setattr('console.upgrade.services.planning.__version__', '0.1.0')
+    monkeypatch.setattr('console.upgrade.services.requesting.__version__', '0.1.0')
+    return get_settings().data_dir / 'upgrade-request'
+
+
+def finished(folder: Path, ident: str, **record: object) -> None:
+    """A record as the root side writes it when an upgrade or rollback ends."""
+    (folder / 'history').mkdir(parents=True, exist_ok=True)
+    body = {
+        'id': ident,
+        'action': 'upgrade',
+        'state': 'done',
+        'by': 'alice (id 1)',
+        'from_version': '0.0.9',
+        'to_version': '0.1.0',
+        'started_at': '2026-12-01T02:00:00+00:00',
+        'finished_at': '2026-12-01T02:01:10+00:00',
+        'duration_seconds': 70.2,
+        'downtime_seconds': 21.5,
+        'reason': '',
+        'snapshot': '20261201-020010-upgrade',
+        'steps': [{'step': 'started', 'at': '2026-12-01T02:01:00+00:00'}],
+        'log': ['02:00:00 upgrade of Enclave 0.0.9', '02:01:10 Enclave 0.1.0 is up and healthy <b>ok</b>'],
+        **record,
+    }
+    (folder / 'history' / f'{ident}.json').write_text(json.dumps(body))
+
+
+@pytest.mark.usefixtures('trust_the_test_release_key')
+def test_an_upgrade_is_asked_for_only_with_a_fresh_backup_or_the_admins_audited_word(
+    team: Team, tmp_path: Path, upgrade_service: Path
+) -> None:
+    from appliance.errors import Conflict, ValidationError
+    from appliance.models import AuditEvent
+    from console.upgrade.services import request_rollback, request_upgrade
+    from tests.appliance.support import count
+
+    name = waiting(tmp_path)
+    with pytest.raises(ValidationError, match='no backup from the last 24 hours'):
+        request_upgrade(settings=get_settings(), actor=team.alice, name=name)
+    assert not (upgrade_service / 'request').exists()
+    with pytest.raises(BundleRefused):
+        request_upgrade(settings=get_settings(), actor=team.alice, name=waiting(tmp_path / 'old', version='0.0.5'))
+
+    request_upgrade(settings=get_settings(), actor=team.alice, name=name, without_fresh_backup=True)
+
+    asked = json.loads((upgrade_service / 'request').read_text())
+    assert asked == {'action': 'upgrade', 'bundle': name, 'by': f'alice (id {team.alice.id})',
+                     'without_fresh_backup': True, 'to': '0.2.0'}  # fmt: skip
+    assert count(AuditEvent, AuditEvent.action == 'console.upgrade_requested') == 1
+    with pytest.raises(Conflict, match='already under way'):
+        request_upgrade(settings=get_settings(), actor=team.alice, name=name, without_fresh_backup=True)
+    with pytest.raises(Exception, match='permission'):
+        request_upgrade(settings=get_settings(), actor=team.bob, name=name, without_fresh_backup=True)
+    (upgrade_service / 'request').unlink()
+    with pytest.raises(ValidationError, match='Only the upgrade that installed the running release'):
+        request_rollback(settings=get_settings(), actor=team.alice, upgrade_id='20261201-020000-abcdef')
+
+
+def test_each_finished_upgrade_reaches_the_audit_log_once(team: Team, upgrade_service: Path) -> None:
+    from appliance.models import AuditEvent
+    from console.upgrade.services import record_finished
+    from tests.appliance.support import count
+
+    finished(upgrade_service, '20261201-020000-abcdef')
+    finished(upgrade_service, '20261202-020000-abcdef', state='rolled_back', to_version='0.2.0', reason='no /healthz')
+    finished(upgrade_service, '20261203-020000-abcdef', action='request', state='refused', reason='not JSON')
+    (upgrade_service / 'history' / 'notes.json').write_text('{}')  # not a record: ignored
+
+    assert record_finished(get_settings()) == 3
+    assert record_finished(get_settings()) == 0
+    assert count(AuditEvent, AuditEvent.action == 'console.upgraded') == 1
+    assert count(AuditEvent, AuditEvent.action == 'console.upgrade_rolled_back') == 1
+    assert count(AuditEvent, AuditEvent.action == 'console.upgrade_refused') == 1
+
+
+@pytest.mark.usefixtures('trust_the_test_release_key')
+async def test_alice_upgrades_now_after_ticking_that_there_is_no_fresh_backup(
+    user: UIUser, team: Team, tmp_path: Path, upgrade_service: Path
+) -> None:
+    name = waiting(tmp_path)
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see(marker='no-history', retries=RETRIES)
+    user.find(marker=f'check-{name}').click()
+    await user.should_see(marker='upgrade-now', retries=RETRIES)
+    button = next(iter(user.find(marker='upgrade-now').elements))
+    assert not button.enabled  # no backup in the last day: not without the tick
+    user.find(marker='without-fresh-backup').click()
+    assert button.enabled
+    user.find(marker='upgrade-now').click()
+    await user.should_see(marker='confirm-upgrade', retries=RETRIES)
+    user.find(marker='confirm-upgrade').click()
+    await user.should_see(marker='upgrade-under-way', retries=RETRIES)
+    await user.should_see('Waiting for the upgrade service to pick up the request…')
+    assert json.loads((upgrade_service / 'request').read_text())['without_fresh_backup'] is True
+
+
+async def test_alice_sees_the_history_and_rolls_the_last_upgrade_back(
+    user: UIUser, team: Team, upgrade_service: Path
+) -> None:
+    finished(upgrade_service, '20261130-020000-abcdef', action='request', state='refused', reason='not JSON')
+    finished(upgrade_service, '20261201-020000-abcdef')
+    (get_settings().data_dir / 'snapshots' / '20261201-020010-upgrade').mkdir(parents=True)
+    (get_settings().data_dir / 'snapshots' / '20261201-020010-upgrade' / 'snapshot.json').write_text('{}')
+    await user.open(sign_in_url('alice', next_path=PATH))
+    await user.should_see('Upgraded from 0.0.9 to 0.1.0', retries=RETRIES)
+    await user.should_see('A request was refused; nothing was changed')
+    user.find(marker='log-20261201-020000-abcdef').click()
+    await user.should_see('02:01:10 Enclave 0.1.0 is up and healthy <b>ok</b>', retries=RETRIES)  # text, not markup
+    user.find(marker='roll-back').click()
+    await user.should_see('kept aside on the server, not deleted', retries=RETRIES)
+    user.find(marker='confirm-roll-back').click()
+    await user.should_see(marker='upgrade-under-way', retries=RETRIES)
+    assert json.loads((upgrade_service / 'request').read_text()) == {
+        'action': 'rollback',
+        'upgrade': '20261201-020000-abcdef',
+        'by': f'alice (id {team.alice.id})',
+    }
+
+
+def test_roll_back_is_offered_for_the_upgrade_that_made_the_running_release_until_it_is_rolled_back(
+    team: Team, upgrade_service: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.upgrade.services import rollback_offer
+
+    monkeypatch.setattr('console.upgrade.services.requesting.__version__', '0.1.0')
+    snapshots = get_settings().data_dir / 'snapshots' / '20261201-020010-upgrade'
+    finished(upgrade_service, '20261201-020000-abcdef')
+    assert rollback_offer(get_settings()) is None  # its snapshot is gone
+    snapshots.mkdir(parents=True)
+    (snapshots / 'snapshot.json').write_text('{}')
+    assert rollback_offer(get_settings()).id == '20261201-020000-abcdef'  # type: ignore[union-attr]
+    # A later upgrade that failed and was undone, and a refused request, leave the running release as it was.
+    finished(upgrade_service, '20261202-020000-abcdef', state='rolled_back', from_version='0.1.0', to_version='0.2.0')
+    finished(upgrade_service, '20261203-020000-abcdef', action='request', state='refused')
+    assert rollback_offer(get_settings()).id == '20261201-020000-abcdef'  # type: ignore[union-attr]
+    finished(upgrade_service, '20261204-020000-abcdef', action='rollback', state='rolled_back')
+    assert rollback_offer(get_settings()) is None

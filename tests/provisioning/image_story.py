@@ -59,7 +59,7 @@ print(httpx.Client(transport=httpx.HTTPTransport(uds=sys.argv[1])).get('http://l
   ss -Htlnu | awk '{print "LISTEN", $1, $5}'
   echo "SECURITY $(systemd-analyze security --no-pager enclave.service | grep -o 'exposure level[^:]*: [0-9.]*' \\
     | grep -o '[0-9.]*$')"
-  units="enclave.service nginx.service enclave-console.service nftables.service"
+  units="enclave.service nginx.service enclave-console.service nftables.service enclave-upgrade-request.path"
   echo "ACTIVE $(systemctl is-active $units | paste -sd' ' -)"
   echo "FAILED $(systemctl --failed --no-legend --plain | awk '{print $1}' | paste -sd' ' -)"
   for unit in $(systemctl --failed --no-legend --plain | awk '{print $1}') $(systemctl is-active --quiet \\
@@ -345,7 +345,8 @@ def test_the_image_boots_serves_the_wizard_over_https_and_first_boot_runs_once(d
     assert {port for port in listening if port.endswith('/tcp')} == {'80/tcp', '443/tcp'}, first.get('LISTEN')
     assert {port for port in listening if port.endswith('/udp')} <= {'68/udp', '546/udp'}, first.get('LISTEN')
     assert float(first['SECURITY'][0]) <= 3.0, first['SECURITY']
-    assert first['ACTIVE'] == ['active active active active'], first['ACTIVE']
+    # ... and the upgrade service's request watcher (console/upgrade/root_helper.py) waits for a request.
+    assert first['ACTIVE'] == ['active active active active active'], first['ACTIVE']
     assert first['FAILED'] == [''], first['FAILED']
     assert first['ROOT'] == ['L'], 'root must be locked'
     assert first['SSHKEYS'] == ['0'], 'no SSH host keys until SSH is turned on'

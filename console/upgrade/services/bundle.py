@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 import tarfile
 from dataclasses import dataclass
 from importlib.resources import files
@@ -34,6 +35,7 @@ MAX_BYTES = 4 * 2**30
 RELEASE_KEY_PATH = files('appliance') / 'data' / 'release-public.pem'
 MAX_SMALL = 2**20  # MANIFEST, VERSION, RELEASE.json, CHANGELOG.md are small
 SIGNATURE = 'MANIFEST.sig'
+INSTALLED_KEY = 'release-key.pem'
 _VERSION = re.compile(r'(\d+(?:\.\d+){0,3})(?:\+[0-9A-Za-z.]+)?')
 _FOLDER = re.compile(r'enclave-(\d+(?:\.\d+){0,3})')
 _LINE = re.compile(r'([0-9a-f]{64})  (\S(?:.*\S)?)')
@@ -76,14 +78,21 @@ def version_key(version: str) -> tuple[int, ...]:
 
 
 def release_key(pem: bytes | None = None) -> Ed25519PublicKey:
-    """The key Enclave releases are signed with (shipped with the app as appliance/data/release-public.pem), or the
-    Ed25519 public key in `pem`; ValueError when that is not one."""
+    """The Ed25519 public key in `pem`, or else the key the running release was installed with (install.sh keeps
+    it beside the release's venv: an upgrade must be signed by whoever signed what is installed), or else the key
+    Enclave releases are signed with (appliance/data/release-public.pem); ValueError when that is not one."""
     if pem is None:
-        pem = Path(str(RELEASE_KEY_PATH)).read_bytes()
+        kept = installed_key_path()
+        pem = kept.read_bytes() if kept.is_file() else Path(str(RELEASE_KEY_PATH)).read_bytes()
     key = load_pem_public_key(pem)
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError('not an Ed25519 public key')
     return key
+
+
+def installed_key_path() -> Path:
+    """`<release>/release-key.pem` of the release this code runs from (its venv is `<release>/venv`)."""
+    return Path(sys.prefix).parent / INSTALLED_KEY
 
 
 def check_bundle(path: Path, *, running: str, public_key: Ed25519PublicKey) -> BundleFacts:
