@@ -230,7 +230,7 @@ say('broken_current', current())
 say('broken_same', same(state()))
 say('broken_healthy', wait_up() and as_app('version').stdout)
 
-step = random.choice(['stopped', 'snapshot', 'switched', 'migrated', 'started'])
+step = KILL_AT or random.choice(['stopped', 'snapshot', 'switched', 'migrated', 'started'])
 say('killed_at', step)
 as_app('upgrade', 'request', 'enclave-0.1.3-bundle.tar', '--without-fresh-backup')
 helper = subprocess.Popen(['/opt/enclave/current/provisioning/upgrade.sh', 'request'], env=HELPER_ENV,
@@ -240,10 +240,12 @@ reached = False
 while time.monotonic() < deadline and helper.poll() is None:
     try:
         with open('/var/lib/enclave-upgrade/journal.json') as handle:
-            if step in [item['step'] for item in json.load(handle)['steps']]:
-                reached = True
-                break
-    except (OSError, ValueError):
+            journal = json.load(handle)
+        # The journal of the upgrade before stays until this one begins: wait for this one's own step.
+        if journal['id'] != broken['id'] and step in [item['step'] for item in journal['steps']]:
+            reached = True
+            break
+    except (OSError, ValueError, KeyError):
         pass
     time.sleep(0.05)
 helper.send_signal(signal.SIGKILL)
@@ -360,7 +362,9 @@ def test_upgrade_rollback_and_a_hard_stop_with_real_bundles(installed: tuple[Pat
     service = root / 'usr' / 'local' / 'sbin' / 'enclave-story-service'
     service.write_text(SERVICE)
     service.chmod(0o755)
-    (root / 'root' / 'story.py').write_text(STORY)
+    # UPGRADE_STORY_KILL_AT=<step> picks the step the hard stop hits (random otherwise).
+    kill_at = os.environ.get('UPGRADE_STORY_KILL_AT', '')
+    (root / 'root' / 'story.py').write_text(f'KILL_AT = {kill_at!r}\n' + STORY)
 
     ran = in_root(root, '/opt/enclave/releases/0.1.0/venv/bin/python /root/story.py', timeout=3000)
 
