@@ -12,6 +12,7 @@ from nicegui import app, core
 from appliance import diskspace, i18n, logs
 from appliance.api import ca, health, openapi
 from appliance.api import core as api_core
+from appliance.api import directory as api_directory
 from appliance.api import errors as api_errors
 from appliance.api import notifications as api_notifications
 from appliance.config import Settings, check_data_dir, get_settings, prepare_data_dir
@@ -22,7 +23,16 @@ from appliance.modules import build_registry
 from appliance.scheduler import create_scheduler
 from appliance.secrets import check_data_key, record_key_check, session_secret
 from appliance.services import touches
-from appliance.ui import frame, memory, pages_admin, pages_auth, pages_home, pages_notifications, pages_profile
+from appliance.ui import (
+    frame,
+    memory,
+    pages_admin,
+    pages_auth,
+    pages_directory,
+    pages_home,
+    pages_notifications,
+    pages_profile,
+)
 from appliance.web import maintenance, sessions
 from appliance.web.compression import TextGZipMiddleware
 from appliance.web.failures import FailureMiddleware
@@ -80,6 +90,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
         openapi.router,
         sessions.router,
         api_core.router,
+        api_directory.router,
         api_notifications.router,
     ]
     routers += [spec.api_router() for spec in registry.modules() if spec.api_router is not None]
@@ -93,6 +104,7 @@ def build(settings: Settings | None = None, *, migrate: bool = False, module_pac
     pages_home.register()
     pages_profile.register()
     pages_admin.register()
+    pages_directory.register()
     pages_notifications.register()
     for spec in registry.modules():
         if spec.register_pages is not None:

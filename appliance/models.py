@@ -35,6 +35,13 @@ class User(Base):
     totp_secret: Mapped[str] = mapped_column(Text, default='')
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The directory's public facts (appliance.services.directory): shown to every member.
+    position: Mapped[str] = mapped_column(String(100), default='')
+    work_phone: Mapped[str] = mapped_column(String(40), default='')
+    # Whom they report to, when set; otherwise a head of their main department (directory.manager_of). An account
+    # is never deleted, and the service checks the manager exists; no foreign key, so that adding the column to a
+    # live SQLite database never needs batch mode's copy of core_users (see its migration).
+    manager_id: Mapped[int | None] = mapped_column(default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
     roles: Mapped[list[UserRole]] = relationship(cascade='all, delete-orphan', lazy='selectin')
@@ -190,3 +197,54 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(default=None)
     email_state: Mapped[str] = mapped_column(String(16), default='')
     email_attempts: Mapped[int] = mapped_column(default=0)
+
+
+class Department(Base):
+    """A department of the company directory. Never deleted: a closed or merged one keeps its row and history."""
+
+    __tablename__ = 'core_departments'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Optional short code (for imports and other systems); unique whatever the case, checked by the service.
+    code: Mapped[str | None] = mapped_column(String(32), default=None, unique=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey('core_departments.id', ondelete='RESTRICT'), default=None, index=True
+    )
+    sort_order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey('core_departments.id', ondelete='RESTRICT'), default=None
+    )
+
+
+class DepartmentHead(Base):
+    """A head (manager) of a department; a department may have several, a person may head several."""
+
+    __tablename__ = 'core_department_heads'
+    department_id: Mapped[int] = mapped_column(ForeignKey('core_departments.id', ondelete='CASCADE'), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey('core_users.id', ondelete='CASCADE'), primary_key=True, index=True)
+
+
+class DepartmentMember(Base):
+    """A person in a department; `is_main` marks their main one (at most one, kept so by the service)."""
+
+    __tablename__ = 'core_department_members'
+    user_id: Mapped[int] = mapped_column(ForeignKey('core_users.id', ondelete='CASCADE'), primary_key=True)
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey('core_departments.id', ondelete='CASCADE'), primary_key=True, index=True
+    )
+    is_main: Mapped[bool] = mapped_column(default=False)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DepartmentEvent(Base):
+    """A dated change to a department (created, renamed, moved, heads, merged, absorbed, closed), for its history."""
+
+    __tablename__ = 'core_department_events'
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey('core_departments.id', ondelete='CASCADE'), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_name: Mapped[str] = mapped_column(String(64), default='')
+    action: Mapped[str] = mapped_column(String(32))
+    details: Mapped[str] = mapped_column(Text, default='{}')

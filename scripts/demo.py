@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from appliance.blobstore import get_blobstore
 from appliance.models import User
-from appliance.services import accounts
+from appliance.services import accounts, directory
 from modules.projects.services import members, milestones, projects
 from modules.tasks.models import Status, Task
 from modules.tasks.services import attachments, comments, editing, relations, timelog, workflow
@@ -133,12 +133,49 @@ def seed(session: Session, *, password: str, today: date | None = None) -> Demo:
             timezone=zone,
         )
     demo = Demo(org_name=ORG_NAME, password=password, usernames=list(people))
+    _departments(session, people)
     _website(session, demo, people, today)
     _app(session, demo, people, today)
     _audit(session, demo, people, today)
     _office_move(session, demo, people, today)
     session.flush()
     return demo
+
+
+# (name, code, parent code, heads, [(username, position, work phone)])
+DEPARTMENTS = (
+    ('星河科技', 'XH', '', (ADMIN,), [(ADMIN, '总经理', '010-8888-0001')]),
+    (
+        '产品研发部',
+        'RD',
+        'XH',
+        ('chen.wei',),
+        [('chen.wei', '研发总监', '010-8888-0101'), ('liu.yang', '前端工程师', '')],
+    ),
+    ('移动组', 'RD-MOB', 'RD', (), [('raj', 'Mobile Engineer', '+91 80 5555 0142')]),
+    (
+        '市场部',
+        'MKT',
+        'XH',
+        ('wang.fang',),
+        [('wang.fang', '市场经理', '010-8888-0201'), ('emma', 'Brand Designer', '')],
+    ),
+    ('财务部', 'FIN', 'XH', ('zhang.li',), [('zhang.li', '财务主管', '010-8888-0301')]),
+)
+
+
+def _departments(session: Session, people: dict[str, User]) -> None:
+    """A small company tree: the directory and org chart have something to show."""
+    admin = people[ADMIN]
+    ids: dict[str, int] = {}
+    for name, code, parent, heads, placed in DEPARTMENTS:
+        made = directory.create_department(session, admin, name=name, code=code, parent_id=ids.get(parent))
+        ids[code] = made.id
+        directory.set_heads(session, admin, made.id, [people[head].id for head in heads])
+        for username, position, phone in placed:
+            directory.place_user(
+                session, admin, people[username].id, main_department_id=made.id, position=position, work_phone=phone
+            )
 
 
 def _project(

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from appliance.i18n import LANGUAGES, _, format_datetime
 from appliance.models import User
 from appliance.modules import current_registry
-from appliance.services import accounts, audit, audit_texts, auth, orgsettings
+from appliance.services import accounts, audit, audit_texts, auth, directory, orgsettings
 from appliance.services.paging import Page
 from appliance.ui.actions import act, in_session, read
 from appliance.ui.frame import frame
 from appliance.ui.guard import PageContext, protected_page
+from appliance.ui.pages_directory import active_users, department_options
 from appliance.ui.table import paged_table, pager
 
 
@@ -55,10 +56,13 @@ class UsersPage:
         self.query = ''
 
     async def build(self) -> None:
+        await self.load_choices()
         with frame(self.ctx, _('Users')):
             with ui.row().classes('items-center gap-2 w-full'):
                 self.search = ui.input(_('Find a user')).props('clearable dense').mark('user-filter')
-                ui.button(_('New user'), icon='person_add', on_click=lambda: self.edit_dialog(None)).mark('new-user')
+                ui.button(_('New user'), icon='person_add', on_click=lambda: self.edit_dialog(None, None)).mark(
+                    'new-user'
+                )
             self.search.on('keydown.enter', self.apply_filter)
             self.search.on('clear', self.apply_filter)
             await self.table()
@@ -100,12 +104,20 @@ class UsersPage:
         self.offset = 0
         self.table.refresh()
 
+    async def load_choices(self) -> None:
+        """The departments and the people one can report to, as the dialog offers them (again after each save)."""
+        roots = await read(self.ctx.user, lambda s, a: directory.tree(s, a))
+        self.departments = department_options(roots)
+        self.managers = await read(self.ctx.user, lambda s, a: active_users(s))
+
     async def open_user(self, user_id: int) -> None:
         user = await read(self.ctx.user, lambda s, a: accounts.get_user(session=s, actor=a, user_id=user_id))
-        self.edit_dialog(user)
+        placed = await read(self.ctx.user, lambda s, a: directory.placement_of(s, a, user_id))
+        self.edit_dialog(user, placed)
 
-    def edit_dialog(self, user: User | None) -> None:
-        """Create a user (None) or edit one: names, e-mail, roles, a new password, enable or disable."""
+    def edit_dialog(self, user: User | None, placed: directory.Placement | None) -> None:
+        """Create a user (None) or edit one: names, e-mail, roles, where they sit, a new password, enable or
+        disable."""
         with ui.dialog() as dialog, ui.card().classes('w-full max-w-md'):
             ui.label(_('Edit user') if user else _('New user')).classes('text-lg font-medium')
             # Fields as wide as the dialog: a name or an e-mail address fits, and the form reads as one column.
@@ -130,6 +142,7 @@ class UsersPage:
                 password=ui.input(_('New password') if user else _('Password'), password=True)
                 .classes('w-full')
                 .mark('new-password'),
+                place=PlacementForm.build(self.departments, self.managers, placed, own_id=user.id if user else None),
             )
             if user:
                 # A reset is what an admin does to an account in the wrong hands: say what else it ends.
@@ -152,27 +165,34 @@ class UsersPage:
         if await saving:
             dialog.close()
             self.table.refresh()
+            await self.load_choices()
 
     async def save(self, user: User | None, form: UserForm) -> User | None:
         name, email, roles = form.name.value or '', form.email.value or '', list(form.roles.value)
         password = form.password.value or ''
+        placing = form.place.values()
         if user is None:
-            return await act(
-                lambda s, a: accounts.create_user(
+            username = form.username.value or ''
+
+            def create(s: Session, a: User) -> User:
+                made = accounts.create_user(
                     session=s,
                     actor=a,
-                    username=form.username.value or '',
+                    username=username,
                     display_name=name,
                     email=email,
                     password=password,
                     roles=roles,
-                ),
-                success=_('User created.'),
-            )
+                )
+                directory.place_user(s, a, made.id, **placing)
+                return made
+
+            return await act(create, success=_('User created.'))
         uid = user.id
 
         def update(s: Session, a: User) -> User:
             updated = accounts.update_user(session=s, actor=a, user_id=uid, display_name=name, email=email, roles=roles)
+            directory.place_user(s, a, uid, **placing)
             if password:
                 accounts.reset_password(session=s, actor=a, user_id=uid, new_password=password)
             return updated
@@ -189,6 +209,67 @@ class UsersPage:
 
 
 @dataclass(frozen=True)
+class PlacementForm:
+    """Where the person sits, in the user dialog: main and other departments, position, manager, work phone."""
+
+    main: ui.select
+    others: ui.select
+    position: ui.input
+    manager: ui.select
+    phone: ui.input
+
+    @classmethod
+    def build(
+        cls,
+        departments: dict[int | None, str],
+        managers: dict[int, str],
+        placed: directory.Placement | None,
+        *,
+        own_id: int | None,
+    ) -> PlacementForm:
+        """The fields, filled from `placed` (None for a new account)."""
+        ui.label(_('In the company')).classes('text-sm font-medium mt-2')
+        choices = {None: _('(none)'), **departments}
+        people: dict[int | None, str] = {None: _('(a head of their department)')}
+        people.update((uid, name) for uid, name in managers.items() if uid != own_id)
+        return cls(
+            main=ui.select(choices, value=placed.main_department_id if placed else None, label=_('Main department'))
+            .classes('w-full')
+            .mark('user-main-department'),
+            others=ui.select(
+                departments,
+                multiple=True,
+                value=list(placed.other_department_ids) if placed else [],
+                label=_('Other departments'),
+            )
+            .classes('w-full')
+            .props('use-chips')
+            .mark('user-other-departments'),
+            position=ui.input(_('Position'), value=placed.position if placed else '')
+            .classes('w-full')
+            .mark('user-position'),
+            manager=ui.select(
+                people, value=placed.manager_id if placed else None, label=_('Reports to'), with_input=True
+            )
+            .classes('w-full')
+            .mark('user-manager'),
+            phone=ui.input(_('Work phone'), value=placed.work_phone if placed else '')
+            .classes('w-full')
+            .mark('user-work-phone'),
+        )
+
+    def values(self) -> dict[str, Any]:
+        """What `directory.place_user` takes."""
+        return {
+            'main_department_id': self.main.value,
+            'other_department_ids': list(self.others.value or []),
+            'position': self.position.value or '',
+            'manager_id': self.manager.value,
+            'work_phone': self.phone.value or '',
+        }
+
+
+@dataclass(frozen=True)
 class UserForm:
     """The fields of the user dialog."""
 
@@ -197,6 +278,7 @@ class UserForm:
     email: ui.input
     roles: ui.select
     password: ui.input
+    place: PlacementForm
 
 
 async def sessions_page(ctx: PageContext) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from appliance.db import get_database
 from appliance.models import Notification, User
-from appliance.services import notifications, tokens
+from appliance.services import directory, notifications, tokens
 from tests.conftest import People
 from tests.support.contract import SECRET
 
@@ -29,4 +29,12 @@ def accounts(people: People, found: Mapping[str, Any]) -> dict[str, Any]:
         return {'user_id': bob.id, 'token_id': token.id, 'notification_id': notification, 'q': SECRET.split()[0]}
 
 
-SAMPLES = [accounts]
+def departments(people: People, found: Mapping[str, Any]) -> dict[str, Any]:
+    """A department alice made (the directory: every member reads it, only user admins change it)."""
+    with get_database().session() as session:
+        made = directory.create_department(session, people.alice, name='合同测试部 Contract')
+        directory.place_user(session, people.alice, people.bob.id, main_department_id=made.id)
+        return {'department_id': made.id}
+
+
+SAMPLES = [accounts, departments]

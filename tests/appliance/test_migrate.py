@@ -81,3 +81,39 @@ def test_it_has_migrations_that_match_the_models() -> None:
         context = MigrationContext.configure(connection, opts={'compare_type': True, 'include_object': include_object})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_the_directory_migration_keeps_every_account_and_what_refers_to_it(empty: Database) -> None:
+    """The directory adds columns to core_users in place: a batch copy of the table would drop it, and with foreign
+    keys on, the drop would delete every session, role and token of every account."""
+    from alembic import command
+
+    from appliance.migrate import alembic_config
+
+    config = alembic_config(str(empty.engine.url))
+    with empty.engine.begin() as connection:
+        config.attributes['connection'] = connection
+        command.upgrade(config, 'caa5e86d4a85')  # the revision before the directory
+    with empty.engine.begin() as connection:
+        connection.execute(
+            text(
+                'INSERT INTO core_users (id, username, display_name, email, language, timezone, is_active, '
+                'password_hash, password_changed_at, totp_secret, totp_enabled, totp_last_step, created_at) VALUES '
+                "(1, 'wang', '王芳', '', 'zh_CN', 'UTC', 1, 'x', '2026-01-01', '', 0, 0, '2026-01-01')"
+            )
+        )
+        connection.execute(text("INSERT INTO core_user_roles (user_id, role) VALUES (1, 'admin')"))
+        connection.execute(
+            text(
+                'INSERT INTO core_sessions (id, token_hash, user_id, created_at, last_seen_at, ip, user_agent, '
+                "end_reason) VALUES (1, 'h', 1, '2026-01-01', '2026-01-01', '', '', '')"
+            )
+        )
+    upgrade(empty.engine)
+    with empty.engine.connect() as connection:
+        connection.exec_driver_sql('PRAGMA foreign_keys=ON')
+        assert connection.execute(text('SELECT username, position, work_phone, manager_id FROM core_users')).all() == [
+            ('wang', '', '', None)
+        ]
+        assert connection.execute(text('SELECT count(*) FROM core_user_roles')).scalar() == 1
+        assert connection.execute(text('SELECT count(*) FROM core_sessions')).scalar() == 1

@@ -113,7 +113,7 @@ def test_it_gives_admins_every_permission_and_others_what_their_roles_hold() -> 
     registry = core_registry()
     load_modules(registry, ['alpha', 'beta'], package=SAMPLES)
     assert registry.permissions_for_roles(['admin']) == registry.permission_names()
-    assert registry.permissions_for_roles(['member']) == {'core.search', 'alpha.view'}
+    assert registry.permissions_for_roles(['member']) == {'core.directory', 'core.search', 'alpha.view'}
     assert registry.permissions_for_roles(['reviewer']) == {'beta.review'}
     assert registry.permissions_for_roles([]) == set()
     assert registry.role_names() == ['admin', 'member', 'reviewer']

@@ -76,7 +76,7 @@ def _fill(path: str, demo: Demo) -> str:
 def _paths(pages: list[PageSpec], demo: Demo, *, admin: bool) -> list[tuple[str, bool]]:
     """(path, expected to load) for the pass: the pages the user may open (a member may find a project manager's
     page refused), an unknown address, and for a member an admin page."""
-    member_may = {None, 'core.search', 'projects.use', 'tasks.use'}
+    member_may = {None, 'core.search', 'core.directory', 'projects.use', 'tasks.use'}
     out = [(_fill(spec.path, demo), True) for spec in pages if admin or spec.permission in member_may]
     out += [
         ('/search?q=%E9%A6%96%E9%A1%B5', True),  # 首页

@@ -57,6 +57,15 @@ ADMIN_ONLY: dict[str, str] = {
     '/console': "the operator's console (backups, license, certificate, logs, support)",
     '/api/v1/users': 'managing accounts (everyone reads themselves at /api/v1/me)',
     '/api/v1/console/': "the operator's console API (uploading an upgrade bundle)",
+    '/api/v1/departments': 'changing the department tree (every member reads it: see MEMBER_READS)',
+}
+
+# (method, path) under ADMIN_ONLY, or with a parameter, that every member reads by design, charlie too: he must be
+# let in, and still never shown the secret.
+MEMBER_READS: dict[tuple[str, str], str] = {
+    ('GET', '/api/v1/departments'): 'the department tree is the company directory, shown to every member',
+    ('GET', '/api/v1/departments/{department_id}'): 'one department of the directory',
+    ('GET', '/api/v1/departments/{department_id}/history'): "a department's history (renamed, moved, merged)",
 }
 
 # (method, path) that bob, a project manager, may not use on alice's objects, each with its reason.
@@ -67,6 +76,7 @@ BOB_REFUSED: dict[tuple[str, str], str] = {
 # Admin routes that bob may use all the same, each with its reason.
 BOB_ALLOWED: dict[tuple[str, str], str] = {
     ('GET', '/api/v1/users/{user_id}'): 'everyone may read their own account, and {user_id} is bob',
+    ('GET', '/api/v1/users/{user_id}/placement'): 'everyone may read where they sit, and {user_id} is bob',
 }
 
 
@@ -89,9 +99,15 @@ class Case:
 
     @property
     def admin_only(self) -> bool:
+        if (self.method, self.path) in MEMBER_READS:
+            return False
         return any(self.path == prefix.rstrip('/') or self.path.startswith(prefix) for prefix in ADMIN_ONLY) and (
             self.path != '/api/v1/me'
         )
+
+    @property
+    def member_read(self) -> bool:
+        return (self.method, self.path) in MEMBER_READS
 
     def required_query(self) -> list[str]:
         """Names of the query parameters the route cannot do without."""

@@ -26,7 +26,7 @@ def test_it_tells_the_caller_who_they_are(api: TestClient, keys: Keys) -> None:
     assert response.status_code == 200
     me = response.json()
     assert (me['username'], me['display_name'], me['roles'], me['active']) == ('bob', 'Bob 张伟', ['member'], True)
-    assert me['permissions'] == ['core.search']
+    assert me['permissions'] == ['core.directory', 'core.search']
     assert not {'password_hash', 'totp_secret', 'password'} & set(me)
 
 
