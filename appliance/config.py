@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     # /etc/enclave/tls/server.crt); empty where Enclave does not run the HTTPS in front of it.
     server_certificate: str = ''
     database_url: str = ''  # empty: SQLite at <data_dir>/enclave.db
-    enabled_modules: list[str] = Field(default_factory=lambda: ['projects', 'tasks'])
+    enabled_modules: list[str] = Field(default_factory=lambda: ['projects', 'tasks', 'people'])
     # The largest file a user may upload (attachments, drive), in MiB.
     max_upload_mb: int = Field(default=2048, ge=1)
     # Served over TLS (behind nginx in the image): marks the session cookie Secure.

@@ -38,11 +38,16 @@ class ModuleError(RuntimeError):
 
 @dataclass(frozen=True)
 class Permission:
-    """A permission named `<module>.<verb>`, with a description and the built-in roles that hold it."""
+    """A permission named `<module>.<verb>`, with a description and the built-in roles that hold it.
+
+    `admin`: whether the admin role holds it too (the default). Rights that separate duties, such as HR's reading of
+    personnel records, say False: an administrator gets them only by holding a role that lists them.
+    """
 
     name: str
     description: str
     roles: tuple[str, ...] = ('admin',)
+    admin: bool = True
 
 
 @dataclass(frozen=True)
@@ -296,11 +301,10 @@ class Registry:
         return roles
 
     def permissions_for_roles(self, roles: Iterable[str]) -> set[str]:
-        """The permissions a holder of `roles` has; admin holds all of them."""
+        """The permissions a holder of `roles` has; admin holds all of them but those kept from it (`admin=False`)."""
         held = set(roles)
-        if 'admin' in held:
-            return self.permission_names()
-        return {perm.name for perm in self.permissions() if held.intersection(perm.roles)}
+        admin = 'admin' in held
+        return {perm.name for perm in self.permissions() if (admin and perm.admin) or held.intersection(perm.roles)}
 
 
 def load_modules(registry: Registry, names: Sequence[str], *, package: str = 'modules') -> None:

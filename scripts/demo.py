@@ -103,6 +103,7 @@ class Demo:
     usernames: list[str]
     project_ids: dict[str, int] = field(default_factory=dict)
     task_ids: dict[str, int] = field(default_factory=dict)
+    employee_ids: dict[str, int] = field(default_factory=dict)
 
 
 def seed(session: Session, *, password: str, today: date | None = None) -> Demo:
@@ -134,6 +135,7 @@ def seed(session: Session, *, password: str, today: date | None = None) -> Demo:
         )
     demo = Demo(org_name=ORG_NAME, password=password, usernames=list(people))
     _departments(session, people)
+    _personnel(session, demo, people)
     _website(session, demo, people, today)
     _app(session, demo, people, today)
     _audit(session, demo, people, today)
@@ -176,6 +178,48 @@ def _departments(session: Session, people: dict[str, User]) -> None:
             directory.place_user(
                 session, admin, people[username].id, main_department_id=made.id, position=position, work_phone=phone
             )
+
+
+# (username, employee number, legal name, English name, hire date, birth date, region code of the fake ID)
+PERSONNEL = (
+    (ADMIN, 'XH0001', '李明', 'Li Ming', '2015-03-01', '1980-04-12', '110105'),
+    ('wang.fang', 'XH0007', '王芳', 'Fang Wang', '2018-07-16', '1988-11-02', '310115'),
+    ('chen.wei', 'XH0012', '陈伟', 'Wei Chen', '2019-02-25', '1986-06-30', '440305'),
+    ('zhang.li', 'XH0015', '张丽', 'Li Zhang', '2020-09-01', '1991-01-19', '320106'),
+    ('liu.yang', 'XH0031', '刘洋', 'Yang Liu', '2024-03-04', '1998-08-08', '510107'),
+)
+
+
+def fake_resident_id(region: str, birth: str, sequence: int) -> str:
+    """A well-formed but invented resident ID number (region, birth date, sequence, check character)."""
+    body = f'{region}{birth.replace("-", "")}{sequence:03d}'
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body + '10X98765432'[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
+def _personnel(session: Session, demo: Demo, people: dict[str, User]) -> None:
+    """zhang.li keeps HR (she also heads finance); a record for each of the Chinese colleagues, with invented ID
+    numbers and cards, so that masks, reveals and the classification show."""
+    from modules.people.services import records
+
+    admin = people[ADMIN]
+    hr = accounts.update_user(session=session, actor=admin, user_id=people['zhang.li'].id, roles=['member', 'hr'])
+    for n, (username, number, name, english, hired, born, region) in enumerate(PERSONNEL, start=1):
+        values = {
+            'employee_no': number,
+            'legal_name': name,
+            'english_name': english,
+            'work_location': '北京',
+            'status': 'active',
+            'hire_date': hired,
+            'birth_date': born,
+            'id_type': 'resident_id',
+            'id_number': fake_resident_id(region, born, 100 + n),
+            'bank_name': '招商银行',
+            'bank_card': f'62258800{n:03d}{4000 + n:08d}',
+            'user_id': people[username].id,
+        }
+        demo.employee_ids[username] = records.save(session, hr, values).id
 
 
 def _project(

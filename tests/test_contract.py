@@ -14,6 +14,7 @@ import importlib
 import json
 import pkgutil
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -36,7 +37,7 @@ from tests.appliance.support import (  # noqa: F401 - fixtures
     fast_hashing,
     sign_in_url,
 )
-from tests.conftest import People, make_token
+from tests.conftest import People, make_token, make_user
 from tests.support import contract
 from tests.support.contract import contract_app
 
@@ -163,7 +164,7 @@ def _check_charlie(case: contract.Case, response: httpx.Response) -> None:
     assert contract.SECRET not in response.text, said
     if case.member_read:
         assert 200 <= response.status_code < 300, said
-    elif case.params or case.admin_only:
+    elif case.params or case.admin_only or case.hr_only:
         assert response.status_code in {403, 404}, said
 
 
@@ -171,7 +172,7 @@ def _check_bob(case: contract.Case, response: httpx.Response) -> None:
     said = f'{case.id} as bob (a member with access): {response.status_code} {response.text[:300]}'
     assert response.status_code < 500, said
     key = (case.method, case.path)
-    if (case.admin_only and key not in contract.BOB_ALLOWED) or key in contract.BOB_REFUSED:
+    if (case.admin_only and key not in contract.BOB_ALLOWED) or key in contract.BOB_REFUSED or case.hr_only:
         assert response.status_code in {403, 404}, said
     elif case.method == 'GET':
         # Reading alice's objects, bob is shown them: a 404 here would mean the samples prove nothing.
@@ -204,7 +205,21 @@ def test_it_keeps_alices_objects_from_those_without_access(
     if case.admin_only:
         alice = ask('alice')
         assert alice.status_code not in {401, 403} and alice.status_code < 500, f'{case.id} as alice: {alice.text}'
+    if case.hr_only:
+        hr = ask_hr(client, case, url, body, query)
+        assert hr.status_code not in {401, 403} and hr.status_code < 500, f'{case.id} as HR: {hr.text}'
     _check_bob(case, ask('bob'))
+
+
+def ask_hr(client: TestClient, case: contract.Case, url: str, body: Any, query: Any) -> httpx.Response:
+    """The request as a member who holds the HR role."""
+    hr = make_user(username='contract.hr2', roles=['member', 'hr'])
+    client.cookies.clear()
+    if case.is_page:
+        client.get(sign_in_url('contract.hr2'), follow_redirects=False)
+        return client.request(case.method, url, params=query, json=body, follow_redirects=False)
+    headers = bearer(make_token(hr, name='contract-hr'))
+    return client.request(case.method, url, params=query, json=body, headers=headers, follow_redirects=False)
 
 
 def test_it_gives_every_table_to_exactly_one_modules_backup_hooks() -> None:

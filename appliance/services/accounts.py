@@ -20,7 +20,7 @@ from appliance.services.actors import Actor
 from appliance.services.paging import Page, paginate
 from appliance.services.permissions import require
 
-ROLE_LABELS = {'admin': N_('Administrator'), 'member': N_('Member')}
+ROLE_LABELS = {'admin': N_('Administrator'), 'member': N_('Member'), 'hr': N_('HR')}
 """The organisation's built-in roles as people read them (a module's own role shows its name)."""
 
 USERNAME_RE = re.compile(r'^[a-z0-9][a-z0-9._-]{1,31}$')

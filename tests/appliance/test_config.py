@@ -34,7 +34,7 @@ def test_it_has_safe_defaults(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -
         '127.0.0.1',
         8080,
         False,
-        ['projects', 'tasks'],
+        ['projects', 'tasks', 'people'],
     )
     assert current.data_dir == data_dir
     assert current.sqlalchemy_url == f'sqlite:///{data_dir / "enclave.db"}'

@@ -22,12 +22,12 @@ from modules.projects.models import Member, Project
 from modules.tasks.models import DEFAULT_WORKFLOW, Status, Task
 from tests.conftest import make_user
 
-ENABLED = ['projects', 'tasks']
+ENABLED = ['projects', 'tasks', 'people']
 
 
 @pytest.fixture(autouse=True)
 def module_registry(data_dir: Path) -> Iterator[None]:
-    """The registry holds the core, projects and tasks for every module test."""
+    """The registry holds the core and every shipped module for every module test."""
     registry = reset_registry()
     register_builtins(registry)
     load_modules(registry, ENABLED)

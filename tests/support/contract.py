@@ -66,6 +66,17 @@ MEMBER_READS: dict[tuple[str, str], str] = {
     ('GET', '/api/v1/departments'): 'the department tree is the company directory, shown to every member',
     ('GET', '/api/v1/departments/{department_id}'): 'one department of the directory',
     ('GET', '/api/v1/departments/{department_id}/history'): "a department's history (renamed, moved, merged)",
+    ('GET', '/api/v1/people/{employee_id}'): "a personnel record's public part (name, number, location)",
+    ('GET', '/people/{id}'): "a personnel record's page, with its public part",
+}
+
+# (method, path) that only HR may use (people.manage, which an administrator does not hold by being one): bob and
+# charlie are refused, and a member with the HR role must get in.
+HR_ONLY: dict[tuple[str, str], str] = {
+    ('GET', '/people'): "HR's list of personnel records",
+    ('GET', '/api/v1/people'): "HR's list of personnel records",
+    ('POST', '/api/v1/people'): 'creating a personnel record',
+    ('PATCH', '/api/v1/people/{employee_id}'): 'changing a personnel record',
 }
 
 # (method, path) that bob, a project manager, may not use on alice's objects, each with its reason.
@@ -108,6 +119,10 @@ class Case:
     @property
     def member_read(self) -> bool:
         return (self.method, self.path) in MEMBER_READS
+
+    @property
+    def hr_only(self) -> bool:
+        return (self.method, self.path) in HR_ONLY
 
     def required_query(self) -> list[str]:
         """Names of the query parameters the route cannot do without."""

@@ -183,7 +183,7 @@ async def test_roles_read_in_the_readers_language(user: UIUser, people: People) 
     assert roles == {'alice': '管理员', 'bob': '成员', 'charlie': '成员'}
     user.find(marker='new-user').click()
     [select] = user.find(marker='new-roles').elements
-    assert select.options == {'admin': '管理员', 'member': '成员'} and select.value == ['member']  # type: ignore[attr-defined]
+    assert select.options == {'admin': '管理员', 'member': '成员', 'hr': '人事'} and select.value == ['member']  # type: ignore[attr-defined]
 
 
 async def test_an_empty_list_has_no_pager(user: UIUser, people: People) -> None:
