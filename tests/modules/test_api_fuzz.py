@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from appliance.api import core, directory, notifications, openapi
 from console.upgrade.api import router as upgrade_router
+from modules.people.api import router as people_router
 from modules.projects.api import router as projects_router
 from modules.tasks.api import router as tasks_router
 from tests.appliance.support import (  # noqa: F401 - fixtures
@@ -65,7 +66,15 @@ def member(live: LiveServer) -> dict[str, str]:
 
 def _document() -> dict[str, Any]:
     """The document the server serves, built the same way here (schemathesis needs it at collection time)."""
-    routers = [core.router, directory.router, notifications.router, upgrade_router(), projects_router(), tasks_router()]
+    routers = [
+        core.router,
+        directory.router,
+        notifications.router,
+        upgrade_router(),
+        projects_router(),
+        tasks_router(),
+        people_router(),
+    ]
     return openapi.document([ctx for router in routers for ctx in iter_route_contexts(router.routes)])
 
 
